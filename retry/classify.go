@@ -1,0 +1,175 @@
+package retry
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gwsadmin/workspace/internal/apierr"
+	"github.com/gwsadmin/workspace/quota"
+)
+
+// Class is the kind of outcome an attempt had.
+type Class int
+
+// The outcome classes. Only Transient and Throttle are retried; Auth is
+// handled by the auth layer (one refresh) before it reaches this one.
+const (
+	Success        Class = iota // 1xx–3xx
+	Transient                   // 5xx (but a legacy API's 503), connection reset/refused, unexpected EOF, timeouts
+	Throttle                    // 429, legacy 503, 403 rateLimitExceeded/userRateLimitExceeded, parallel-insert refusal
+	QuotaExhausted              // a daily quota: dailyLimitExceeded, quotaExceeded, a local daily budget
+	Auth                        // 401
+	Permanent                   // anything else: 400, 403 bad input, 404, 409...
+	Canceled                    // the caller's context ended
+)
+
+var classNames = [...]string{"success", "transient", "throttle", "quota_exhausted", "auth", "permanent", "canceled"}
+
+func (c Class) String() string {
+	if c >= 0 && int(c) < len(classNames) {
+		return classNames[c]
+	}
+	return "unknown"
+}
+
+// Retryable reports whether the class is worth another attempt.
+func (c Class) Retryable() bool { return c == Transient || c == Throttle }
+
+// Decision is the classification of one attempt.
+type Decision struct {
+	Class      Class
+	StatusCode int           // 0 when there was no HTTP answer
+	Info       *apierr.Info  // parsed error body, nil on success or transport error
+	RetryAfter time.Duration // server's hint, zero when absent
+	// Ambiguous is true for a transport error after which the request may
+	// have reached the server (a reset after the body was written).
+	Ambiguous bool
+}
+
+// LegacyAPIs are the APIs whose documentation says that 503 means a quota
+// was exceeded and 403 means bad input: the GData feeds and the Admin SDK
+// APIs that share their limits page.
+var LegacyAPIs = map[string]bool{
+	"groupsmigration": true,
+	"datatransfer":    true,
+	"audit":           true,
+	"settings":        true,
+}
+
+// Throttle reasons in Google's JSON errors.
+var throttleReasons = []string{
+	"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED",
+	"concurrentLimitExceeded", "UNSUPPORTED_PARALLEL_OPERATION",
+	"BACKEND FAILURE", "backendError", "ServerBusy",
+}
+
+// Daily-quota reasons: retrying within the day cannot help.
+var dailyReasons = []string{"dailyLimitExceeded", "quotaExceeded", "dailyLimitExceededUnreg", "limitExceeded"}
+
+// Classify tells what kind of outcome an attempt had. api is the API name of
+// the call (see LegacyAPIs). For responses of 400 and above it reads the
+// body (capped) and replaces it so that callers can still read it.
+func Classify(api string, resp *http.Response, err error) Decision {
+	if err != nil {
+		return classifyErr(err)
+	}
+	if resp.StatusCode < 400 {
+		return Decision{Class: Success, StatusCode: resp.StatusCode}
+	}
+	info := apierr.Inspect(resp)
+	d := Decision{StatusCode: resp.StatusCode, Info: info, RetryAfter: info.RetryAfter}
+	d.Class = classifyStatus(api, info)
+	return d
+}
+
+func classifyStatus(api string, info *apierr.Info) Class {
+	status := info.StatusCode
+	legacy := LegacyAPIs[api]
+	daily := false
+	for _, r := range dailyReasons {
+		if info.HasReason(r) {
+			daily = true
+		}
+	}
+	// A "quotaExceeded" that names a per-minute or per-second window is a
+	// rate, not a daily budget (Cloud APIs word it that way).
+	if daily && mentionsShortWindow(info.Message) {
+		return Throttle
+	}
+	switch {
+	case status == http.StatusUnauthorized:
+		return Auth
+	case daily && (status == 403 || status == 429):
+		return QuotaExhausted
+	case status == http.StatusTooManyRequests:
+		return Throttle
+	case status == http.StatusServiceUnavailable && legacy:
+		return Throttle
+	case info.HasReason("UNSUPPORTED_PARALLEL_OPERATION"):
+		return Throttle
+	case status == http.StatusForbidden:
+		for _, r := range throttleReasons[:4] {
+			if info.HasReason(r) {
+				return Throttle
+			}
+		}
+		return Permanent
+	case status == http.StatusRequestTimeout:
+		return Transient
+	case status >= 500:
+		if info.HasReason("rateLimitExceeded") || info.HasReason("userRateLimitExceeded") {
+			return Throttle
+		}
+		return Transient
+	case info.GDataCode == 1001: // ServerBusy
+		return Throttle
+	}
+	return Permanent
+}
+
+func mentionsShortWindow(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "per minute") || strings.Contains(m, "per second") ||
+		strings.Contains(m, "per 100 seconds") || strings.Contains(m, "per-minute")
+}
+
+func classifyErr(err error) Decision {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return Decision{Class: Canceled}
+	}
+	if errors.Is(err, quota.ErrBudgetExhausted) {
+		return Decision{Class: QuotaExhausted}
+	}
+	// A connection that was never made: the request was not sent.
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return Decision{Class: Transient}
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return Decision{Class: Transient}
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) && dnsErr.Temporary() {
+		return Decision{Class: Transient}
+	}
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
+		return Decision{Class: Transient, Ambiguous: true}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return Decision{Class: Transient, Ambiguous: true}
+	}
+	s := err.Error()
+	if strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe") ||
+		strings.Contains(s, "server closed idle connection") || strings.Contains(s, "EOF") {
+		return Decision{Class: Transient, Ambiguous: true}
+	}
+	return Decision{Class: Permanent}
+}

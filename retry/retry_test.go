@@ -1,0 +1,446 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/retry"
+)
+
+func jsonErr(code int, reason, msg string) string {
+	return fmt.Sprintf(`{"error":{"code":%d,"message":%q,"errors":[{"domain":"usageLimits","reason":%q,"message":%q}]}}`, code, msg, reason, msg)
+}
+
+const gdataXML = `<?xml version="1.0" encoding="UTF-8"?>
+<AppsForYourDomainErrors>
+  <error errorCode="%d" invalidInput="jdoe" reason="%s" />
+</AppsForYourDomainErrors>`
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name   string
+		api    string
+		status int
+		body   string
+		header http.Header
+		want   retry.Class
+	}{
+		{"ok", "gmail", 200, `{}`, nil, retry.Success},
+		{"gmail 500", "gmail", 500, jsonErr(500, "backendError", "Backend Error"), nil, retry.Transient},
+		{"gmail 502 html", "gmail", 502, "<html>bad gateway</html>", nil, retry.Transient},
+		{"gmail 503", "gmail", 503, jsonErr(503, "backendError", "x"), nil, retry.Transient},
+		{"gmail 504", "gmail", 504, "", nil, retry.Transient},
+		{"408", "gmail", 408, "", nil, retry.Transient},
+		{"legacy 503 is a quota throttle", "groupsmigration", 503, `{"responseCode":"BACKEND FAILURE"}`, nil, retry.Throttle},
+		{"audit 503", "audit", 503, "", nil, retry.Throttle},
+		{"403 rateLimitExceeded", "gmail", 403, jsonErr(403, "rateLimitExceeded", "Rate Limit Exceeded"), nil, retry.Throttle},
+		{"403 userRateLimitExceeded", "gmail", 403, jsonErr(403, "userRateLimitExceeded", "User Rate Limit Exceeded"), nil, retry.Throttle},
+		{"429", "gmail", 429, jsonErr(429, "rateLimitExceeded", "Too many concurrent requests for user"), nil, retry.Throttle},
+		{"429 RESOURCE_EXHAUSTED v2", "cloudidentity", 429, `{"error":{"code":429,"message":"Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED","domain":"googleapis.com"}]}}`, nil, retry.Throttle},
+		{"403 dailyLimitExceeded", "gmail", 403, jsonErr(403, "dailyLimitExceeded", "Daily Limit Exceeded"), nil, retry.QuotaExhausted},
+		{"403 quotaExceeded daily", "directory", 403, jsonErr(403, "quotaExceeded", "Quota exceeded for the day"), nil, retry.QuotaExhausted},
+		{"429 quotaExceeded per minute is a rate", "directory", 429, jsonErr(429, "quotaExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'"), nil, retry.Throttle},
+		{"401", "gmail", 401, jsonErr(401, "authError", "Invalid Credentials"), nil, retry.Auth},
+		{"400", "gmail", 400, jsonErr(400, "badRequest", "Bad Request"), nil, retry.Permanent},
+		{"legacy 403 is bad input", "audit", 403, "", nil, retry.Permanent},
+		{"403 domainPolicy", "gmail", 403, jsonErr(403, "domainPolicy", "disabled"), nil, retry.Permanent},
+		{"404", "gmail", 404, jsonErr(404, "notFound", "Not Found"), nil, retry.Permanent},
+		{"parallel insert", "groupsmigration", 400, `{"error":{"code":400,"message":"UNSUPPORTED_PARALLEL_OPERATION","errors":[{"reason":"UNSUPPORTED_PARALLEL_OPERATION"}]}}`, nil, retry.Throttle},
+		{"invalid message", "groupsmigration", 400, `{"error":{"code":400,"message":"INVALID MESSAGE FAILURE"},"responseCode":"INVALID MESSAGE FAILURE"}`, nil, retry.Permanent},
+		{"gdata entity missing", "settings", 400, fmt.Sprintf(gdataXML, 1301, "EntityDoesNotExist"), nil, retry.Permanent},
+		{"gdata server busy", "settings", 400, fmt.Sprintf(gdataXML, 1001, "ServerBusy"), nil, retry.Throttle},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: tt.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tt.body))}
+			d := retry.Classify(tt.api, resp, nil)
+			if d.Class != tt.want {
+				t.Errorf("Classify = %v, want %v (info %+v)", d.Class, tt.want, d.Info)
+			}
+			// The body stays readable for the caller.
+			got, _ := io.ReadAll(resp.Body)
+			if string(got) != tt.body {
+				t.Errorf("body after Classify = %q, want %q", got, tt.body)
+			}
+		})
+	}
+}
+
+func TestClassifyErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       error
+		want      retry.Class
+		ambiguous bool
+	}{
+		{"dial refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, retry.Transient, false},
+		{"reset", &net.OpError{Op: "read", Err: syscall.ECONNRESET}, retry.Transient, true},
+		{"unexpected EOF", fmt.Errorf("reading: %w", io.ErrUnexpectedEOF), retry.Transient, true},
+		{"canceled", context.Canceled, retry.Canceled, false},
+		{"deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), retry.Canceled, false},
+		{"budget", &quota.BudgetError{Budget: "b"}, retry.QuotaExhausted, false},
+		{"other", errors.New("tls: bad certificate"), retry.Permanent, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := retry.Classify("gmail", nil, tt.err)
+			if d.Class != tt.want || d.Ambiguous != tt.ambiguous {
+				t.Errorf("Classify(%v) = %v ambiguous=%v, want %v ambiguous=%v", tt.err, d.Class, d.Ambiguous, tt.want, tt.ambiguous)
+			}
+		})
+	}
+}
+
+func TestRetryAfterHeader(t *testing.T) {
+	resp := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"7"}}, Body: io.NopCloser(strings.NewReader(""))}
+	if d := retry.Classify("gmail", resp, nil); d.RetryAfter != 7*time.Second {
+		t.Errorf("RetryAfter = %v, want 7s", d.RetryAfter)
+	}
+	resp = &http.Response{StatusCode: 429, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{"error":{"code":429,"message":"x","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3s"}]}}`))}
+	if d := retry.Classify("gmail", resp, nil); d.RetryAfter != 3*time.Second {
+		t.Errorf("RetryInfo RetryAfter = %v, want 3s", d.RetryAfter)
+	}
+}
+
+// script serves a sequence of canned answers and records the request bodies.
+type script struct {
+	mu      sync.Mutex
+	answers []func(w http.ResponseWriter)
+	bodies  []string
+	hits    int
+}
+
+func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.bodies = append(s.bodies, string(b))
+	i := s.hits
+	s.hits++
+	s.mu.Unlock()
+	if i < len(s.answers) {
+		s.answers[i](w)
+		return
+	}
+	w.WriteHeader(200)
+	io.WriteString(w, "ok")
+}
+
+func status(code int, body string, hdr ...string) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		for i := 0; i+1 < len(hdr); i += 2 {
+			w.Header().Set(hdr[i], hdr[i+1])
+		}
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+	}
+}
+
+// recorder is a Sleep that records waits instead of sleeping.
+type recorder struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (r *recorder) sleep(ctx context.Context, d time.Duration) error {
+	r.mu.Lock()
+	r.waits = append(r.waits, d)
+	r.mu.Unlock()
+	return ctx.Err()
+}
+
+func newTransport(api string, p retry.Policy, rec *recorder, b *retry.Budget) *retry.Transport {
+	return &retry.Transport{
+		Next:     http.DefaultTransport,
+		Options:  &retry.Options{Default: p, Sleep: rec.sleep, Budget: b},
+		Describe: func(*http.Request) (string, string) { return api, "m" },
+	}
+}
+
+var fixed = retry.Policy{MaxAttempts: 4, Initial: time.Second, Max: 8 * time.Second, Multiplier: 2, MaxRetryAfter: time.Minute}
+
+func TestTransportRetriesThenSucceeds(t *testing.T) {
+	s := &script{answers: []func(http.ResponseWriter){
+		status(503, jsonErr(503, "backendError", "x")),
+		status(403, jsonErr(403, "userRateLimitExceeded", "slow down")),
+	}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	rec := &recorder{}
+	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
+	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader("payload"))
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second}, rec.waits); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"payload", "payload", "payload"}, s.bodies); diff != "" {
+		t.Errorf("bodies replayed (-want +got):\n%s", diff)
+	}
+}
+
+func TestTransportAttemptLimit(t *testing.T) {
+	s := &script{}
+	for range 10 {
+		s.answers = append(s.answers, status(500, jsonErr(500, "backendError", "x")))
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	rec := &recorder{}
+	var events []retry.Event
+	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
+	tr.Observe = func(e retry.Event) { events = append(events, e) }
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 || s.count() != 4 {
+		t.Fatalf("status %d after %d hits, want 500 after 4", resp.StatusCode, s.count())
+	}
+	if got := resp.Header.Get(retry.AttemptsHeader); got != "4" {
+		t.Errorf("attempts header %q", got)
+	}
+	if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, rec.waits); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+	if last := events[len(events)-1]; last.GiveUp != "attempts" {
+		t.Errorf("last event GiveUp = %q", last.GiveUp)
+	}
+}
+
+func TestTransportRetryAfter(t *testing.T) {
+	s := &script{answers: []func(http.ResponseWriter){
+		status(429, jsonErr(429, "rateLimitExceeded", "x"), "Retry-After", "9"),
+	}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	rec := &recorder{}
+	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if diff := cmp.Diff([]time.Duration{9 * time.Second}, rec.waits); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+}
+
+func TestTransportRetryAfterTooLongFailsFast(t *testing.T) {
+	s := &script{answers: []func(http.ResponseWriter){
+		status(429, jsonErr(429, "rateLimitExceeded", "Mail sending"), "Retry-After", "7200"),
+	}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	rec := &recorder{}
+	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || s.count() != 1 || len(rec.waits) != 0 {
+		t.Errorf("status %d hits %d waits %v: want one attempt, no wait", resp.StatusCode, s.count(), rec.waits)
+	}
+}
+
+func TestTransportBudget(t *testing.T) {
+	s := &script{}
+	for range 20 {
+		s.answers = append(s.answers, status(500, ""))
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	rec := &recorder{}
+	b := retry.NewBudget(10, 5, 10, 1) // two retries, then spent
+	tr := newTransport("gmail", fixed, rec, b)
+	var events []retry.Event
+	tr.Observe = func(e retry.Event) { events = append(events, e) }
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	resp, _ := tr.RoundTrip(req)
+	resp.Body.Close()
+	if s.count() != 3 {
+		t.Errorf("hits = %d, want 3 (two retries paid for)", s.count())
+	}
+	if last := events[len(events)-1]; last.GiveUp != "budget" {
+		t.Errorf("GiveUp = %q, want budget", last.GiveUp)
+	}
+	if b.Available() != 0 {
+		t.Errorf("budget left %d", b.Available())
+	}
+}
+
+func TestTransportCancelDuringWait(t *testing.T) {
+	s := &script{answers: []func(http.ResponseWriter){status(503, "")}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	tr := &retry.Transport{
+		Next: http.DefaultTransport,
+		Options: &retry.Options{Default: fixed, Sleep: func(ctx context.Context, d time.Duration) error {
+			close(started)
+			<-ctx.Done() // a wait that only cancellation ends
+			return ctx.Err()
+		}},
+	}
+	go func() { <-started; cancel() }()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	_, err := tr.RoundTrip(req)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if s.count() != 1 {
+		t.Errorf("hits = %d, want 1", s.count())
+	}
+}
+
+func TestSleepContextStopsAtOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := retry.SleepContext(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// hijack drops the connection after reading the request: the server may
+// have acted on it.
+func hijack(w http.ResponseWriter) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err == nil {
+		if tc, ok := conn.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		conn.Close()
+	}
+}
+
+func TestAmbiguousWriteNotRetried(t *testing.T) {
+	for _, tc := range []struct {
+		method    string
+		ambiguous bool
+		wantHits  int
+	}{
+		{"POST", false, 1},
+		{"POST", true, 2},
+		{"PUT", false, 2},
+	} {
+		t.Run(fmt.Sprintf("%s/opt-in=%v", tc.method, tc.ambiguous), func(t *testing.T) {
+			s := &script{answers: []func(http.ResponseWriter){hijack}}
+			srv := httptest.NewServer(s)
+			defer srv.Close()
+			p := fixed
+			p.RetryAmbiguous = tc.ambiguous
+			rec := &recorder{}
+			tr := newTransport("groupsmigration", p, rec, retry.Unbudgeted)
+			req, _ := http.NewRequest(tc.method, srv.URL, strings.NewReader("msg"))
+			resp, err := tr.RoundTrip(req)
+			if resp != nil {
+				resp.Body.Close()
+			}
+			if s.count() != tc.wantHits {
+				t.Errorf("hits = %d, want %d (err %v)", s.count(), tc.wantHits, err)
+			}
+		})
+	}
+}
+
+type onceReader struct{ r io.Reader }
+
+func (o *onceReader) Read(p []byte) (int, error) { return o.r.Read(p) }
+
+func TestBodyWithoutGetBodyReplayedFromCopy(t *testing.T) {
+	s := &script{answers: []func(http.ResponseWriter){status(503, "")}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	rec := &recorder{}
+	tr := newTransport("groupsmigration", fixed, rec, retry.Unbudgeted)
+	req, _ := http.NewRequest("POST", srv.URL, &onceReader{strings.NewReader("message body")})
+	if req.GetBody != nil {
+		t.Fatal("test needs a request without GetBody")
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if diff := cmp.Diff([]string{"message body", "message body"}, s.bodies); diff != "" {
+		t.Errorf("bodies (-want +got):\n%s", diff)
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	for _, p := range []retry.Policy{
+		{MaxAttempts: 0, Multiplier: 2},
+		{MaxAttempts: 3, Multiplier: 0.5},
+		{MaxAttempts: 3, Multiplier: 2, Jitter: 2},
+		{MaxAttempts: 3, Multiplier: 2, Initial: time.Second, Max: time.Millisecond},
+	} {
+		if p.Validate() == nil {
+			t.Errorf("Validate(%+v) = nil", p)
+		}
+	}
+	for _, p := range []retry.Policy{retry.Legacy, retry.Modern} {
+		if err := p.Validate(); err != nil {
+			t.Errorf("default policy invalid: %v", err)
+		}
+	}
+}
+
+func TestDefaultPolicy(t *testing.T) {
+	if retry.DefaultPolicy("groupsmigration").Initial != 5*time.Second {
+		t.Error("legacy APIs start at 5 s")
+	}
+	if retry.DefaultPolicy("gmail").Initial != time.Second {
+		t.Error("gmail starts at 1 s")
+	}
+}
+
+func TestJitterStaysInRange(t *testing.T) {
+	s := &script{answers: []func(http.ResponseWriter){status(500, ""), status(500, "")}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	p := fixed
+	p.Jitter = 0.5
+	rec := &recorder{}
+	vals := []float64{0, 0.999}
+	tr := &retry.Transport{Next: http.DefaultTransport, Options: &retry.Options{Default: p, Sleep: rec.sleep, Budget: retry.Unbudgeted,
+		Rand: func() float64 { v := vals[0]; vals = vals[1:]; return v }}}
+	req, _ := http.NewRequest("GET", srv.URL, nil)
+	resp, _ := tr.RoundTrip(req)
+	resp.Body.Close()
+	if rec.waits[0] != 500*time.Millisecond {
+		t.Errorf("low jitter wait = %v, want 500ms", rec.waits[0])
+	}
+	if rec.waits[1] < 2990*time.Millisecond || rec.waits[1] > 3*time.Second {
+		t.Errorf("high jitter wait = %v, want ~3s", rec.waits[1])
+	}
+}
+
+func (s *script) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits
+}

@@ -1,0 +1,291 @@
+package retry
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+)
+
+// Event reports one finished attempt to an observer.
+type Event struct {
+	API, Method string
+	Attempt     int           // 1-based
+	Decision    Decision      // how the attempt ended
+	Wait        time.Duration // the wait before the next attempt; zero when none follows
+	// GiveUp says why no further attempt follows a retryable outcome:
+	// "attempts", "budget", "retry-after", "body", "ambiguous" or "ctx".
+	GiveUp string
+}
+
+// MaxReplayBody is the largest request body that is kept in memory so that
+// a request without GetBody can still be retried. Larger bodies without
+// GetBody are sent once.
+const MaxReplayBody = 32 << 20
+
+// Transport retries the requests that pass through it, per the Policy of
+// each request's API. It classifies every outcome with Classify, backs off
+// exponentially with jitter (cenkalti/backoff/v4), honours Retry-After up to
+// Policy.MaxRetryAfter, replays bodies through Request.GetBody, spends the
+// retry Budget, and stops at once when the request's context ends.
+//
+// It returns the last response as it came, error statuses included: turning
+// those into errors is the caller's business.
+type Transport struct {
+	// Next sends one attempt.
+	Next http.RoundTripper
+	// Options holds policies, budget, sleep and jitter; nil means defaults.
+	Options *Options
+	// Describe names the API and method of a request; nil means "" for
+	// both, which selects the Modern policy.
+	Describe func(*http.Request) (api, method string)
+	// Logger gets one record per retry; nil means silence.
+	Logger *slog.Logger
+	// Observe, when set, is called after every attempt.
+	Observe func(Event)
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	opts := t.Options
+	if opts == nil {
+		opts = &Options{}
+	}
+	var api, method string
+	if t.Describe != nil {
+		api, method = t.Describe(req)
+	}
+	p := opts.PolicyFor(api)
+	ctx := req.Context()
+	idempotent := isIdempotent(req.Method)
+
+	var tee *teeBody
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil && p.MaxAttempts > 1 &&
+		req.ContentLength >= 0 && req.ContentLength <= MaxReplayBody {
+		tee = &teeBody{r: req.Body}
+		r2 := *req
+		r2.Body = tee
+		req = &r2
+	}
+
+	var bo *backoff.ExponentialBackOff
+	cur := req
+	for attempt := 1; ; attempt++ {
+		resp, err := t.Next.RoundTrip(cur)
+		d := Classify(api, resp, err)
+		ev := Event{API: api, Method: method, Attempt: attempt, Decision: d}
+		if d.Class == Success {
+			opts.Budget.successOrDefault()
+			t.observe(ev)
+			return resp, err
+		}
+		if !d.Class.Retryable() {
+			t.observe(ev)
+			return markAttempts(resp, attempt), err
+		}
+		giveUp := ""
+		switch {
+		case ctx.Err() != nil:
+			giveUp = "ctx"
+		case attempt >= p.MaxAttempts:
+			giveUp = "attempts"
+		case d.Ambiguous && !idempotent && !p.RetryAmbiguous:
+			giveUp = "ambiguous"
+		case d.RetryAfter > p.MaxRetryAfter:
+			giveUp = "retry-after"
+		}
+		var next *http.Request
+		if giveUp == "" {
+			next = t.rewind(req, tee)
+			if next == nil {
+				giveUp = "body"
+			}
+		}
+		if giveUp == "" && !opts.budget().take(d.StatusCode == 0) {
+			giveUp = "budget"
+		}
+		if giveUp != "" {
+			ev.GiveUp = giveUp
+			t.observe(ev)
+			return markAttempts(resp, attempt), err
+		}
+		if bo == nil {
+			bo = newBackoff(p)
+		}
+		wait := bo.NextBackOff()
+		if opts.Rand != nil || p.Jitter > 0 {
+			wait = jitter(p.Initial, wait, p.Jitter, opts.Rand)
+		}
+		if d.RetryAfter > 0 {
+			wait = d.RetryAfter
+		}
+		ev.Wait = wait
+		t.observe(ev)
+		if t.Logger != nil && t.Logger.Enabled(ctx, slog.LevelInfo) {
+			t.Logger.LogAttrs(ctx, slog.LevelInfo, "workspace: retrying",
+				slog.String("api", api), slog.String("method", method),
+				slog.Int("attempt", attempt), slog.String("class", d.Class.String()),
+				slog.Int("status", d.StatusCode), slog.Duration("wait", wait),
+				slog.String("reason", reasonOf(d)))
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		sleep := opts.Sleep
+		if sleep == nil {
+			sleep = SleepContext
+		}
+		if serr := sleep(ctx, wait); serr != nil {
+			return nil, serr
+		}
+		cur = next
+	}
+}
+
+// AttemptsHeader is set on a failed final response that took more than one
+// attempt, to the number of attempts. The core client reads and removes it.
+const AttemptsHeader = "X-Workspace-Attempts"
+
+func markAttempts(resp *http.Response, attempt int) *http.Response {
+	if resp != nil && attempt > 1 {
+		resp.Header.Set(AttemptsHeader, strconv.Itoa(attempt))
+	}
+	return resp
+}
+
+func (t *Transport) observe(ev Event) {
+	if t.Observe != nil {
+		t.Observe(ev)
+	}
+}
+
+// rewind returns a request for the next attempt with a fresh body, or nil
+// when the body cannot be replayed.
+func (t *Transport) rewind(req *http.Request, tee *teeBody) *http.Request {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req
+	}
+	var body io.ReadCloser
+	switch {
+	case req.GetBody != nil:
+		b, err := req.GetBody()
+		if err != nil {
+			return nil
+		}
+		body = b
+	case tee != nil:
+		data, ok := tee.replay()
+		if !ok {
+			return nil
+		}
+		body = io.NopCloser(bytes.NewReader(data))
+	default:
+		return nil
+	}
+	r2 := req.Clone(req.Context())
+	r2.Body = body
+	return r2
+}
+
+func isIdempotent(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, "":
+		return true
+	}
+	return false
+}
+
+func reasonOf(d Decision) string {
+	if d.Info != nil && len(d.Info.Reasons) > 0 {
+		return d.Info.Reasons[0]
+	}
+	return ""
+}
+
+func (o *Options) budget() *Budget {
+	if o.Budget == nil {
+		o.Budget = DefaultBudget()
+	}
+	return o.Budget
+}
+
+func (b *Budget) successOrDefault() { b.success() }
+
+func newBackoff(p Policy) *backoff.ExponentialBackOff {
+	b := &backoff.ExponentialBackOff{
+		InitialInterval:     p.Initial,
+		RandomizationFactor: 0, // jitter is applied by us so tests can fix it
+		Multiplier:          p.Multiplier,
+		MaxInterval:         p.Max,
+		MaxElapsedTime:      0,
+		Stop:                backoff.Stop,
+		Clock:               backoff.SystemClock,
+	}
+	b.Reset()
+	return b
+}
+
+// jitter spreads d uniformly over d × [1−f, 1+f], never below zero.
+func jitter(_ time.Duration, d time.Duration, f float64, rnd func() float64) time.Duration {
+	if f == 0 {
+		return d
+	}
+	r := rand.Float64
+	if rnd != nil {
+		r = rnd
+	}
+	delta := f * float64(d)
+	return time.Duration(float64(d) - delta + r()*2*delta)
+}
+
+// teeBody keeps a copy of what has been read from a body without GetBody,
+// so the request can be sent again.
+type teeBody struct {
+	r    io.ReadCloser
+	buf  bytes.Buffer
+	over bool // more than MaxReplayBody was read
+	eof  bool
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n > 0 && !t.over {
+		if t.buf.Len()+n > MaxReplayBody {
+			t.over = true
+			t.buf = bytes.Buffer{}
+		} else {
+			t.buf.Write(p[:n])
+		}
+	}
+	if err == io.EOF {
+		t.eof = true
+	}
+	return n, err
+}
+
+func (t *teeBody) Close() error { return t.r.Close() }
+
+// replay returns the whole body when it was read to the end and kept.
+func (t *teeBody) replay() ([]byte, bool) {
+	if t.over {
+		return nil, false
+	}
+	if !t.eof {
+		// Read the rest so the copy is whole (the transport may have stopped
+		// reading on an error).
+		if _, err := io.Copy(io.Discard, t); err != nil || t.over {
+			return nil, false
+		}
+	}
+	return t.buf.Bytes(), true
+}
+
+// Sleeper is the signature of Options.Sleep, handy for tests that record
+// waits instead of sleeping.
+type Sleeper = func(ctx context.Context, d time.Duration) error
