@@ -1,0 +1,345 @@
+package workspacetest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Groups Migration API (groupsmigration v1): archive.insert.
+//
+// Replies follow the documented responseCode values. Errors are Google
+// JSON errors (so googleapi.CheckResponse yields a *googleapi.Error) with
+// "kind" and "responseCode" added beside "error":
+//
+//	200 SUCCESS
+//	400 INVALID MESSAGE FAILURE  reason "invalid" (bad message),
+//	                             "notFound" (group not seeded),
+//	                             "uploadTooLarge" (over 25 MiB),
+//	                             "badContent" (not message/rfc822)
+//	400 UNSUPPORTED_PARALLEL_OPERATION  reason "unsupportedParallelOperation"
+//	401 AUTHORIZATION FAILURE    reason "authError"
+//	503 BACKEND FAILURE          reason "rateLimitExceeded" or
+//	                             "dailyLimitExceeded" (quota), "backendError"
+
+const scopeGroupsMigration = "https://www.googleapis.com/auth/apps.groups.migration"
+
+// MaxMessageSize is the largest message archive.insert accepts: 25 MiB,
+// headers, body and attachments included.
+const MaxMessageSize = 26214400
+
+// Groups Migration responseCode values, as Google spells them.
+const (
+	ResponseSuccess               = "SUCCESS"
+	ResponseAuthorizationFailure  = "AUTHORIZATION FAILURE"
+	ResponseBackendFailure        = "BACKEND FAILURE"
+	ResponseInvalidMessage        = "INVALID MESSAGE FAILURE"
+	ResponseUnsupportedParallelOp = "UNSUPPORTED_PARALLEL_OPERATION"
+)
+
+const migrationKind = "groupsmigration#groups"
+
+// StoredMessage is a message accepted into a group archive.
+type StoredMessage struct {
+	MessageID string    // the Message-ID header, "" when absent
+	Size      int       // bytes
+	SHA256    [32]byte  // digest of Raw
+	Received  time.Time // server clock at acceptance
+	Raw       []byte    // the message as sent
+}
+
+type group struct {
+	email    string
+	busy     bool
+	messages []StoredMessage
+}
+
+// AddGroup seeds a group archive that archive.insert accepts messages for.
+// Adding an existing group does nothing. It panics if email is not an
+// address in the server's domain.
+func (s *Server) AddGroup(email string) {
+	email = strings.ToLower(email)
+	if !validEmail(email) || domainOf(email) != s.cfg.domain {
+		panic("workspacetest: AddGroup: " + email + " is not an address in " + s.cfg.domain)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.groups[email] == nil {
+		s.groups[email] = &group{email: email}
+	}
+}
+
+// GroupMessages returns copies of the messages stored in a group's
+// archive, in arrival order (nil for an unknown group).
+func (s *Server) GroupMessages(group string) []StoredMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[strings.ToLower(group)]
+	if g == nil {
+		return nil
+	}
+	out := make([]StoredMessage, len(g.messages))
+	for i, m := range g.messages {
+		m.Raw = slices.Clone(m.Raw)
+		out[i] = m
+	}
+	return out
+}
+
+// GroupMessageCount returns how many messages a group's archive holds.
+func (s *Server) GroupMessageCount(group string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.groups[strings.ToLower(group)]; g != nil {
+		return len(g.messages)
+	}
+	return 0
+}
+
+// Duplicates returns the Message-IDs stored more than once in a group's
+// archive, sorted. Google does not deduplicate; this shows whether a
+// client's retries did.
+func (s *Server) Duplicates(group string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[strings.ToLower(group)]
+	if g == nil {
+		return nil
+	}
+	seen := map[string]int{}
+	var dups []string
+	for _, m := range g.messages {
+		if m.MessageID == "" {
+			continue
+		}
+		seen[m.MessageID]++
+		if seen[m.MessageID] == 2 {
+			dups = append(dups, m.MessageID)
+		}
+	}
+	slices.Sort(dups)
+	return dups
+}
+
+// HoldGroup marks a group as having an insert in progress until release
+// is called, so that tests can provoke UNSUPPORTED_PARALLEL_OPERATION
+// deterministically. It panics for an unknown group.
+func (s *Server) HoldGroup(group string) (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[strings.ToLower(group)]
+	if g == nil {
+		panic("workspacetest: HoldGroup: unknown group " + group)
+	}
+	g.busy = true
+	return func() {
+		s.mu.Lock()
+		g.busy = false
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) registerMigration(mux *http.ServeMux) {
+	s.setQuota("groupsmigration", quotaRule{PerSecond: 10, PerDay: 500000, Status: http.StatusServiceUnavailable})
+	ep := endpoint{
+		api: "groupsmigration", method: "archive.insert",
+		scopes:   []string{scopeGroupsMigration},
+		decorate: decorateMigration,
+		h:        s.migrationInsert,
+	}
+	s.handle(mux, "POST /upload/groups/v1/groups/{groupId}/archive", ep)
+	s.handle(mux, "POST /groups/v1/groups/{groupId}/archive", ep)
+}
+
+// decorateMigration adds kind and responseCode to every error reply.
+func decorateMigration(ge *googleError) {
+	if ge.Extra == nil {
+		ge.Extra = map[string]any{}
+	}
+	if _, ok := ge.Extra["responseCode"]; ok {
+		return
+	}
+	code := ResponseBackendFailure
+	switch {
+	case ge.Code == http.StatusUnauthorized || ge.Code == http.StatusForbidden:
+		code = ResponseAuthorizationFailure
+	case ge.Code >= 400 && ge.Code < 500 && ge.Code != http.StatusTooManyRequests:
+		code = ResponseInvalidMessage
+	}
+	ge.Extra["kind"] = migrationKind
+	ge.Extra["responseCode"] = code
+}
+
+// migrationError writes a 400 with the given responseCode.
+func migrationError(w http.ResponseWriter, responseCode, reason, msg string) {
+	writeGoogleError(w, googleError{
+		Code:    http.StatusBadRequest,
+		Message: msg,
+		Items:   []errorItem{{Domain: "global", Reason: reason, Message: msg}},
+		Extra:   map[string]any{"kind": migrationKind, "responseCode": responseCode},
+	})
+}
+
+func (s *Server) migrationInsert(w http.ResponseWriter, r *http.Request) {
+	defer func() { _, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 256<<20)) }()
+	groupID := strings.ToLower(r.PathValue("groupId"))
+
+	raw, tooBig, herr := readMigrationUpload(r)
+	if herr != "" {
+		migrationError(w, ResponseInvalidMessage, "badContent", herr)
+		return
+	}
+	s.mu.Lock()
+	g := s.groups[groupID]
+	s.mu.Unlock()
+	if g == nil {
+		migrationError(w, ResponseInvalidMessage, "notFound", "Unable to lookup group "+groupID+": it does not exist or is read-only.")
+		return
+	}
+	if tooBig {
+		migrationError(w, ResponseInvalidMessage, "uploadTooLarge",
+			errorf("Media larger than the limit of %d bytes (25 MiB, headers and attachments included).", MaxMessageSize))
+		return
+	}
+	msgID, verr := validateRFC822(raw)
+	if verr != "" {
+		migrationError(w, ResponseInvalidMessage, "invalid", "Invalid message: "+verr)
+		return
+	}
+
+	s.mu.Lock()
+	if g.busy {
+		s.mu.Unlock()
+		migrationError(w, ResponseUnsupportedParallelOp, "unsupportedParallelOperation",
+			"Another insert into the archive of "+groupID+" is in progress; parallel inserts into one group are not supported.")
+		return
+	}
+	g.busy = true
+	s.mu.Unlock()
+
+	s.sleep(r.Context(), s.scaled(s.cfg.processingDelay))
+
+	s.mu.Lock()
+	g.messages = append(g.messages, StoredMessage{
+		MessageID: msgID, Size: len(raw), SHA256: sha256.Sum256(raw),
+		Received: s.nowLocked(), Raw: raw,
+	})
+	g.busy = false
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]string{"kind": migrationKind, "responseCode": ResponseSuccess})
+}
+
+// readMigrationUpload extracts the message from a media or multipart
+// upload. tooBig reports a message over MaxMessageSize (raw is then
+// truncated); a non-empty problem describes a malformed upload.
+func readMigrationUpload(r *http.Request) (raw []byte, tooBig bool, problem string) {
+	ct := r.Header.Get("Content-Type")
+	mt, params, err := mime.ParseMediaType(ct)
+	if ct != "" && err != nil {
+		return nil, false, "Malformed Content-Type " + ct
+	}
+	ut := r.URL.Query().Get("uploadType")
+	if ut == "" {
+		ut = "media"
+		if strings.HasPrefix(mt, "multipart/") {
+			ut = "multipart"
+		}
+	}
+	readLimited := func(rd io.Reader) ([]byte, bool, string) {
+		b, err := io.ReadAll(io.LimitReader(rd, MaxMessageSize+1))
+		if err != nil {
+			return nil, false, "Could not read the upload: " + err.Error()
+		}
+		return b, len(b) > MaxMessageSize, ""
+	}
+	checkType := func(t string) string {
+		mt, _, _ := mime.ParseMediaType(t)
+		if t != "" && mt != "message/rfc822" {
+			return "Media type '" + t + "' is not supported. Valid media types: [message/rfc822]"
+		}
+		return ""
+	}
+	switch ut {
+	case "media":
+		if p := checkType(ct); p != "" {
+			return nil, false, p
+		}
+		return readLimited(r.Body)
+	case "multipart":
+		if mt != "multipart/related" || params["boundary"] == "" {
+			return nil, false, "uploadType=multipart needs a multipart/related body"
+		}
+		mr := multipart.NewReader(r.Body, params["boundary"])
+		meta, err := mr.NextPart()
+		if err != nil {
+			return nil, false, "Missing metadata part in multipart upload"
+		}
+		if _, err := io.Copy(io.Discard, io.LimitReader(meta, 1<<20)); err != nil {
+			return nil, false, "Malformed metadata part"
+		}
+		media, err := mr.NextPart()
+		if err != nil {
+			return nil, false, "Missing media part in multipart upload"
+		}
+		if p := checkType(media.Header.Get("Content-Type")); p != "" {
+			return nil, false, p
+		}
+		return readLimited(media)
+	case "resumable":
+		return nil, false, "Resumable uploads are not supported by this API (use uploadType=media or multipart)."
+	default:
+		return nil, false, "Invalid uploadType " + ut
+	}
+}
+
+// validateRFC822 applies the documented message rules and returns the
+// Message-ID, or a description of what is wrong.
+func validateRFC822(raw []byte) (msgID, problem string) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return "", "the message is empty"
+	}
+	for i, b := range raw {
+		if b == '\n' && (i == 0 || raw[i-1] != '\r') {
+			return "", errorf("line ending at byte %d is a bare LF; lines must end with CRLF", i)
+		}
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return "", "the headers cannot be parsed: " + err.Error()
+	}
+	h := msg.Header
+	if h.Get("From") == "" {
+		return "", "missing From header"
+	}
+	if _, err := mail.ParseAddressList(h.Get("From")); err != nil {
+		return "", "malformed From header: " + err.Error()
+	}
+	rcpt := false
+	for _, f := range []string{"To", "Cc", "Bcc"} {
+		v := h.Get(f)
+		if v == "" {
+			continue
+		}
+		if _, err := mail.ParseAddressList(v); err != nil && f != "Bcc" {
+			return "", "malformed " + f + " header: " + err.Error()
+		}
+		rcpt = true
+	}
+	if !rcpt {
+		return "", "missing To header (or Cc/Bcc)"
+	}
+	if h.Get("Date") == "" {
+		return "", "missing Date header"
+	}
+	if _, err := mail.ParseDate(h.Get("Date")); err != nil {
+		return "", "malformed Date header: " + err.Error()
+	}
+	return strings.TrimSpace(h.Get("Message-Id")), ""
+}
