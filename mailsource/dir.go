@@ -1,0 +1,263 @@
+package mailsource
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// fileReader returns one message per file from a fixed, sorted list.
+type fileReader struct {
+	kind   Kind
+	source string
+	single bool     // source is the file itself
+	names  []string // slash-separated, relative to source
+	i      int
+	opts   Options
+	closed bool
+}
+
+// OpenEMLDir returns a Reader over the .eml files (any letter case) in the
+// folder dir and, recursively, in its subfolders. Files and folders whose
+// names begin with "." are ignored, and symbolic links to folders are not
+// followed. Messages come in the byte-wise order of their slash-separated
+// paths relative to dir ("2019/01.eml" < "2019/02.eml" < "2020/01.eml"),
+// which is what Message.Name holds.
+func OpenEMLDir(dir string, opts *Options) (Reader, error) {
+	var names []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == dir {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || !strings.EqualFold(filepath.Ext(d.Name()), ".eml") {
+			return nil
+		}
+		if !isRegular(p, d) {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		names = append(names, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mailsource: %w", err)
+	}
+	sort.Strings(names)
+	return &fileReader{kind: KindEML, source: dir, names: names, opts: opts.resolved()}, nil
+}
+
+// OpenEMLFile returns a Reader over the single message in the file at path.
+// Message.Source is path and Message.Name its base name.
+func OpenEMLFile(path string, opts *Options) (Reader, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("mailsource: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("mailsource: %s is a folder", path)
+	}
+	return &fileReader{kind: KindEML, source: path, single: true,
+		names: []string{filepath.Base(path)}, opts: opts.resolved()}, nil
+}
+
+// OpenMaildir returns a Reader over a Maildir: the files in its cur and new
+// subfolders (tmp holds messages still being delivered and is ignored, as
+// are files whose names begin with "." and Maildir++ subfolders). Messages
+// come sorted by file name across both folders, so delivery order (Maildir
+// names begin with the delivery time) is kept; Message.Name is "cur/…" or
+// "new/…". Both cur and new must exist.
+func OpenMaildir(dir string, opts *Options) (Reader, error) {
+	type entry struct{ base, sub string }
+	var entries []entry
+	for _, sub := range []string{"cur", "new"} {
+		des, err := os.ReadDir(filepath.Join(dir, sub))
+		if err != nil {
+			return nil, fmt.Errorf("mailsource: not a Maildir: %w", err)
+		}
+		for _, d := range des {
+			if strings.HasPrefix(d.Name(), ".") || d.IsDir() {
+				continue
+			}
+			if !isRegular(filepath.Join(dir, sub, d.Name()), d) {
+				continue
+			}
+			entries = append(entries, entry{d.Name(), sub})
+		}
+	}
+	sort.Slice(entries, func(i, j int) bool {
+		if entries[i].base != entries[j].base {
+			return entries[i].base < entries[j].base
+		}
+		return entries[i].sub < entries[j].sub
+	})
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.sub + "/" + e.base
+	}
+	return &fileReader{kind: KindMaildir, source: dir, names: names, opts: opts.resolved()}, nil
+}
+
+// isRegular reports whether p is a regular file or a symbolic link to one.
+func isRegular(p string, d fs.DirEntry) bool {
+	if d.Type().IsRegular() {
+		return true
+	}
+	if d.Type()&fs.ModeSymlink != 0 {
+		st, err := os.Stat(p)
+		return err == nil && st.Mode().IsRegular()
+	}
+	return false
+}
+
+func (r *fileReader) Close() error {
+	r.closed = true
+	return nil
+}
+
+func (r *fileReader) Next() (*Message, error) {
+	if r.closed {
+		return nil, errClosed
+	}
+	for r.i < len(r.names) {
+		i := r.i
+		r.i++
+		m := &Message{Kind: r.kind, Source: r.source, Index: i, Name: r.names[i]}
+		if r.opts.Skip != nil && r.opts.Skip(m) {
+			continue
+		}
+		full := r.source
+		if !r.single {
+			full = filepath.Join(r.source, filepath.FromSlash(m.Name))
+		}
+		if err := readFile(full, m, r.opts.MaxSize); err != nil {
+			return nil, &FileError{Source: r.source, Name: m.Name, Index: i, Err: err}
+		}
+		return m, nil
+	}
+	return nil, io.EOF
+}
+
+// readFile fills m.Data, m.Size and m.TooLarge from the file at p without
+// buffering more than maxSize+1 bytes.
+func readFile(p string, m *Message, maxSize int64) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() > maxSize {
+		m.Size = st.Size()
+		m.TooLarge = true
+		return nil
+	}
+	// Room for the whole file plus bytes.MinRead lets ReadFrom reach EOF
+	// without growing; the limit stops a file that grew since Stat.
+	var b bytes.Buffer
+	b.Grow(int(st.Size()) + bytes.MinRead)
+	if _, err := b.ReadFrom(io.LimitReader(f, maxSize+1)); err != nil {
+		return err
+	}
+	buf := b.Bytes()
+	if int64(len(buf)) > maxSize {
+		rest, err := io.Copy(io.Discard, f)
+		if err != nil {
+			return err
+		}
+		m.Size = int64(len(buf)) + rest
+		m.TooLarge = true
+		return nil
+	}
+	m.Size = int64(len(buf))
+	m.Data = buf
+	return nil
+}
+
+// Open opens path as a message source, choosing the reader by what it
+// finds:
+//
+//   - a folder with cur and new subfolders: OpenMaildir;
+//   - any other folder: OpenEMLDir;
+//   - a file named *.eml: OpenEMLFile;
+//   - any other file: an mbox (OpenMbox) when its first 64 KiB hold a line
+//     that LooksLikeEnvelope after "From ", or when it is empty or named
+//     *.mbox, *.mbx or *.mbs; otherwise a single message (OpenEMLFile).
+func Open(path string, opts *Options) (Reader, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("mailsource: %w", err)
+	}
+	if st.IsDir() {
+		if isDir(filepath.Join(path, "cur")) && isDir(filepath.Join(path, "new")) {
+			return OpenMaildir(path, opts)
+		}
+		return OpenEMLDir(path, opts)
+	}
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext == ".eml" {
+		return OpenEMLFile(path, opts)
+	}
+	if st.Size() == 0 || ext == ".mbox" || ext == ".mbx" || ext == ".mbs" {
+		return OpenMbox(path, opts)
+	}
+	isMbox, err := sniffMbox(path)
+	if err != nil {
+		return nil, fmt.Errorf("mailsource: %w", err)
+	}
+	if isMbox {
+		return OpenMbox(path, opts)
+	}
+	return OpenEMLFile(path, opts)
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+func sniffMbox(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	head := make([]byte, lineBuf)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	head = bytes.TrimPrefix(head[:n], utf8BOM)
+	for len(head) > 0 {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i], head[i+1:]
+		} else {
+			head = nil
+		}
+		if bytes.HasPrefix(line, fromSpace) && LooksLikeEnvelope(line[len(fromSpace):]) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

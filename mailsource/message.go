@@ -1,0 +1,268 @@
+package mailsource
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// DefaultMaxSize is the largest message the Groups Migration API accepts:
+// 25 MiB, headers, body and attachments included. It is the default for
+// Options.MaxSize.
+const DefaultMaxSize int64 = 26214400
+
+// Kind says what sort of store a Message was read from.
+type Kind int
+
+const (
+	// KindMbox is a message from an mbox file.
+	KindMbox Kind = iota + 1
+	// KindEML is a message from a single .eml file, alone or in a folder.
+	KindEML
+	// KindMaildir is a message from the cur or new folder of a Maildir.
+	KindMaildir
+)
+
+// String returns "mbox", "eml" or "maildir".
+func (k Kind) String() string {
+	switch k {
+	case KindMbox:
+		return "mbox"
+	case KindEML:
+		return "eml"
+	case KindMaildir:
+		return "maildir"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Format is the mbox dialect, which decides how "From " lines inside message
+// bodies were escaped when the file was written.
+type Format int
+
+const (
+	// MboxRD is the default: writers prefix every line matching ^>*From  with
+	// one more '>', so readers remove one '>' from every line matching
+	// ^>+From . The escaping is reversible.
+	MboxRD Format = iota
+	// MboxO is the original dialect: writers turn "From " at the start of a
+	// line into ">From " and readers turn every ">From " back. A body line
+	// that really began with ">From " comes back as "From " — mboxo cannot
+	// tell the two apart.
+	MboxO
+	// MboxCL is read like MboxO. The Content-Length header it carries is not
+	// used to find message boundaries.
+	MboxCL
+	// MboxCL2 has no escaping at all: lines are returned as stored. The
+	// Content-Length header is not used to find message boundaries, so a
+	// body line that looks like a full envelope line after a blank line
+	// still splits the message (see the package documentation).
+	MboxCL2
+)
+
+// String returns the dialect's usual name, e.g. "mboxrd".
+func (f Format) String() string {
+	switch f {
+	case MboxRD:
+		return "mboxrd"
+	case MboxO:
+		return "mboxo"
+	case MboxCL:
+		return "mboxcl"
+	case MboxCL2:
+		return "mboxcl2"
+	}
+	return "Format(" + strconv.Itoa(int(f)) + ")"
+}
+
+// ParseFormat returns the Format named by s ("mboxrd", "mboxo", "mboxcl",
+// "mboxcl2", case-insensitive; "" means MboxRD).
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(s) {
+	case "", "mboxrd", "rd":
+		return MboxRD, nil
+	case "mboxo", "o":
+		return MboxO, nil
+	case "mboxcl", "cl":
+		return MboxCL, nil
+	case "mboxcl2", "cl2":
+		return MboxCL2, nil
+	}
+	return 0, fmt.Errorf("mailsource: unknown mbox format %q", s)
+}
+
+// Options tune a Reader. A nil *Options means all defaults.
+type Options struct {
+	// MaxSize is the largest message, in bytes as stored, that a Reader
+	// returns with its Data. A larger message is not buffered: its bytes are
+	// counted and skipped, and it is returned with TooLarge set and Data nil.
+	// Zero or negative means DefaultMaxSize.
+	MaxSize int64
+
+	// Format is the mbox dialect. It is ignored for .eml files and Maildir.
+	Format Format
+
+	// LaxSeparator makes an mbox reader treat every line that starts with
+	// "From " and follows an empty line as a message boundary, as classic
+	// mbox readers do. By default such a line must also look like an
+	// envelope line (a sender, a month name, a time and a year); see the
+	// package documentation.
+	LaxSeparator bool
+
+	// Skip, when set, is called for every message before its content is
+	// read, with Source, Kind, Index, Offset, Name and Key known (Data and
+	// Size are not). When it returns true the message is passed over
+	// without being buffered and Next does not return it. Use it to resume
+	// a migration from a journal.
+	Skip func(m *Message) bool
+}
+
+func (o *Options) maxSize() int64 {
+	if o == nil || o.MaxSize <= 0 {
+		return DefaultMaxSize
+	}
+	return o.MaxSize
+}
+
+func (o *Options) resolved() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	r.MaxSize = o.maxSize()
+	return r
+}
+
+// Message is one message read from a source.
+type Message struct {
+	// Kind is the sort of store the message came from.
+	Kind Kind
+	// Source is the path of the mbox file, of the .eml file when a single
+	// file was opened, or of the folder for a folder of .eml files or a
+	// Maildir. For NewMbox it is the name passed in.
+	Source string
+	// Index is the 0-based ordinal of the message in Source. An mbox
+	// preamble (see Preamble) has Index -1.
+	Index int
+	// Offset is the byte offset of the message's envelope ("From ") line in
+	// an mbox; 0 for files.
+	Offset int64
+	// Name is the file's path relative to Source, with forward slashes, for
+	// folders of .eml files and Maildir ("cur/1700000000.M1P2.host:2,S"); the
+	// base name for a single .eml file; empty for mbox.
+	Name string
+	// Envelope is the mbox envelope line without "From " and the line end
+	// (e.g. "alice@example.com Mon Jan  1 00:00:00 2024"), at most 1 KiB.
+	// Empty for files.
+	Envelope string
+	// Size is the length of the message in bytes: for files the file size,
+	// for mbox the length after undoing the "From " escaping (the envelope
+	// line and the blank separator line are not counted). When TooLarge is
+	// false, Size == len(Data).
+	Size int64
+	// Data holds the message as stored (line ends untouched, mbox escaping
+	// undone). It is nil when TooLarge is true.
+	Data []byte
+	// TooLarge is true when Size exceeds Options.MaxSize; the message was
+	// skipped, not buffered.
+	TooLarge bool
+	// Preamble is true for the bytes found before the first envelope line
+	// of an mbox. They are not a message; they are returned (with Index -1,
+	// and Data bounded by MaxSize like any message) so that the caller can
+	// report them instead of losing them silently. Blank lines before the
+	// first envelope line are ignored and produce no Preamble.
+	Preamble bool
+}
+
+// Key returns a stable identity for the message, suitable for a migration
+// journal:
+//
+//   - mbox: Source + "#" + Index, e.g. "/a/inbox.mbox#41". Offset is a
+//     useful cross-check: it does not change as long as the file is only
+//     appended to.
+//   - folder of .eml files: Source + "/" + Name.
+//   - Maildir: Source + "/" + the unique part of the file name, without the
+//     folder (cur or new) and without the ":2,flags" suffix, so a message
+//     keeps its key when a mail client marks it read and moves it.
+func (m *Message) Key() string {
+	switch m.Kind {
+	case KindMbox:
+		return m.Source + "#" + strconv.Itoa(m.Index)
+	case KindMaildir:
+		return m.Source + "/" + MaildirUnique(m.Name)
+	}
+	if m.Name == "" {
+		return m.Source
+	}
+	if m.Source == "" || strings.HasSuffix(m.Source, m.Name) {
+		return m.Source
+	}
+	return m.Source + "/" + m.Name
+}
+
+// MaildirUnique returns the unique part of a Maildir file name: the base
+// name up to the first ':' (the info separator, "2,S" and the like). "!"
+// and ";" used by some Windows ports are treated the same way.
+func MaildirUnique(name string) string {
+	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
+	if i := strings.IndexAny(name, ":!;"); i >= 0 {
+		name = name[:i]
+	}
+	return name
+}
+
+// Reader returns the messages of a source one at a time.
+type Reader interface {
+	// Next returns the next message. At the end it returns nil, io.EOF.
+	//
+	// For an mbox, any other error is fatal and is returned again by later
+	// calls. For a folder (.eml or Maildir) an error of type *FileError
+	// concerns one file only; calling Next again continues with the next
+	// file.
+	Next() (*Message, error)
+	// Close releases the underlying file, if the Reader opened one.
+	Close() error
+}
+
+// FileError is a problem reading one file of a folder source. Next may be
+// called again after it.
+type FileError struct {
+	Source string // the folder
+	Name   string // the file, relative to Source
+	Index  int    // the file's ordinal in the folder
+	Err    error
+}
+
+// Error implements error.
+func (e *FileError) Error() string {
+	return "mailsource: " + e.Source + "/" + e.Name + ": " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *FileError) Unwrap() error { return e.Err }
+
+// ReadAll reads every message from r until io.EOF. It is meant for tests
+// and small sources; *FileError values are collected, other errors stop
+// the loop and are returned.
+func ReadAll(r Reader) ([]*Message, []error, error) {
+	var msgs []*Message
+	var fileErrs []error
+	for {
+		m, err := r.Next()
+		if err == io.EOF {
+			return msgs, fileErrs, nil
+		}
+		if err != nil {
+			var fe *FileError
+			if errors.As(err, &fe) {
+				fileErrs = append(fileErrs, err)
+				continue
+			}
+			return msgs, fileErrs, err
+		}
+		msgs = append(msgs, m)
+	}
+}
