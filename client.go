@@ -1,0 +1,349 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/retry"
+)
+
+// defaultBaseURLs are Google's hosts for each API.
+var defaultBaseURLs = map[string]string{
+	APIGroupsMigration: "https://groupsmigration.googleapis.com/",
+	APIDataTransfer:    "https://admin.googleapis.com/",
+	APIDirectory:       "https://admin.googleapis.com/",
+	APIAudit:           "https://apps-apis.google.com/",
+	APISettings:        "https://apps-apis.google.com/",
+	APICloudIdentity:   "https://cloudidentity.googleapis.com/",
+	APIGmail:           "https://gmail.googleapis.com/",
+}
+
+// Client is the core every API package is built on. It holds credentials,
+// the transport chain (retry → quota → auth → base), the logger and the
+// statistics. It is safe for concurrent use; make one per program and hand
+// it to audit.New, datatransfer.New, settings.New and gmail.New.
+type Client struct {
+	cfg      config
+	base     http.RoundTripper
+	pool     *auth.Pool
+	limiter  quota.Limiter
+	retryOpt *retry.Options
+	logger   *slog.Logger
+	stats    *stats
+	project  string
+	allow    func(host string) bool
+
+	mu      sync.Mutex
+	clients map[string]*http.Client
+}
+
+// NewClient builds a Client. Credentials come from WithCredentialsFile,
+// WithCredentialsJSON or WithTokenSource; WithoutAuthentication sends none.
+// With none of those, NewClient fails: there is no implicit environment
+// lookup.
+func NewClient(ctx context.Context, opts ...Option) (*Client, error) {
+	var cfg config
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("workspace: nil Option")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	c := &Client{cfg: cfg, clients: make(map[string]*http.Client), stats: newStats()}
+	c.logger = cfg.logger
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	c.base = http.DefaultTransport
+	if cfg.httpClient != nil && cfg.httpClient.Transport != nil {
+		c.base = cfg.httpClient.Transport
+	}
+	ropt := cfg.retry
+	c.retryOpt = &ropt
+
+	creds := 0
+	for _, set := range []bool{cfg.credsJSON != nil, cfg.tokenSource != nil, cfg.noAuth} {
+		if set {
+			creds++
+		}
+	}
+	switch {
+	case creds == 0:
+		return nil, errors.New("workspace: no credentials: use WithCredentialsFile, WithCredentialsJSON, WithTokenSource or WithoutAuthentication")
+	case creds > 1:
+		return nil, errors.New("workspace: use only one of WithCredentialsFile/JSON, WithTokenSource and WithoutAuthentication")
+	}
+	tokenClient := &http.Client{Transport: c.base}
+	switch {
+	case cfg.credsJSON != nil:
+		cr, err := auth.ParseCredentials(cfg.credsJSON)
+		if err != nil {
+			return nil, fmt.Errorf("workspace: credentials from %s: %w", cfg.credsSource, err)
+		}
+		c.project = cr.ProjectID()
+		if c.project == "" {
+			c.project = cr.ClientEmail()
+		}
+		c.pool = &auth.Pool{Credentials: cr, HTTPClient: tokenClient}
+	case cfg.tokenSource != nil:
+		c.pool = &auth.Pool{TokenSource: cfg.tokenSource, HTTPClient: tokenClient}
+	}
+	if c.project == "" {
+		c.project = "default"
+	}
+
+	c.limiter = cfg.limiter
+	if c.limiter == nil {
+		l, err := defaultLimiter()
+		if err != nil {
+			return nil, fmt.Errorf("workspace: default quota: %w", err)
+		}
+		c.limiter = l
+	}
+	var endpointHost string
+	if cfg.endpoint != nil {
+		endpointHost = cfg.endpoint.Host
+	}
+	c.allow = func(host string) bool {
+		if endpointHost != "" {
+			return host == endpointHost
+		}
+		return auth.GoogleHost(host)
+	}
+	_ = ctx // reserved: credentials are fetched lazily, per request
+	return c, nil
+}
+
+// Subject returns the default impersonated user ("" when none was set).
+func (c *Client) Subject() string { return c.cfg.subject }
+
+// Project returns the developer project quotas are counted under: the
+// credentials' project_id, their client e-mail, or "default".
+func (c *Client) Project() string { return c.project }
+
+// Logger returns the client's logger (never nil).
+func (c *Client) Logger() *slog.Logger { return c.logger }
+
+// Limiter returns the quota limiter the client paces with.
+func (c *Client) Limiter() quota.Limiter { return c.limiter }
+
+// BaseURL returns the base URL of api, ending in "/": Google's host for it,
+// or the WithEndpoint URL.
+func (c *Client) BaseURL(api string) string {
+	if c.cfg.endpoint != nil {
+		return c.cfg.endpoint.String()
+	}
+	if u, ok := defaultBaseURLs[api]; ok {
+		return u
+	}
+	return "https://www.googleapis.com/"
+}
+
+// Endpoint reports whether WithEndpoint replaced Google's hosts.
+func (c *Client) Endpoint() (string, bool) {
+	if c.cfg.endpoint == nil {
+		return "", false
+	}
+	return c.cfg.endpoint.String(), true
+}
+
+// AllowsCredentials reports whether a request to host (URL.Host) may carry
+// the client's credentials: Google's hosts, or only the endpoint's host when
+// WithEndpoint is set. API packages check it before sending credentials to
+// a URL a server gave them (an export's file URL).
+func (c *Client) AllowsCredentials(host string) bool { return c.allow(host) }
+
+// HTTPClient returns the *http.Client for calls acting as subject ("" means
+// the default subject) with the given scopes added to the client's own.
+// Clients are cached: the same (subject, scopes) gets the same client.
+func (c *Client) HTTPClient(subject string, scopes ...string) (*http.Client, error) {
+	if subject == "" {
+		subject = c.cfg.subject
+	}
+	all := append(slices.Clone(c.cfg.scopes), scopes...)
+	slices.Sort(all)
+	all = slices.Compact(all)
+	key := subject + "\x00" + strings.Join(all, " ")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if hc, ok := c.clients[key]; ok {
+		return hc, nil
+	}
+	var authed http.RoundTripper = &redirectGuard{next: c.base}
+	if c.pool != nil {
+		sub := subject
+		if c.pool.TokenSource != nil {
+			if subject != "" && subject != c.cfg.subject {
+				return nil, fmt.Errorf("workspace: cannot act as %q with a caller's token source", subject)
+			}
+			sub = ""
+		}
+		src, err := c.pool.Source(sub, all)
+		if err != nil {
+			return nil, fmt.Errorf("workspace: %w", err)
+		}
+		authed = &auth.Transport{Base: authed, Source: src, AllowHost: c.allow, Logger: c.logger}
+	}
+	rt := &retry.Transport{
+		Next:     &quotaTransport{next: authed, limiter: c.limiter, project: c.project, stats: c.stats},
+		Options:  c.retryOpt,
+		Describe: describe,
+		Logger:   c.logger,
+		Observe:  c.stats.observe,
+	}
+	hc := &http.Client{Transport: &errorTransport{next: rt, stats: c.stats}, CheckRedirect: checkRedirect}
+	if c.cfg.httpClient != nil {
+		hc.Jar = c.cfg.httpClient.Jar
+		hc.Timeout = c.cfg.httpClient.Timeout
+	}
+	c.clients[key] = hc
+	return hc, nil
+}
+
+// MustHTTPClient is HTTPClient for API packages whose constructors cannot
+// fail; it panics on error, which happens only for a subject a caller's
+// token source cannot act as.
+func (c *Client) mustHTTPClient(subject string, scopes ...string) *http.Client {
+	hc, err := c.HTTPClient(subject, scopes...)
+	if err != nil {
+		panic(err)
+	}
+	return hc
+}
+
+func describe(req *http.Request) (string, string) {
+	if call := CallFromContext(req.Context()); call != nil {
+		return call.API, call.Method
+	}
+	return "", ""
+}
+
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("workspace: stopped after 10 redirects")
+	}
+	if req.URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) {
+		return fmt.Errorf("workspace: refusing redirect to plain http host %q", req.URL.Hostname())
+	}
+	if req.URL.Host != via[0].URL.Host {
+		req.Header.Del("Authorization")
+	}
+	return nil
+}
+
+// redirectGuard sits below the auth layer: a request that an http.Client
+// redirect sent to another host loses its Authorization header, whoever
+// added it.
+type redirectGuard struct{ next http.RoundTripper }
+
+func (g *redirectGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Response != nil && req.Header.Get("Authorization") != "" {
+		orig := req.Response.Request
+		for orig != nil && orig.Response != nil {
+			orig = orig.Response.Request
+		}
+		if orig != nil && orig.URL.Host != req.URL.Host {
+			r2 := req.Clone(req.Context())
+			r2.Header.Del("Authorization")
+			req = r2
+		}
+	}
+	return g.next.RoundTrip(req)
+}
+
+// quotaTransport asks the limiter before each attempt and reports how the
+// attempt went.
+type quotaTransport struct {
+	next    http.RoundTripper
+	limiter quota.Limiter
+	project string
+	stats   *stats
+}
+
+func (q *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	call := CallFromContext(req.Context())
+	if call == nil {
+		return q.next.RoundTrip(req)
+	}
+	qr := quota.Request{API: call.API, Method: call.Method, Cost: call.Cost,
+		Project: q.project, Domain: call.Domain, User: call.User, Group: call.Group}
+	start := nanotime()
+	release, err := q.limiter.Acquire(req.Context(), &qr)
+	if waited := nanotime() - start; waited > 1000 {
+		q.stats.quotaWait(call.API, waited)
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp, err := q.next.RoundTrip(req)
+	var out quota.Outcome
+	if err != nil {
+		out.Err = err
+	} else if resp.StatusCode >= 400 {
+		d := retry.Classify(call.API, resp, nil)
+		if d.Class == retry.Throttle {
+			out.Throttled = true
+			out.RetryAfter = d.RetryAfter
+			if d.Info != nil && len(d.Info.Reasons) > 0 {
+				out.Reason = d.Info.Reasons[0]
+			}
+		}
+	}
+	release(out)
+	return resp, err
+}
+
+// errorTransport is the outermost layer: it turns the final error answer
+// into an *Error, so every API package, hand-written or generated, returns
+// the same error type.
+type errorTransport struct {
+	next  http.RoundTripper
+	stats *stats
+}
+
+func (e *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) {
+		return nil, fmt.Errorf("workspace: refusing plain http to non-loopback host %q", req.URL.Hostname())
+	}
+	api, method := describe(req)
+	e.stats.request(api)
+	resp, err := e.next.RoundTrip(req)
+	if err != nil {
+		e.stats.failure(api)
+		if ctxErr := req.Context().Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		if errors.Is(err, quota.ErrBudgetExhausted) {
+			return nil, quotaError(api, method, err)
+		}
+		var te *auth.TokenError
+		if errors.As(err, &te) {
+			return nil, &Error{API: api, Method: method, Message: "cannot obtain token", Err: err, class: retry.Auth}
+		}
+		return nil, err
+	}
+	if resp.StatusCode < 400 {
+		return resp, nil
+	}
+	e.stats.failure(api)
+	d := retry.Classify(api, resp, nil)
+	attempts, _ := strconv.Atoi(resp.Header.Get(retry.AttemptsHeader))
+	resp.Header.Del(retry.AttemptsHeader)
+	ae := newError(api, method, d, resp, max(attempts, 1))
+	resp.Body.Close()
+	return nil, ae
+}
+
+// defaultLimiter builds the limiter used when WithQuota is not given.
+var defaultLimiter = func() (quota.Limiter, error) { return quota.Unlimited, nil }

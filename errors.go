@@ -1,0 +1,189 @@
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gwsadmin/workspace/internal/apierr"
+	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/retry"
+)
+
+// Error categories, matched with errors.Is against any error this module
+// returns:
+//
+//	if errors.Is(err, workspace.ErrRateLimited) { ... }
+var (
+	// ErrRateLimited: the server throttled the call (429, a legacy API's
+	// 503, 403 rateLimitExceeded/userRateLimitExceeded) and retries did not
+	// get through.
+	ErrRateLimited = errors.New("workspace: rate limited")
+	// ErrQuotaExhausted: a daily quota is spent, on the server
+	// (dailyLimitExceeded, quotaExceeded) or in the local quota layer. It is
+	// not retried; the work can resume after the reset (midnight Pacific).
+	ErrQuotaExhausted = errors.New("workspace: quota exhausted")
+	// ErrNotFound: 404, or the GData EntityDoesNotExist error.
+	ErrNotFound = errors.New("workspace: not found")
+	// ErrPermissionDenied: 403 that is not a throttle or a quota, on the
+	// JSON APIs (insufficient scopes, domain policy).
+	ErrPermissionDenied = errors.New("workspace: permission denied")
+	// ErrUnauthenticated: 401 after one token refresh, or credentials the
+	// token endpoint refused.
+	ErrUnauthenticated = errors.New("workspace: unauthenticated")
+	// ErrInvalidInput: the server refused the input (400, a legacy API's
+	// 403), or local validation refused it before any request was sent.
+	ErrInvalidInput = errors.New("workspace: invalid input")
+)
+
+// Error is an error answer from a Google API, or a local refusal by the
+// quota layer, after retries. Reach it with errors.As:
+//
+//	var e *workspace.Error
+//	if errors.As(err, &e) { log.Print(e.StatusCode, e.Reasons) }
+type Error struct {
+	API        string        // API name, e.g. "groupsmigration"
+	Method     string        // method name, e.g. "archive.insert"
+	StatusCode int           // HTTP status; 0 for local refusals
+	Status     string        // canonical status, e.g. RESOURCE_EXHAUSTED, when given
+	Reasons    []string      // errors[].reason, details' reasons, responseCode, GData reason
+	Message    string        // the server's message
+	GDataCode  int           // AppsForYourDomainErrors errorCode, 0 when absent
+	RetryAfter time.Duration // the server's Retry-After hint
+	RequestID  string        // request id header, when the server sent one
+	Attempts   int           // attempts made, retries included
+	Header     http.Header   // response headers
+	Body       []byte        // response body, capped at 64 KiB
+	Err        error         // the local cause (quota budget), nil for server answers
+
+	class retry.Class
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.API)
+	if e.Method != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Method)
+	}
+	b.WriteString(": ")
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, "%d ", e.StatusCode)
+	}
+	if e.Err != nil && e.Message == "" {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString(e.Message)
+	}
+	if len(e.Reasons) > 0 {
+		fmt.Fprintf(&b, " (reason %s)", strings.Join(e.Reasons, ", "))
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	return b.String()
+}
+
+// Unwrap returns the local cause, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches the category sentinels.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrRateLimited:
+		return e.class == retry.Throttle
+	case ErrQuotaExhausted:
+		return e.class == retry.QuotaExhausted
+	case ErrUnauthenticated:
+		return e.class == retry.Auth
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound || e.GDataCode == 1301
+	case ErrPermissionDenied:
+		return e.StatusCode == http.StatusForbidden && e.class == retry.Permanent && !retry.LegacyAPIs[e.API]
+	case ErrInvalidInput:
+		if e.class != retry.Permanent {
+			return false
+		}
+		return e.StatusCode == http.StatusBadRequest || e.StatusCode == http.StatusRequestEntityTooLarge ||
+			(e.StatusCode == http.StatusForbidden && retry.LegacyAPIs[e.API]) ||
+			(e.GDataCode >= 1300 && e.GDataCode != 1301)
+	}
+	return false
+}
+
+// Temporary reports whether the failure may go away by itself (a throttle
+// or a transient server error that outlasted the retries).
+func (e *Error) Temporary() bool { return e.class == retry.Throttle || e.class == retry.Transient }
+
+// HTTPStatusCode returns the HTTP status.
+func (e *Error) HTTPStatusCode() int { return e.StatusCode }
+
+func newError(api, method string, d retry.Decision, resp *http.Response, attempts int) *Error {
+	e := &Error{API: api, Method: method, StatusCode: d.StatusCode, Attempts: attempts, class: d.Class}
+	if resp != nil {
+		e.Header = resp.Header
+	}
+	if info := d.Info; info != nil {
+		e.Status = info.Status
+		e.Reasons = info.Reasons
+		e.Message = info.Message
+		e.GDataCode = info.GDataCode
+		e.RetryAfter = info.RetryAfter
+		e.RequestID = info.RequestID
+		e.Body = info.Body
+	}
+	return e
+}
+
+// CheckResponse returns nil for a response below 400 and an *Error for one
+// above, reading (and replacing) its body. Hand-written API code calls it
+// on responses that did not come through a Client's transport.
+func CheckResponse(api, method string, resp *http.Response) error {
+	if resp.StatusCode < 400 {
+		return nil
+	}
+	d := retry.Classify(api, resp, nil)
+	return newError(api, method, d, resp, 1)
+}
+
+// quotaError wraps a local daily-budget refusal.
+func quotaError(api, method string, err error) *Error {
+	e := &Error{API: api, Method: method, Err: err, class: retry.QuotaExhausted}
+	var be *quota.BudgetError
+	if errors.As(err, &be) {
+		e.RetryAfter = time.Until(be.ResetAt)
+	}
+	return e
+}
+
+// InputError is a local validation failure: the input was refused before
+// any request was sent. It matches ErrInvalidInput.
+type InputError struct {
+	Op     string // the operation, e.g. "datatransfer.Insert"
+	Field  string // the offending field or parameter
+	Reason string // what is wrong with it
+	Err    error  // an underlying error, if any
+}
+
+// InvalidInput returns an *InputError.
+func InvalidInput(op, field, reason string) *InputError {
+	return &InputError{Op: op, Field: field, Reason: reason}
+}
+
+func (e *InputError) Error() string {
+	s := e.Op + ": invalid " + e.Field + ": " + e.Reason
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Is matches ErrInvalidInput.
+func (e *InputError) Is(target error) bool { return target == ErrInvalidInput }
+
+// Unwrap returns the underlying error.
+func (e *InputError) Unwrap() error { return e.Err }
+
+var _ = apierr.MaxBody

@@ -1,0 +1,69 @@
+// Command quickstart shows the core client on its own: it starts a local
+// server that answers the first call with a throttle (503, as Google's
+// legacy admin APIs do when a quota is exceeded), then shows the client
+// retrying it and the statistics it kept.
+//
+//	go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/retry"
+)
+
+func main() {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":{"code":503,"message":"BACKEND FAILURE"}}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"kind":"admin#datatransfer#applicationsList","applications":[]}`)
+	}))
+	defer srv.Close()
+
+	ctx := context.Background()
+	c, err := workspace.NewClient(ctx,
+		workspace.WithEndpoint(srv.URL),
+		workspace.WithoutAuthentication(),
+		workspace.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))),
+		// The legacy APIs' default first wait is 5 s; shorten it for the demo.
+		workspace.WithRetry(func(o *retry.Options) {
+			p := retry.Legacy
+			p.Initial, p.Jitter = 200*time.Millisecond, 0
+			o.Policies = map[string]retry.Policy{workspace.APIDataTransfer: p}
+		}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	hc, err := c.HTTPClient("")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx = workspace.WithCall(ctx, &workspace.Call{API: workspace.APIDataTransfer, Method: "applications.list"})
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.BaseURL(workspace.APIDataTransfer)+"admin/datatransfer/v1/applications", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Printf("status %d after a throttle: %s\n", resp.StatusCode, body)
+	st := c.Stats()[workspace.APIDataTransfer]
+	fmt.Printf("requests=%d attempts=%d retries=%v backoff=%v\n", st.Requests, st.Attempts, st.Retries, st.RetryWait)
+}

@@ -1,0 +1,195 @@
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/retry"
+)
+
+// Option configures a Client. Options validate their arguments: NewClient
+// returns the first error.
+type Option func(*config) error
+
+type config struct {
+	credsJSON   []byte
+	credsSource string // file name, for messages
+	tokenSource oauth2.TokenSource
+	subject     string
+	scopes      []string
+	endpoint    *url.URL
+	httpClient  *http.Client
+	noAuth      bool
+	logger      *slog.Logger
+	retry       retry.Options
+	limiter     quota.Limiter
+}
+
+// WithCredentialsFile reads a service-account key or an authorized-user
+// JSON file. The file is read once, by NewClient.
+func WithCredentialsFile(path string) Option {
+	return func(c *config) error {
+		if path == "" {
+			return errors.New("workspace: WithCredentialsFile: empty path")
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("workspace: WithCredentialsFile: %w", err)
+		}
+		c.credsJSON, c.credsSource = data, path
+		return nil
+	}
+}
+
+// WithCredentialsJSON uses a service-account key or an authorized-user JSON
+// document.
+func WithCredentialsJSON(data []byte) Option {
+	return func(c *config) error {
+		if len(data) == 0 {
+			return errors.New("workspace: WithCredentialsJSON: empty document")
+		}
+		c.credsJSON, c.credsSource = append([]byte(nil), data...), "JSON"
+		return nil
+	}
+}
+
+// WithTokenSource authenticates every call with ts. Domain-wide delegation
+// is then the token source's business: Client.HTTPClient refuses subjects
+// other than the default one.
+func WithTokenSource(ts oauth2.TokenSource) Option {
+	return func(c *config) error {
+		if ts == nil {
+			return errors.New("workspace: WithTokenSource: nil token source")
+		}
+		c.tokenSource = ts
+		return nil
+	}
+}
+
+// WithSubject sets the default user a service account impersonates
+// (domain-wide delegation), usually an administrator.
+func WithSubject(email string) Option {
+	return func(c *config) error {
+		if !strings.Contains(email, "@") {
+			return fmt.Errorf("workspace: WithSubject: %q is not an email address", email)
+		}
+		c.subject = email
+		return nil
+	}
+}
+
+// WithScopes adds OAuth2 scopes to every token, on top of the scopes each
+// API package asks for.
+func WithScopes(scopes ...string) Option {
+	return func(c *config) error {
+		for _, s := range scopes {
+			if s == "" {
+				return errors.New("workspace: WithScopes: empty scope")
+			}
+		}
+		c.scopes = append(c.scopes, scopes...)
+		return nil
+	}
+}
+
+// WithEndpoint sends every API's calls to baseURL instead of Google's hosts,
+// each under its usual path (a workspacetest server, a proxy). Plain http is
+// accepted only for loopback addresses.
+func WithEndpoint(baseURL string) Option {
+	return func(c *config) error {
+		u, err := url.Parse(baseURL)
+		if err != nil {
+			return fmt.Errorf("workspace: WithEndpoint: %w", err)
+		}
+		if u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			return fmt.Errorf("workspace: WithEndpoint: %q is not an http(s) URL", baseURL)
+		}
+		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			return fmt.Errorf("workspace: WithEndpoint: plain http is refused for non-loopback host %q", u.Hostname())
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+		}
+		u.RawQuery, u.Fragment = "", ""
+		c.endpoint = u
+		return nil
+	}
+}
+
+// WithHTTPClient sends requests through hc's transport (the base of the
+// chain). The client is copied; its CheckRedirect and Jar are kept. No
+// timeout is set for you: set one on hc or use contexts.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("workspace: WithHTTPClient: nil client")
+		}
+		cp := *hc
+		c.httpClient = &cp
+		return nil
+	}
+}
+
+// WithoutAuthentication sends requests without credentials (tests, or a
+// base client that authenticates by itself).
+func WithoutAuthentication() Option {
+	return func(c *config) error { c.noAuth = true; return nil }
+}
+
+// WithLogger logs retries and throttle waits to l. The default discards.
+// Tokens, Authorization headers and message bodies are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("workspace: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithRetry changes retry behaviour; fn edits a copy of the defaults.
+//
+//	workspace.WithRetry(func(o *retry.Options) {
+//		o.Policies = map[string]retry.Policy{"gmail": p}
+//	})
+func WithRetry(fn func(*retry.Options)) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return errors.New("workspace: WithRetry: nil function")
+		}
+		fn(&c.retry)
+		return c.retry.Validate()
+	}
+}
+
+// WithQuota paces calls with l instead of the default in-memory limiter
+// (quota.New() with the documented limits). quota.Unlimited turns pacing
+// off. Give several clients the same limiter, or limiters on one Redis
+// store, to share a project's quota.
+func WithQuota(l quota.Limiter) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("workspace: WithQuota: nil limiter")
+		}
+		c.limiter = l
+		return nil
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
