@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
 )
 
 // fakeAuthServer plays Google's authorization and token endpoints for the
@@ -81,6 +82,11 @@ func (s *fakeAuthServer) token(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f.Get("grant_type") == "refresh_token" && f.Get("refresh_token") == "user-refresh" && f.Get("client_secret") == "csecret" {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"access_token":"refreshed-access","token_type":"Bearer","expires_in":3599}`)
+		return
+	}
 	g, ok := s.grants[f.Get("code")]
 	sum := sha256.Sum256([]byte(f.Get("code_verifier")))
 	switch {
@@ -145,6 +151,19 @@ func TestInstalledAppFlow(t *testing.T) {
 	}
 	if tok.Extra("scope") != ScopeGmailReadOnly+" "+ScopeGmailLabels {
 		t.Errorf("scope = %v", tok.Extra("scope"))
+	}
+}
+
+func TestInstalledAppFlowTokenSource(t *testing.T) {
+	as := newFakeAuthServer(t)
+	ts := as.flow(nil).TokenSource(t.Context(), &oauth2.Token{RefreshToken: "user-refresh"})
+	tok, err := ts.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{tok.AccessToken, tok.RefreshToken}
+	if diff := cmp.Diff([]string{"refreshed-access", "user-refresh"}, got); diff != "" {
+		t.Errorf("refreshed token (-want +got):\n%s", diff)
 	}
 }
 

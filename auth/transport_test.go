@@ -257,6 +257,24 @@ func TestTransportHostAllowList(t *testing.T) {
 	}
 }
 
+func TestTransportDefaultAllowsOnlyGoogle(t *testing.T) {
+	api := &recordingAPI{}
+	srv := newAPIServer(t, api.handler)
+	src, fetches := countingSource()
+	hc := &http.Client{Transport: &Transport{Source: src}} // AllowHost nil: GoogleHost
+	resp, err := hc.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if diff := cmp.Diff([]string{""}, api.auths); diff != "" {
+		t.Errorf("Authorization headers (-want +got):\n%s", diff)
+	}
+	if fetches.Load() != 0 {
+		t.Errorf("fetched a token for a host that gets none")
+	}
+}
+
 func TestRedirectPolicy(t *testing.T) {
 	mk := func(u string) *http.Request {
 		r, _ := http.NewRequest("GET", u, nil)
