@@ -45,6 +45,13 @@ func (e *TokenError) Unwrap() error { return e.Err }
 // concurrent callers wait for it. [Source.Invalidate] drops a token the
 // server refused, so the next [Source.Token] fetches a fresh one.
 //
+// When the token endpoint states a lifetime (expires_in), the expiry is
+// measured on the Source's clock ([Pool.Now]) from the moment the request
+// was sent, which is conservative and lets tests control expiry fully.
+//
+// This is the job oauth2.ReuseTokenSourceWithExpiry does, plus
+// invalidation, an injectable clock, and waiting that honours ctx.
+//
 // It is safe for concurrent use.
 type Source struct {
 	subject string
