@@ -91,16 +91,16 @@ func (s *Server) registerDirectory(mux *http.ServeMux) {
 func (s *Server) userJSON(u *user) map[string]any {
 	local, _, _ := strings.Cut(u.email, "@")
 	return map[string]any{
-		"kind":          "admin#directory#user",
-		"id":            u.id,
-		"etag":          `"` + u.id + `"`,
-		"primaryEmail":  u.email,
-		"name":          map[string]string{"givenName": local, "familyName": "Test", "fullName": local + " Test"},
-		"isAdmin":       u.admin,
-		"customerId":    s.customerID,
-		"orgUnitPath":   "/",
-		"suspended":     false,
-		"emails":        []map[string]any{{"address": u.email, "primary": true}},
+		"kind":           "admin#directory#user",
+		"id":             u.id,
+		"etag":           `"` + u.id + `"`,
+		"primaryEmail":   u.email,
+		"name":           map[string]string{"givenName": local, "familyName": "Test", "fullName": local + " Test"},
+		"isAdmin":        u.admin,
+		"customerId":     s.customerID,
+		"orgUnitPath":    "/",
+		"suspended":      false,
+		"emails":         []map[string]any{{"address": u.email, "primary": true}},
 		"isMailboxSetup": true,
 	}
 }
