@@ -104,9 +104,9 @@ func TestDataTransferLifecycle(t *testing.T) {
 	}
 
 	steps := []struct {
-		advance  time.Duration
-		overall  string
-		perApp   []string
+		advance time.Duration
+		overall string
+		perApp  []string
 	}{
 		{30 * time.Second, "new", []string{"new", "new"}},
 		{time.Minute, "inProgress", []string{"inProgress", "inProgress"}},

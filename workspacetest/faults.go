@@ -81,7 +81,7 @@ type FaultEvent struct {
 	Request int       // ordinal of the request among all requests served, from 1
 	API     string    // e.g. "groupsmigration"
 	Method  string    // e.g. "archive.insert"
-	Kind    FaultKind //
+	Kind    FaultKind // what was injected
 }
 
 type faultState struct {

@@ -83,9 +83,8 @@ type Server struct {
 	groups map[string]*group
 
 	// data transfer
-	transfers     []*transfer
-	transferSeq   int
-	failTransfers int
+	transfers   []*transfer
+	transferSeq int
 
 	// quota, faults, stats
 	quotaRules map[string]quotaRule
