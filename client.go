@@ -183,9 +183,12 @@ func (c *Client) HTTPClient(subject string, scopes ...string) (*http.Client, err
 	var authed http.RoundTripper = &redirectGuard{next: c.base}
 	if c.pool != nil {
 		sub := subject
-		if c.pool.TokenSource != nil {
+		single := c.pool.TokenSource != nil || c.pool.Credentials.Type() == auth.TypeAuthorizedUser
+		if single {
+			// One identity: a caller's token source or a user's refresh
+			// token cannot impersonate anyone else.
 			if subject != "" && subject != c.cfg.subject {
-				return nil, fmt.Errorf("workspace: cannot act as %q with a caller's token source", subject)
+				return nil, fmt.Errorf("workspace: cannot act as %q: only service-account credentials support domain-wide delegation", subject)
 			}
 			sub = ""
 		}
