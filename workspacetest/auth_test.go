@@ -90,13 +90,14 @@ func TestTokenEndpointRefusals(t *testing.T) {
 		name     string
 		keyJSON  []byte
 		subject  string
-		scopes   []string
-		wantCode string
+		scopes     []string
+		wantStatus int
+		wantCode   string
 	}{
-		{"other signing key", forged, s.AdminEmail(), []string{scopeUserRO}, "invalid_grant"},
-		{"subject outside domain", s.ServiceAccountKey(), "boss@other.org", []string{scopeUserRO}, "unauthorized_client"},
-		{"unknown subject", s.ServiceAccountKey(), "ghost@example.com", []string{scopeUserRO}, "invalid_grant"},
-		{"no scope", s.ServiceAccountKey(), s.AdminEmail(), nil, "invalid_scope"},
+		{"other signing key", forged, s.AdminEmail(), []string{scopeUserRO}, 400, "invalid_grant"},
+		{"subject outside domain", s.ServiceAccountKey(), "boss@other.org", []string{scopeUserRO}, 401, "unauthorized_client"},
+		{"unknown subject", s.ServiceAccountKey(), "ghost@example.com", []string{scopeUserRO}, 400, "invalid_grant"},
+		{"no scope", s.ServiceAccountKey(), s.AdminEmail(), nil, 400, "invalid_scope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +118,7 @@ func TestTokenEndpointRefusals(t *testing.T) {
 			if err := json.Unmarshal(re.Body, &body); err != nil {
 				t.Fatalf("body %q: %v", re.Body, err)
 			}
-			if diff := cmp.Diff(tt.wantCode, body.Error); diff != "" {
+			if diff := cmp.Diff([2]any{tt.wantStatus, tt.wantCode}, [2]any{re.Response.StatusCode, body.Error}); diff != "" {
 				t.Errorf("error code (-want +got):\n%s\nbody: %s", diff, re.Body)
 			}
 		})

@@ -81,9 +81,7 @@ func (s *Server) admit(w http.ResponseWriter, ep *endpoint, c *caller) bool {
 		st = &quotaState{}
 		if q.PerSecond > 0 {
 			r := q.PerSecond * s.cfg.speed
-			st.lim = rate.NewLimiter(rate.Limit(r), max(1, int(math.Ceil(r))))
-			st.lim.SetLimitAt(now, rate.Limit(r))
-			st.lim.SetBurstAt(now, max(1, int(math.Ceil(r))))
+			st.lim = rate.NewLimiter(rate.Limit(r), max(1, int(math.Ceil(r)))) // starts full
 		}
 		s.quotas[key] = st
 	}
