@@ -87,9 +87,9 @@ func TestTokenEndpointRefusals(t *testing.T) {
 	forged, _ := json.Marshal(key)
 
 	tests := []struct {
-		name     string
-		keyJSON  []byte
-		subject  string
+		name       string
+		keyJSON    []byte
+		subject    string
 		scopes     []string
 		wantStatus int
 		wantCode   string
