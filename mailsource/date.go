@@ -56,23 +56,25 @@ var weekdays = [...]string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
 
 // ParseDate parses the value of a Date header. It accepts what
 // net/mail.ParseDate accepts and, beyond that, real-world variants:
-// comments anywhere ("(PST)"), a missing or misspelled day of week,
+// comments anywhere ("(PST)"), a missing day of week or a full day name,
 // single-digit days and hours, missing seconds, two-digit years, full month
-// names, obsolete and unknown zone names (UT, EST, CEST, military letters;
-// an unknown name is taken as UTC), "GMT+0100", "+01:00", a missing zone
+// names, zone names (the obsolete RFC 5322 ones such as UT, EST, PDT and
+// common ones such as CET, CEST, JST are turned into their offsets;
+// military letters and unknown names are taken as UTC, and a name after
+// a numeric offset is ignored), "GMT+0100", "+01:00", a missing zone
 // (UTC), ctime/asctime order ("Mon Jan  2 15:04:05 2006") and ISO 8601.
 // Years before 1900 or after 2200 are refused, as is anything without a
 // recognisable day, month, year and time of day.
 func ParseDate(s string) (time.Time, error) {
-	if t, err := mail.ParseDate(s); err == nil {
+	c := cleanDate(s)
+	if c == "" {
+		return time.Time{}, errors.New("empty date")
+	}
+	if t, err := mail.ParseDate(c); err == nil {
 		if y := t.Year(); y >= minYear && y <= maxYear {
 			return t, nil
 		}
 		return time.Time{}, errors.New("implausible year")
-	}
-	c := cleanDate(s)
-	if c == "" {
-		return time.Time{}, errors.New("empty date")
 	}
 	for _, layout := range dateLayouts {
 		t, err := time.Parse(layout, c)
@@ -118,10 +120,19 @@ func cleanDate(s string) string {
 	if len(fields) > 0 {
 		fields[0] = strings.TrimRight(fields[0], ",")
 	}
+	out := fields[:0]
 	for i, f := range fields {
-		fields[i] = normalizeZone(f, i == len(fields)-1 || i >= 3)
+		z := normalizeZone(f, i == len(fields)-1 || i >= 3)
+		// "-0500 EST": the name repeats the offset; keep the number.
+		if len(out) > 0 && isOffset(out[len(out)-1]) && z != f && isOffset(z) {
+			continue
+		}
+		if len(out) > 0 && isOffset(out[len(out)-1]) && isZoneName(f) {
+			continue
+		}
+		out = append(out, z)
 	}
-	return strings.Join(fields, " ")
+	return strings.Join(out, " ")
 }
 
 func isWeekday(f string) bool {
@@ -144,9 +155,10 @@ func normalizeZone(f string, zonePos bool) string {
 		return f
 	}
 	u := strings.ToUpper(f)
+	if off, ok := zoneNames[u]; ok {
+		return off
+	}
 	switch {
-	case u == "UT" || u == "Z":
-		return "+0000"
 	case len(u) == 1 && u[0] >= 'A' && u[0] <= 'Z' && u != "J":
 		// RFC 5322: military zones are obsolete and their sign was
 		// historically wrong; treat them as unknown (-0000).
@@ -179,4 +191,42 @@ func offset(s string) string {
 		return sign + d
 	}
 	return s
+}
+
+// zoneNames maps zone abbreviations to offsets: the obsolete zones of RFC
+// 5322 and other common ones. Ambiguous names (IST, CST in China) follow
+// RFC 5322 or are left out; an unknown name is parsed as UTC.
+var zoneNames = map[string]string{
+	"UT": "+0000", "UTC": "+0000", "GMT": "+0000", "Z": "+0000", "WET": "+0000",
+	"EST": "-0500", "EDT": "-0400", "CST": "-0600", "CDT": "-0500",
+	"MST": "-0700", "MDT": "-0600", "PST": "-0800", "PDT": "-0700",
+	"AKST": "-0900", "AKDT": "-0800", "HST": "-1000",
+	"BST": "+0100", "WEST": "+0100", "CET": "+0100", "MET": "+0100",
+	"CEST": "+0200", "MEST": "+0200", "EET": "+0200", "EEST": "+0300",
+	"MSK": "+0300", "JST": "+0900", "KST": "+0900", "HKT": "+0800",
+	"SGT": "+0800", "AEST": "+1000", "AEDT": "+1100", "NZST": "+1200", "NZDT": "+1300",
+}
+
+func isOffset(f string) bool {
+	if len(f) != 5 || (f[0] != '+' && f[0] != '-') {
+		return false
+	}
+	for i := 1; i < 5; i++ {
+		if f[i] < '0' || f[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isZoneName(f string) bool {
+	if len(f) < 2 || len(f) > 5 {
+		return false
+	}
+	for i := 0; i < len(f); i++ {
+		if c := f[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
 }

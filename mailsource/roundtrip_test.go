@@ -189,7 +189,10 @@ func TestLargeMessage(t *testing.T) {
 
 type countingDiscard int64
 
-func (c *countingDiscard) Write(p []byte) (int, error) { *c += countingDiscard(len(p)); return len(p), nil }
+func (c *countingDiscard) Write(p []byte) (int, error) {
+	*c += countingDiscard(len(p))
+	return len(p), nil
+}
 
 func TestLargeMboxOverLimit(t *testing.T) {
 	// 40 MiB with messages up to 30 MiB: some are over the 25 MiB limit
@@ -244,7 +247,7 @@ var sampleWant = mailgen.SampleInfo{
 	EncodedWords:     2149,
 	RawUTF8:          295,
 	WithFromLines:    659,
-	FromLines:        747,
+	FromLines:        727,
 	WithQuotedFrom:   79,
 	QuotedFromLines:  158,
 }
@@ -333,6 +336,15 @@ func TestSampleMbox(t *testing.T) {
 		}
 	}
 	got.UniqueMessageIDs = len(firstSeen)
+	envelopeCopies := 0
+	for _, m := range msgs {
+		if regexp.MustCompile(`\n\nFrom \S+@\S+ \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\n`).Match(m.Data) {
+			envelopeCopies++
+		}
+	}
+	if envelopeCopies != 78 {
+		t.Errorf("%d messages with a copied envelope line after an empty line, want 78", envelopeCopies)
+	}
 	if diff := cmp.Diff(sampleWant, got); diff != "" {
 		t.Errorf("sample.mbox as read (-doc +read):\n%s", diff)
 	}

@@ -255,7 +255,7 @@ func (g *Generator) Next() *Mail {
 	if r.chance(3) {
 		// A forwarded piece of an mbox, envelope line and all.
 		sender := pick(r, people)
-		fmt.Fprintf(&text, "\n---------- Forwarded message ----------\nFrom %s %s\nSubject: %s\n\n%s\n",
+		fmt.Fprintf(&text, "\n---------- Forwarded message ----------\n\nFrom %s %s\nSubject: %s\n\n%s\n",
 			sender.addr, g.now.AddDate(0, 0, -3).Format(time.ANSIC), "old notes", pick(r, sentences))
 	}
 	if r.chance(3) {
