@@ -1,0 +1,115 @@
+package datatransfer_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/datatransfer"
+	"github.com/gwsadmin/workspace/mailsource/mailgen"
+	"github.com/gwsadmin/workspace/workspacetest"
+)
+
+const goodMsg = "From: Alice <alice@example.com>\nTo: list@example.com\nDate: Mon, 2 Jan 2006 15:04:05 -0700\nSubject: hi\nMessage-ID: <a1@example.com>\n\nbody line\nFrom the start\n"
+
+func TestInsertNormalizesAndStores(t *testing.T) {
+	e := newEnv(t, nil)
+	e.srv.AddGroup("list@example.com")
+	if err := e.dt.Archive.Insert(t.Context(), "list@example.com", []byte(goodMsg)); err != nil {
+		t.Fatal(err)
+	}
+	got := e.srv.GroupMessages("list@example.com")
+	if len(got) != 1 {
+		t.Fatalf("stored %d messages", len(got))
+	}
+	want := strings.ReplaceAll(goodMsg, "\n", "\r\n")
+	if string(got[0].Raw) != want {
+		t.Errorf("stored %q, want CRLF-normalized %q", got[0].Raw, want)
+	}
+}
+
+func TestInsertRefusesBadInputBeforeSending(t *testing.T) {
+	e := newEnv(t, nil)
+	e.srv.AddGroup("list@example.com")
+	big := mailgen.LargeMessage(datatransfer.MaxMessageSize + 1)
+	tests := []struct {
+		name, group, msg, field string
+	}{
+		{"empty", "list@example.com", "", ""},
+		{"no from", "list@example.com", strings.Replace(goodMsg, "From: Alice <alice@example.com>\n", "", 1), "From"},
+		{"no recipients", "list@example.com", strings.Replace(goodMsg, "To: list@example.com\n", "", 1), "To"},
+		{"no date", "list@example.com", strings.Replace(goodMsg, "Date: Mon, 2 Jan 2006 15:04:05 -0700\n", "", 1), "Date"},
+		{"bad date", "list@example.com", strings.Replace(goodMsg, "Mon, 2 Jan 2006 15:04:05 -0700", "yesterday-ish", 1), "Date"},
+		{"too large", "list@example.com", string(big), "size"},
+		{"bad group", "list", goodMsg, "group"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := e.dt.Archive.Insert(t.Context(), tt.group, []byte(tt.msg))
+			if !errors.Is(err, workspace.ErrInvalidInput) {
+				t.Fatalf("err = %v, want ErrInvalidInput", err)
+			}
+			var ie *workspace.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("not an *InputError: %T", err)
+			}
+			if tt.field != "" && ie.Field != tt.field {
+				t.Errorf("Field = %q, want %q (%v)", ie.Field, tt.field, err)
+			}
+		})
+	}
+	if st := e.srv.Stats(); len(st) != 0 {
+		t.Errorf("requests reached the server: %+v", st)
+	}
+}
+
+func TestInsertServerErrors(t *testing.T) {
+	e := newEnv(t, nil)
+	// Unknown group: the API answers 400 INVALID MESSAGE FAILURE-style.
+	err := e.dt.Archive.Insert(t.Context(), "nobody@example.com", []byte(goodMsg))
+	var we *workspace.Error
+	if !errors.As(err, &we) || we.StatusCode != 400 || we.API != "groupsmigration" || we.Method != "archive.insert" {
+		t.Fatalf("err = %v", err)
+	}
+	if strings.Contains(err.Error(), "http://") {
+		t.Errorf("error repeats the URL: %v", err)
+	}
+	// A throttle that outlasts every retry is ErrRateLimited.
+	e.srv.AddGroup("list@example.com")
+	e.srv.InjectFault("groupsmigration", workspacetest.FaultHTTP503, 100)
+	err = e.dt.Archive.Insert(t.Context(), "list@example.com", []byte(goodMsg))
+	if !errors.Is(err, workspace.ErrRateLimited) {
+		t.Fatalf("err = %v, want ErrRateLimited", err)
+	}
+	if !errors.As(err, &we) || we.Attempts != 7 {
+		t.Errorf("attempts = %d, want 7", we.Attempts)
+	}
+}
+
+func TestNoParallelInsertsWithManyWorkers(t *testing.T) {
+	e := newEnv(t, nil, workspacetest.WithProcessingDelay(3*time.Second)) // each insert holds its group 3 ms at speed 1000
+	dir := t.TempDir()
+	msgs := mailgen.Messages(11, 90)
+	var jobs []datatransfer.Job
+	groups := []string{"a@example.com", "b@example.com", "c@example.com"}
+	for i, g := range groups {
+		e.srv.AddGroup(g)
+		for k := range 3 {
+			src := writeMbox(t, dir, g+string(rune('0'+k))+".mbox", msgs[i*30+k*10:i*30+k*10+10])
+			jobs = append(jobs, datatransfer.Job{Source: src, Group: g})
+		}
+	}
+	rep, err := e.dt.Migrate(t.Context(), jobs, &datatransfer.MigrateOptions{Workers: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Inserted != 90 {
+		t.Errorf("inserted %d", rep.Inserted)
+	}
+	st := e.srv.Stats()["groupsmigration"]
+	if len(st.Rejected) != 0 {
+		t.Errorf("server rejected: %v", st.Rejected)
+	}
+}
