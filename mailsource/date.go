@@ -119,6 +119,9 @@ func cleanDate(s string) string {
 	}
 	if len(fields) > 0 {
 		fields[0] = strings.TrimRight(fields[0], ",")
+		if fields[0] == "" {
+			fields = fields[1:]
+		}
 	}
 	out := fields[:0]
 	for i, f := range fields {
@@ -152,6 +155,9 @@ func isWeekday(f string) bool {
 // does not understand. zonePos says the field is where a zone may appear.
 func normalizeZone(f string, zonePos bool) string {
 	if !zonePos {
+		return f
+	}
+	if f == "" {
 		return f
 	}
 	u := strings.ToUpper(f)
