@@ -263,6 +263,8 @@ func (s *Server) newMux() *http.ServeMux {
 	s.registerMigration(mux)
 	s.registerDataTransfer(mux)
 	s.registerDirectory(mux)
+	s.registerAudit(mux)
+	s.registerSettings(mux)
 	// Later APIs: s.registerAudit(mux), s.registerSettings(mux),
 	// s.registerCloudIdentity(mux), s.registerGmail(mux).
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
