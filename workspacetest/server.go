@@ -265,6 +265,7 @@ func (s *Server) newMux() *http.ServeMux {
 	s.registerDirectory(mux)
 	s.registerAudit(mux)
 	s.registerSettings(mux)
+	s.registerDirectoryCustomer(mux)
 	// Later APIs: s.registerAudit(mux), s.registerSettings(mux),
 	// s.registerCloudIdentity(mux), s.registerGmail(mux).
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
