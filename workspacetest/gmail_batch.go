@@ -1,0 +1,176 @@
+package workspacetest
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Gmail's HTTP batch endpoint, POST /batch/gmail/v1.
+//
+// The body is multipart/mixed; each part has Content-Type application/http
+// and holds a whole HTTP request with a path-only URL (an absolute URL is
+// cut to its path). Headers of the outer request, except Content-*, apply
+// to every part that does not set them (so one Authorization serves all);
+// outer query parameters likewise. At most 100 parts, else 400 for the
+// whole batch.
+//
+// Each part runs through the server's normal pipeline, one after the other
+// in order: token check, fault injection, Gmail quota units and the
+// concurrency cap, then the handler; Stats count each part as a Gmail
+// call. The reply is multipart/mixed with one application/http part per
+// request, in the same order, each a whole HTTP response; a request part
+// with Content-ID <X> gets Content-ID <response-X>.
+//
+// A connection-reset fault drawn for a part drops the whole batch
+// connection, as it would for a real batch.
+
+// gmailMaxBatch is the most calls one batch may hold.
+const gmailMaxBatch = 100
+
+type batchPart struct {
+	contentID string
+	req       *http.Request
+	problem   string // set when the part could not be read as a request
+}
+
+func (s *Server) gmailBatch(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+	bad := func(msg string) { writeError(w, http.StatusBadRequest, "badRequest", msg) }
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" || params["boundary"] == "" {
+		bad("Batch requests must be multipart/mixed with a boundary.")
+		return
+	}
+	mr := multipart.NewReader(r.Body, params["boundary"])
+	var parts []batchPart
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			bad("Malformed multipart body: " + err.Error())
+			return
+		}
+		if len(parts) == gmailMaxBatch {
+			bad(errorf("A batch request may contain at most %d calls.", gmailMaxBatch))
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(p, 32<<20))
+		if err != nil {
+			bad("Malformed multipart body: " + err.Error())
+			return
+		}
+		bp := batchPart{contentID: strings.TrimSpace(p.Header.Get("Content-ID"))}
+		if ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct != "application/http" {
+			bp.problem = "Each part of a batch request must have Content-Type application/http."
+		} else if bp.req, err = readInnerRequest(body); err != nil {
+			bp.problem = "Could not parse the request of this part: " + err.Error()
+		}
+		parts = append(parts, bp)
+	}
+	if len(parts) == 0 {
+		bad("The batch request contains no calls.")
+		return
+	}
+
+	var out bytes.Buffer
+	mw := multipart.NewWriter(&out)
+	var rnd [12]byte
+	_, _ = rand.Read(rnd[:])
+	_ = mw.SetBoundary("batch_" + hex.EncodeToString(rnd[:]))
+	for _, bp := range parts {
+		rec := httptest.NewRecorder()
+		switch {
+		case bp.problem != "":
+			writeError(rec, http.StatusBadRequest, "badRequest", bp.problem)
+		case !strings.HasPrefix(bp.req.URL.Path, "/gmail/v1/"):
+			writeError(rec, http.StatusBadRequest, "badRequest",
+				"All calls of a batch sent to /batch/gmail/v1 must be Gmail API calls (/gmail/v1/...), not "+bp.req.URL.Path)
+		default:
+			inner := bp.req.WithContext(r.Context())
+			for k, vs := range r.Header {
+				if strings.HasPrefix(k, "Content-") || k == "Transfer-Encoding" {
+					continue
+				}
+				if _, set := inner.Header[k]; !set {
+					inner.Header[k] = vs
+				}
+			}
+			q := inner.URL.Query()
+			for k, vs := range r.URL.Query() {
+				if _, set := q[k]; !set {
+					q[k] = vs
+				}
+			}
+			inner.URL.RawQuery = q.Encode()
+			inner.RemoteAddr, inner.Host = r.RemoteAddr, r.Host
+			mux.ServeHTTP(rec, inner)
+		}
+		h := textproto.MIMEHeader{"Content-Type": {"application/http"}}
+		if bp.contentID != "" {
+			id := strings.TrimSuffix(strings.TrimPrefix(bp.contentID, "<"), ">")
+			h.Set("Content-ID", "<response-"+id+">")
+		}
+		pw, _ := mw.CreatePart(h)
+		res := rec.Result()
+		body := rec.Body.Bytes()
+		res.ContentLength = int64(len(body))
+		res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		res.Body = io.NopCloser(bytes.NewReader(body))
+		_ = res.Write(pw)
+	}
+	_ = mw.Close()
+	w.Header().Set("Content-Type", "multipart/mixed; boundary="+mw.Boundary())
+	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out.Bytes())
+}
+
+// readInnerRequest parses the HTTP request of a batch part. The protocol
+// may be left out of the request line; the URL may be a path or absolute.
+func readInnerRequest(b []byte) (*http.Request, error) {
+	b = bytes.TrimLeft(b, "\r\n")
+	line, rest, _ := bytes.Cut(b, []byte("\n"))
+	fields := strings.Fields(string(bytes.TrimRight(line, "\r")))
+	if len(fields) == 2 {
+		fields = append(fields, "HTTP/1.1")
+	}
+	if len(fields) != 3 {
+		return nil, fmt.Errorf("bad request line %q", strings.TrimSpace(string(line)))
+	}
+	if u, err := url.Parse(fields[1]); err == nil && u.IsAbs() {
+		fields[1] = u.RequestURI()
+	}
+	fixed := append([]byte(strings.Join(fields, " ")+"\r\n"), rest...)
+	if !bytes.Contains(rest, []byte("\n\n")) && !bytes.Contains(rest, []byte("\r\n\r\n")) {
+		fixed = append(fixed, "\r\n\r\n"...)
+	}
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(fixed)))
+	if err != nil {
+		return nil, err
+	}
+	// Parts often omit Content-Length: the body is the rest of the part.
+	if req.ContentLength <= 0 && req.Method != http.MethodGet {
+		_, after, found := bytes.Cut(fixed, []byte("\r\n\r\n"))
+		if !found {
+			_, after, _ = bytes.Cut(fixed, []byte("\n\n"))
+		}
+		after = bytes.TrimRight(after, "\r\n")
+		req.Body = io.NopCloser(bytes.NewReader(after))
+		req.ContentLength = int64(len(after))
+	}
+	req.RequestURI = ""
+	return req, nil
+}
