@@ -83,7 +83,9 @@ func OpenEMLFile(path string, opts *Options) (Reader, error) {
 // are files whose names begin with "." and Maildir++ subfolders). Messages
 // come sorted by file name across both folders, so delivery order (Maildir
 // names begin with the delivery time) is kept; Message.Name is "cur/…" or
-// "new/…". Both cur and new must exist.
+// "new/…". Both cur and new must exist. A message that a mail client moves
+// from new to cur, or whose flags it changes, after the listing is found
+// again by its unique name (Message.Name then holds its new path).
 func OpenMaildir(dir string, opts *Options) (Reader, error) {
 	type entry struct{ base, sub string }
 	var entries []entry
@@ -127,11 +129,13 @@ func isRegular(p string, d fs.DirEntry) bool {
 	return false
 }
 
+// Close implements Reader.
 func (r *fileReader) Close() error {
 	r.closed = true
 	return nil
 }
 
+// Next implements Reader.
 func (r *fileReader) Next() (*Message, error) {
 	if r.closed {
 		return nil, errClosed
@@ -147,12 +151,39 @@ func (r *fileReader) Next() (*Message, error) {
 		if !r.single {
 			full = filepath.Join(r.source, filepath.FromSlash(m.Name))
 		}
-		if err := readFile(full, m, r.opts.MaxSize); err != nil {
+		err := readFile(full, m, r.opts.MaxSize)
+		if err != nil && r.kind == KindMaildir && errors.Is(err, fs.ErrNotExist) {
+			// A mail client may have moved the message from new to cur
+			// or changed its flags since the folder was listed.
+			if moved := r.findMoved(m.Name); moved != "" {
+				m.Name = moved
+				err = readFile(filepath.Join(r.source, filepath.FromSlash(moved)), m, r.opts.MaxSize)
+			}
+		}
+		if err != nil {
 			return nil, &FileError{Source: r.source, Name: m.Name, Index: i, Err: err}
 		}
 		return m, nil
 	}
 	return nil, io.EOF
+}
+
+// findMoved looks in cur and new for a file with the same Maildir unique
+// name as name and returns its relative path, or "".
+func (r *fileReader) findMoved(name string) string {
+	unique := MaildirUnique(name)
+	for _, sub := range []string{"cur", "new"} {
+		des, err := os.ReadDir(filepath.Join(r.source, sub))
+		if err != nil {
+			continue
+		}
+		for _, d := range des {
+			if MaildirUnique(d.Name()) == unique && sub+"/"+d.Name() != name {
+				return sub + "/" + d.Name()
+			}
+		}
+	}
+	return ""
 }
 
 // readFile fills m.Data, m.Size and m.TooLarge from the file at p without

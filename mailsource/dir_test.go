@@ -201,3 +201,28 @@ func TestFileErrorContinues(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestMaildirMessageMovedWhileReading(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"new/1.a.host": "one",
+		"new/2.b.host": "two",
+		"cur/.keep":    "",
+	})
+	r, err := mailsource.OpenMaildir(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A client reads message 2 after the listing: it moves to cur with flags.
+	if err := os.Rename(filepath.Join(root, "new/2.b.host"), filepath.Join(root, "cur/2.b.host:2,S")); err != nil {
+		t.Fatal(err)
+	}
+	got := readFiles(t, r)
+	want := []fileGot{
+		{0, "new/1.a.host", root + "/1.a.host", 3, "one", false},
+		{1, "cur/2.b.host:2,S", root + "/2.b.host", 3, "two", false},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

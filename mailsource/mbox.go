@@ -66,6 +66,7 @@ func OpenMbox(path string, opts *Options) (Reader, error) {
 	return NewMbox(f, path, opts), nil
 }
 
+// Close implements Reader.
 func (r *mboxReader) Close() error {
 	r.err = errClosed
 	r.scratch = nil
@@ -79,6 +80,7 @@ func (r *mboxReader) Close() error {
 
 var errClosed = errors.New("mailsource: reader closed")
 
+// Next implements Reader.
 func (r *mboxReader) Next() (*Message, error) {
 	if r.err != nil {
 		return nil, r.err

@@ -155,6 +155,7 @@ func LargeMessage(size int64) []byte {
 
 type sliceWriter struct{ buf []byte }
 
+// Write implements io.Writer.
 func (s *sliceWriter) Write(p []byte) (int, error) {
 	s.buf = append(s.buf, p...)
 	return len(p), nil
@@ -165,6 +166,7 @@ type countWriter struct {
 	n int64
 }
 
+// Write implements io.Writer.
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
