@@ -154,6 +154,8 @@ func TestMboxSkip(t *testing.T) {
 	}
 }
 
+var bodyLine = []byte(strings.Repeat("a", 999) + "\n")
+
 // countingReader produces a message of n body bytes without holding it and
 // counts what was read.
 type countingReader struct {
@@ -182,13 +184,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 				k = rem
 			}
 			// Lines of 1000 bytes: 999 'a' and a newline.
-			for i := int64(0); i < k; i++ {
-				if (off+i)%1000 == 999 {
-					p[n] = '\n'
-				} else {
-					p[n] = 'a'
-				}
-				n++
+			for done := int64(0); done < k; {
+				o := (off + done) % 1000
+				m := int64(copy(p[n:n+int(min(k-done, 1000-o))], bodyLine[o:]))
+				n += int(m)
+				done += m
 			}
 			c.pos += k
 		default:
