@@ -266,6 +266,7 @@ func (s *Server) newMux() *http.ServeMux {
 	s.registerAudit(mux)
 	s.registerSettings(mux)
 	s.registerDirectoryCustomer(mux)
+	s.registerCloudIdentity(mux)
 	s.registerGmail(mux)
 	// Later APIs: s.registerAudit(mux), s.registerSettings(mux),
 	// s.registerCloudIdentity(mux), s.registerGmail(mux).
