@@ -333,8 +333,6 @@ func TestAuditPublicKey(t *testing.T) {
 
 	_, ecc := pgpKey(t, "Ecc", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA})
 	twoIDs := func() string {
-		ent, _ := rsaKey()
-		_ = ent
 		e2, _ := pgpKey(t, "Two", nil)
 		if err := e2.AddUserId("Second", "", "second@example.com", nil); err != nil {
 			t.Fatal(err)
