@@ -3,10 +3,14 @@ package datatransfer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 
-	"google.golang.org/api/googleapi"
+	"google.golang.org/api/groupsmigration/v1"
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/mailsource"
@@ -69,17 +73,33 @@ func (s *ArchiveService) Insert(ctx context.Context, group string, msg []byte) e
 	return s.insert(ctx, group, norm)
 }
 
-// insert sends an already prepared message.
+// insert sends an already prepared message as a simple media upload
+// (uploadType=media, the protocol the reference page names). The request
+// is built here rather than by the generated client because the generated
+// client wraps the message in a multipart body that cannot be replayed, so
+// a retry would need a second in-memory copy of up to 25 MiB; a
+// bytes.Reader body is replayed through Request.GetBody at no cost. The
+// response is decoded into the generated client's type.
 func (s *ArchiveService) insert(ctx context.Context, group string, norm []byte) error {
 	if err := s.c.services(ctx); err != nil {
 		return err
 	}
 	ctx = workspace.WithCall(ctx, &workspace.Call{API: workspace.APIGroupsMigration, Method: "archive.insert", Group: strings.ToLower(group)})
-	res, err := s.c.migration.Archive.Insert(group).
-		Media(bytes.NewReader(norm), googleapi.ContentType("message/rfc822"), googleapi.ChunkSize(0)).
-		Context(ctx).Do()
+	u := s.c.core.BaseURL(workspace.APIGroupsMigration) + "upload/groups/v1/groups/" +
+		url.PathEscape(group) + "/archive?uploadType=media&alt=json&prettyPrint=false"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(norm))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "message/rfc822")
+	resp, err := s.c.hc.Do(req)
 	if err != nil {
 		return apiError(err)
+	}
+	defer resp.Body.Close()
+	var res groupsmigration.Groups
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&res); err != nil {
+		return fmt.Errorf("datatransfer: archive.insert: decoding response: %w", err)
 	}
 	if res.ResponseCode != "" && res.ResponseCode != ResponseSuccess {
 		return fmt.Errorf("datatransfer: archive.insert: unexpected responseCode %q", res.ResponseCode)

@@ -3,12 +3,12 @@ package datatransfer
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"sync"
 
 	admin "google.golang.org/api/admin/datatransfer/v1"
 	directory "google.golang.org/api/admin/directory/v1"
-	"google.golang.org/api/groupsmigration/v1"
 	"google.golang.org/api/option"
 
 	"github.com/gwsadmin/workspace"
@@ -31,7 +31,7 @@ type Client struct {
 
 	once       sync.Once
 	initErr    error
-	migration  *groupsmigration.Service
+	hc         *http.Client
 	transfer   *admin.Service
 	dir        *directory.Service
 	dirUsersMu sync.Mutex
@@ -50,7 +50,8 @@ func New(c *workspace.Client) *Client {
 }
 
 // services builds Google's generated clients on first use, handing them the
-// core's HTTP client (retry, quota, auth) and base URLs.
+// core's HTTP client (retry, quota, auth) and base URLs. Archive inserts use
+// the same HTTP client directly (see ArchiveService.insert).
 func (c *Client) services(ctx context.Context) error {
 	c.once.Do(func() {
 		hc, err := c.core.HTTPClient("", auth.ScopeGroupsMigration, auth.ScopeDataTransfer, auth.ScopeDirectoryUserReadOnly)
@@ -58,12 +59,7 @@ func (c *Client) services(ctx context.Context) error {
 			c.initErr = err
 			return
 		}
-		c.migration, err = groupsmigration.NewService(ctx, option.WithHTTPClient(hc),
-			option.WithEndpoint(c.core.BaseURL(workspace.APIGroupsMigration)))
-		if err != nil {
-			c.initErr = err
-			return
-		}
+		c.hc = hc
 		c.transfer, err = admin.NewService(ctx, option.WithHTTPClient(hc),
 			option.WithEndpoint(c.core.BaseURL(workspace.APIDataTransfer)))
 		if err != nil {
