@@ -79,7 +79,11 @@ func (s *Server) registerGmail(mux *http.ServeMux) {
 				if !ok {
 					return
 				}
-				done, ok := s.gmailAdmit(w, r, c, user, method)
+				charged := method
+				if r.URL.Query().Get("upload_id") != "" {
+					charged = "" // a resumable chunk: the session start paid
+				}
+				done, ok := s.gmailAdmit(w, r, c, user, charged)
 				if !ok {
 					return
 				}
@@ -97,6 +101,10 @@ func (s *Server) registerGmail(mux *http.ServeMux) {
 		route("POST "+p+"/messages/import", "messages.import", gmailInsert, s.gmailInsert("messages.import"))
 		route("POST "+p+"/messages/send", "messages.send", gmailSend, s.gmailSend)
 	}
+	// Resumable chunks may also be PUT to the session URI.
+	route("PUT "+up+"/messages", "messages.insert", gmailInsert, s.gmailInsert("messages.insert"))
+	route("PUT "+up+"/messages/import", "messages.import", gmailInsert, s.gmailInsert("messages.import"))
+	route("PUT "+up+"/messages/send", "messages.send", gmailSend, s.gmailSend)
 	route("POST "+u+"/messages/{id}/modify", "messages.modify", gmailModify, s.gmailMessagesModify)
 	route("POST "+u+"/messages/{id}/trash", "messages.trash", gmailModify, s.gmailMessagesTrash(true))
 	route("POST "+u+"/messages/{id}/untrash", "messages.untrash", gmailModify, s.gmailMessagesTrash(false))
@@ -426,7 +434,7 @@ type gmailMessageIn struct {
 // gmailReadMessage reads the message of an insert, import or send: a
 // JSON resource with raw, or an upload (media or multipart). On a problem
 // it writes the refusal and returns ok false.
-func gmailReadMessage(w http.ResponseWriter, r *http.Request, limit int) (meta gmailMessageIn, raw []byte, ok bool) {
+func (s *Server) gmailReadMessage(w http.ResponseWriter, r *http.Request, user string, limit int) (meta gmailMessageIn, raw []byte, ok bool) {
 	tooBig := func() {
 		writeError(w, http.StatusRequestEntityTooLarge, "uploadTooLarge",
 			errorf("Media larger than the limit of %d bytes.", limit))
@@ -486,6 +494,8 @@ func gmailReadMessage(w http.ResponseWriter, r *http.Request, limit int) (meta g
 	}
 	var media io.Reader
 	switch ut {
+	case "resumable":
+		return s.gmailResumable(w, r, user, limit)
 	case "media":
 		if !checkMedia(ct) {
 			return meta, nil, false
@@ -520,7 +530,7 @@ func gmailReadMessage(w http.ResponseWriter, r *http.Request, limit int) (meta g
 		}
 		media = part
 	default:
-		writeError(w, http.StatusBadRequest, "badRequest", "Upload type '"+ut+"' is not supported here; use uploadType=media or multipart.")
+		writeError(w, http.StatusBadRequest, "badRequest", "Invalid uploadType "+ut+"; use media, multipart or resumable.")
 		return meta, nil, false
 	}
 	raw, ok = readAll(media, limit)
@@ -574,7 +584,7 @@ func (s *Server) gmailInsert(method string) gmailHandler {
 			gmailInvalid(w, "Invalid value at 'internal_date_source' ("+src+")")
 			return
 		}
-		meta, raw, ok := gmailReadMessage(w, r, GmailMaxImportSize)
+		meta, raw, ok := s.gmailReadMessage(w, r, user, GmailMaxImportSize)
 		if !ok || !checkRaw(w, raw) {
 			return
 		}
@@ -598,7 +608,7 @@ func (s *Server) gmailInsert(method string) gmailHandler {
 }
 
 func (s *Server) gmailSend(w http.ResponseWriter, r *http.Request, user string) {
-	meta, raw, ok := gmailReadMessage(w, r, GmailMaxSendSize)
+	meta, raw, ok := s.gmailReadMessage(w, r, user, GmailMaxSendSize)
 	if !ok || !checkRaw(w, raw) {
 		return
 	}

@@ -87,7 +87,10 @@ func (s *Server) gmailAdmit(w http.ResponseWriter, r *http.Request, c *caller, u
 		return nil, false
 	}
 	now := s.nowLocked()
-	cost := gmailCost(method, cfg.Regime)
+	cost := 0 // method "": a call the quota does not charge
+	if method != "" {
+		cost = gmailCost(method, cfg.Regime)
+	}
 	pl := g.projLim[c.Project]
 	if pl == nil {
 		pl = minuteLimiter(float64(cfg.ProjectUnitsPerMinute), s.cfg.speed)

@@ -108,6 +108,7 @@ type gmailState struct {
 	spent    map[string]int64 // units charged, by user
 	inflight map[string]int
 	holds    map[string]*GmailHold
+	uploads  map[string]*gmailUpload // resumable sessions by upload id
 }
 
 type gmailQuotaKey struct{ user, project string }
@@ -117,6 +118,7 @@ var gmailStates = serverLocal[gmailState]{newT: func(*Server) *gmailState {
 	g.resetQuota()
 	g.boxes = map[string]*gmailBox{}
 	g.holds = map[string]*GmailHold{}
+	g.uploads = map[string]*gmailUpload{}
 	return g
 }}
 
