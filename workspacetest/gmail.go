@@ -1017,19 +1017,23 @@ func (s *Server) gmailThreadsList(w http.ResponseWriter, r *http.Request, user s
 		s.mu.Unlock()
 		return
 	}
+	all := b.visible() // newest first: a thread sorts by its newest match
+	newest := map[string]*gmailMsg{}
+	hist := map[string]uint64{}
+	for _, gm := range all {
+		if newest[gm.threadID] == nil {
+			newest[gm.threadID] = gm
+		}
+		hist[gm.threadID] = max(hist[gm.threadID], gm.historyID)
+	}
 	var threads []gmailThreadJSON
 	seen := map[string]bool{}
-	for _, gm := range b.visible() { // newest first: a thread sorts by its newest match
+	for _, gm := range all {
 		if seen[gm.threadID] || !keep(gm) {
 			continue
 		}
 		seen[gm.threadID] = true
-		t := gmailThreadJSON{ID: gm.threadID}
-		for _, m := range b.threadMessages(gm.threadID) {
-			t.HistoryID = max(t.HistoryID, m.historyID)
-			t.Snippet = m.parse().snippet
-		}
-		threads = append(threads, t)
+		threads = append(threads, gmailThreadJSON{ID: gm.threadID, Snippet: newest[gm.threadID].parse().snippet, HistoryID: hist[gm.threadID]})
 	}
 	s.mu.Unlock()
 	from, to, next, ok := gmailPaging(w, r, len(threads), 100, 500)

@@ -155,3 +155,26 @@ func TestGmailDailySendLimit(t *testing.T) {
 		t.Errorf("after the oldest send left the window: %v", err)
 	}
 }
+
+func TestGmailHistoryMaxAge(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s := newGmailServer(t, workspacetest.WithClock(clock.now), workspacetest.WithTokenLifetime(24*time.Hour))
+	s.SetGmailConfig(workspacetest.GmailConfig{HistoryMaxAge: time.Hour})
+	const bob = "bob@example.com"
+	start := s.GmailHistoryID(bob)
+	s.AddGmailMessage(bob, []byte(mailMsg("a@example.org", bob, "old", "x")), "INBOX")
+	svc := gmailFor(t, s, bob)
+	h, err := svc.Users.History.List("me").StartHistoryId(start).Do()
+	if err != nil || len(h.History) != 1 {
+		t.Fatalf("fresh history: %+v %v", h, err)
+	}
+	if step := h.History[0].Id - start; step < 1 || step > 5 {
+		t.Errorf("history id step %d, want 1 to 5", step)
+	}
+	clock.advance(2 * time.Hour)
+	_, err = svc.Users.History.List("me").StartHistoryId(start).Do()
+	if ge := apiError(t, err); ge.Code != 404 {
+		t.Errorf("start older than the window: %v", ge)
+	}
+}

@@ -457,12 +457,12 @@ func (s *Server) AddGmailMessage(user string, raw []byte, labels ...string) (id 
 
 // GmailMessage is a message of a Gmail mailbox, as GmailMessages lists it.
 type GmailMessage struct {
-	ID           string
-	ThreadID     string
-	LabelIDs     []string
-	InternalDate time.Time
-	HistoryID    uint64
-	Raw          []byte
+	ID           string    // Gmail message id (also its mail store id)
+	ThreadID     string    // id of the thread it belongs to
+	LabelIDs     []string  // label ids, in the order they were applied
+	InternalDate time.Time // Gmail's internalDate, millisecond precision
+	HistoryID    uint64    // history id of its last change
+	Raw          []byte    // the RFC 822 message as stored
 }
 
 // GmailMessages returns copies of the live messages of user's mailbox,
