@@ -1,0 +1,111 @@
+package quota
+
+import (
+	"sync"
+	"time"
+)
+
+// fakeClock is a Clock that only moves when a test advances it.
+type fakeClock struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	now    time.Time
+	timers []*fakeTimer
+}
+
+func newFakeClock(t time.Time) *fakeClock {
+	c := &fakeClock{now: t}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+type fakeTimer struct {
+	c    *fakeClock
+	at   time.Time
+	ch   chan time.Time
+	done bool
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.done = true
+		t.ch <- c.now
+		return t
+	}
+	c.timers = append(c.timers, t)
+	c.cond.Broadcast()
+	return t
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.ch }
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := !t.done
+	t.done = true
+	t.c.removeLocked(t)
+	return was
+}
+
+func (c *fakeClock) removeLocked(t *fakeTimer) {
+	for i, x := range c.timers {
+		if x == t {
+			c.timers = append(c.timers[:i], c.timers[i+1:]...)
+			c.cond.Broadcast()
+			return
+		}
+	}
+}
+
+// Advance moves the clock and fires the timers that are due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	keep := c.timers[:0]
+	for _, t := range c.timers {
+		if !t.at.After(c.now) {
+			t.done = true
+			t.ch <- c.now
+			continue
+		}
+		keep = append(keep, t)
+	}
+	c.timers = keep
+	c.cond.Broadcast()
+}
+
+// Set moves the clock to t (forward only).
+func (c *fakeClock) Set(t time.Time) { c.Advance(t.Sub(c.Now())) }
+
+// WaitTimers blocks until at least n timers are pending.
+func (c *fakeClock) WaitTimers(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.timers) < n {
+		c.cond.Wait()
+	}
+}
+
+// NextTimer returns how long until the earliest pending timer fires.
+func (c *fakeClock) NextTimer() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var d time.Duration = -1
+	for _, t := range c.timers {
+		if x := t.at.Sub(c.now); d < 0 || x < d {
+			d = x
+		}
+	}
+	return d
+}
