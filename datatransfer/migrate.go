@@ -23,8 +23,42 @@ import (
 type Job struct {
 	// Source is an mbox file, a folder of .eml files or a Maildir.
 	Source string
-	// Group is the group's e-mail address.
+	// Group is the group's e-mail address: the target of the job. With
+	// Run and another Sink it is whatever that sink delivers to (a Gmail
+	// user for gmail.ImportMbox).
 	Group string
+}
+
+// Sink is where Run delivers messages: a group archive (this package's
+// Migrate), a Gmail mailbox (gmail.ImportMbox), or anything else that takes
+// one RFC 822 message at a time.
+type Sink interface {
+	// CheckTarget refuses a target the sink cannot deliver to, before any
+	// request is sent.
+	CheckTarget(target string) error
+	// MaxSize is the largest message the sink accepts, in bytes.
+	MaxSize() int64
+	// Prepare validates and normalizes a raw message. Its error, typically
+	// an *workspace.InputError, is reported as the message's reason for
+	// being invalid.
+	Prepare(raw []byte) ([]byte, error)
+	// Insert delivers a prepared message to target, at most one call at a
+	// time per target. It must return errors that match
+	// workspace.ErrQuotaExhausted for a spent daily quota and
+	// workspace.ErrInvalidInput for a message the server refused, and a
+	// *workspace.Error for any other answer from the server; anything else
+	// is taken as a failure after which the message may have arrived.
+	Insert(ctx context.Context, target string, msg []byte) error
+}
+
+// archiveSink delivers to group archives.
+type archiveSink struct{ s *ArchiveService }
+
+func (a archiveSink) CheckTarget(g string) error         { return checkGroup(g) }
+func (a archiveSink) MaxSize() int64                     { return MaxMessageSize }
+func (a archiveSink) Prepare(raw []byte) ([]byte, error) { return Prepare(raw) }
+func (a archiveSink) Insert(ctx context.Context, g string, msg []byte) error {
+	return a.s.insert(ctx, g, msg)
 }
 
 // Status is what happened to one message.
@@ -106,6 +140,13 @@ type MigrateOptions struct {
 // (errors.Is(err, workspace.ErrQuotaExhausted); Report.ResumeAfter says
 // when it resets), the context, or a journal that could not be written.
 func (c *Client) Migrate(ctx context.Context, jobs []Job, opts *MigrateOptions) (*Report, error) {
+	return Run(ctx, jobs, archiveSink{c.Archive}, opts)
+}
+
+// Run is the engine behind Migrate, for any Sink: the same journal,
+// duplicate detection, parallelism (one target at a time per worker),
+// resumption and report, with messages delivered by sink.
+func Run(ctx context.Context, jobs []Job, sink Sink, opts *MigrateOptions) (*Report, error) {
 	o := MigrateOptions{Workers: 10, AmbiguousRetries: 2}
 	if opts != nil {
 		o = *opts
@@ -128,8 +169,8 @@ func (c *Client) Migrate(ctx context.Context, jobs []Job, opts *MigrateOptions) 
 	var order []string
 	byGroup := map[string][]Job{}
 	for i, j := range jobs {
-		if err := checkGroup(j.Group); err != nil {
-			return nil, workspace.InvalidInput(op, fmt.Sprintf("jobs[%d].Group", i), fmt.Sprintf("%q is not a group e-mail address", j.Group))
+		if err := sink.CheckTarget(j.Group); err != nil {
+			return nil, &workspace.InputError{Op: op, Field: fmt.Sprintf("jobs[%d].Group", i), Reason: "refused", Err: err}
 		}
 		if _, err := os.Stat(j.Source); err != nil {
 			return nil, &workspace.InputError{Op: op, Field: fmt.Sprintf("jobs[%d].Source", i), Reason: "cannot read", Err: err}
@@ -150,7 +191,7 @@ func (c *Client) Migrate(ctx context.Context, jobs []Job, opts *MigrateOptions) 
 		byGroup[g] = append(byGroup[g], Job{Source: j.Source, Group: g})
 	}
 
-	m := &migration{c: c, opts: o, journals: map[string]*openedJournal{},
+	m := &migration{sink: sink, opts: o, journals: map[string]*openedJournal{},
 		report: &Report{Started: time.Now(), Groups: map[string]*GroupCounts{}}}
 	// Open every journal first: a journal that cannot be opened stops the
 	// run before any request.
@@ -210,7 +251,7 @@ type openedJournal struct {
 }
 
 type migration struct {
-	c    *Client
+	sink Sink
 	opts MigrateOptions
 
 	jmu      sync.Mutex
@@ -321,7 +362,7 @@ func (m *migration) migrateGroup(ctx context.Context, group string, jobs []Job) 
 }
 
 func (m *migration) migrateSource(ctx context.Context, group, source string, oj *openedJournal, seen map[string]bool) {
-	ropts := &mailsource.Options{MaxSize: MaxMessageSize, Format: m.opts.Format,
+	ropts := &mailsource.Options{MaxSize: m.sink.MaxSize(), Format: m.opts.Format,
 		Skip: func(msg *mailsource.Message) bool {
 			st := oj.st.final[group+"\x00"+msg.Key()]
 			if st == "" {
@@ -394,11 +435,11 @@ func (m *migration) migrateMessage(ctx context.Context, group string, oj *opened
 		invalid(workspace.InvalidInput("datatransfer: Migrate", "mbox", "text before the first \"From \" line is not a message"))
 		return
 	case msg.TooLarge:
-		invalid(workspace.InvalidInput("datatransfer: archive.insert", "size",
-			fmt.Sprintf("%d bytes, over the %d-byte (25 MiB) limit", msg.Size, MaxMessageSize)))
+		invalid(workspace.InvalidInput("datatransfer: Migrate", "size",
+			fmt.Sprintf("%d bytes, over the %d-byte limit", msg.Size, m.sink.MaxSize())))
 		return
 	}
-	norm, err := Prepare(msg.Data)
+	norm, err := m.sink.Prepare(msg.Data)
 	if err != nil {
 		invalid(err)
 		return
@@ -429,11 +470,11 @@ func (m *migration) migrateMessage(ctx context.Context, group string, oj *opened
 		m.stop(err)
 		return
 	}
-	err = m.c.Archive.insert(ctx, group, norm)
+	err = m.sink.Insert(ctx, group, norm)
 	possibleDup := wasInFlight
 	for tries := 0; err != nil && ambiguous(err) && tries < m.opts.AmbiguousRetries && ctx.Err() == nil; tries++ {
 		possibleDup = true
-		err = m.c.Archive.insert(ctx, group, norm)
+		err = m.sink.Insert(ctx, group, norm)
 	}
 	switch {
 	case err == nil:
