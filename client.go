@@ -349,4 +349,4 @@ func (e *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // defaultLimiter builds the limiter used when WithQuota is not given.
-var defaultLimiter = func() (quota.Limiter, error) { return quota.Unlimited, nil }
+func defaultLimiter() (quota.Limiter, error) { return quota.New() }

@@ -126,8 +126,11 @@ func WithEndpoint(baseURL string) Option {
 }
 
 // WithHTTPClient sends requests through hc's transport (the base of the
-// chain). The client is copied; its CheckRedirect and Jar are kept. No
-// timeout is set for you: set one on hc or use contexts.
+// chain) and reaches the token endpoint with it. The client is copied; its
+// Jar and Timeout are kept, but redirects follow the library's own policy
+// (at most 10, never plain http to a non-loopback host, credentials never
+// to another host). No timeout is set for you: set one on hc or use
+// contexts.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
