@@ -114,7 +114,7 @@ func (s *RedisStore) nowArg(t time.Time) int64 {
 // KEYS[i] is rule i's key; ARGV[1] is now in µs (0: use TIME); then four
 // arguments per rule: kind, a, b, c.
 //
-//	d (daily):       a = units, b = limit, c = EXPIREAT (unix s)
+//	d (daily):       a = units, b = limit, c = expiry (ms from now: an hour after the reset)
 //	c (concurrency): a = slots, b = lease member, c = lease TTL (µs)
 //	r (rate):        a = increment (µs), b = tolerance (µs), c = unused
 //
@@ -159,7 +159,7 @@ for i = 1, n do
   local kind = ARGV[j]
   if kind == 'd' then
     res[#res + 1] = redis.call('INCRBY', KEYS[i], ARGV[j + 1])
-    redis.call('EXPIREAT', KEYS[i], ARGV[j + 3])
+    redis.call('PEXPIRE', KEYS[i], ARGV[j + 3])
   elseif kind == 'c' then
     local ttl = tonumber(ARGV[j + 3])
     redis.call('ZADD', KEYS[i], now + ttl, ARGV[j + 2])
@@ -241,7 +241,7 @@ func (l *RuleLimiter) acquireRedis(ctx context.Context, b *binding, cost int64) 
 			}
 			keys[i] = b.rkeys[i] + ":" + day
 			reset := NextPacificMidnight(now)
-			args[1+4*i], args[2+4*i], args[3+4*i], args[4+4*i] = "d", int64(s.r.units(cost)), int64(s.r.Limit), reset.Add(time.Hour).Unix()
+			args[1+4*i], args[2+4*i], args[3+4*i], args[4+4*i] = "d", int64(s.r.units(cost)), int64(s.r.Limit), reset.Add(time.Hour).Sub(now).Milliseconds()
 			i++
 		}
 		for _, s := range b.conc {
