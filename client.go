@@ -214,17 +214,6 @@ func (c *Client) HTTPClient(subject string, scopes ...string) (*http.Client, err
 	return hc, nil
 }
 
-// MustHTTPClient is HTTPClient for API packages whose constructors cannot
-// fail; it panics on error, which happens only for a subject a caller's
-// token source cannot act as.
-func (c *Client) mustHTTPClient(subject string, scopes ...string) *http.Client {
-	hc, err := c.HTTPClient(subject, scopes...)
-	if err != nil {
-		panic(err)
-	}
-	return hc
-}
-
 func describe(req *http.Request) (string, string) {
 	if call := CallFromContext(req.Context()); call != nil {
 		return call.API, call.Method

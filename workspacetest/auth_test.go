@@ -208,7 +208,7 @@ func TestExpiredToken401(t *testing.T) {
 func TestAuthorizedUserRefresh(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	creds, err := google.CredentialsFromJSON(t.Context(), s.AuthorizedUserKey(), scopeUserRO)
+	creds, err := google.CredentialsFromJSONWithType(t.Context(), s.AuthorizedUserKey(), google.AuthorizedUser, scopeUserRO)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,12 +34,11 @@ import (
 
 // gmailUpload is an open resumable upload session.
 type gmailUpload struct {
-	user   string
-	path   string
-	meta   gmailMessageIn
-	data   []byte
-	limit  int
-	failed bool
+	user  string
+	path  string
+	meta  gmailMessageIn
+	data  []byte
+	limit int
 }
 
 // gmailResumable handles a resumable upload request. It returns the

@@ -35,7 +35,6 @@ package workspacetest
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -371,6 +370,3 @@ func domainOf(e string) string {
 	}
 	return ""
 }
-
-// logger returns the configured logger (never nil).
-func (s *Server) logger() *slog.Logger { return s.cfg.logger }

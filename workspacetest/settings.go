@@ -1,7 +1,7 @@
 package workspacetest
 
 import (
-	"crypto/dsa" //nolint:staticcheck // Google accepts DSA SSO signing keys
+	"crypto/dsa" //lint:ignore SA1019 Google accepts DSA IdP certificates and SSO signing keys
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
