@@ -38,9 +38,13 @@ const adaptWindow = int64(500 * time.Millisecond)
 func (s *scope) tick(mono int64) {
 	a := &s.ad
 	el := mono - a.winStart
-	// A window lasts at least adaptWindow and long enough for about ten
-	// calls, so that slow rules measure something.
-	w := max(adaptWindow, int64(10/s.rate*float64(time.Second)))
+	// After slow start, a window lasts at least adaptWindow and long enough
+	// for about ten calls, so that slow rules measure something.
+	// Slow start keeps short windows to grow quickly.
+	w := adaptWindow
+	if !a.slow {
+		w = max(adaptWindow, int64(10/s.rate*float64(time.Second)))
+	}
 	if el < w {
 		return
 	}
