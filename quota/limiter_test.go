@@ -509,7 +509,8 @@ func TestAdaptiveConverges(t *testing.T) {
 		if rate < 0.9*limit || rate > 1.06*limit {
 			t.Errorf("limit %v: achieved %.2f", limit, rate)
 		}
-		if float64(rejected) > 0.03*float64(sent) {
+		// A limit below the starting rate costs a few rejections at first.
+		if float64(rejected) > max(0.03*float64(sent), 5) {
 			t.Errorf("limit %v: rejected %d of %d", limit, rejected, sent)
 		}
 	}
