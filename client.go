@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/quota"
@@ -199,7 +200,7 @@ func (c *Client) HTTPClient(subject string, scopes ...string) (*http.Client, err
 		authed = &auth.Transport{Base: authed, Source: src, AllowHost: c.allow, Logger: c.logger}
 	}
 	rt := &retry.Transport{
-		Next:     &quotaTransport{next: authed, limiter: c.limiter, project: c.project, stats: c.stats},
+		Next:     &quotaTransport{next: authed, logger: c.logger, limiter: c.limiter, project: c.project, stats: c.stats},
 		Options:  c.retryOpt,
 		Describe: describe,
 		Logger:   c.logger,
@@ -258,6 +259,7 @@ func (g *redirectGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 // attempt went.
 type quotaTransport struct {
 	next    http.RoundTripper
+	logger  *slog.Logger
 	limiter quota.Limiter
 	project string
 	stats   *stats
@@ -274,6 +276,11 @@ func (q *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	release, err := q.limiter.Acquire(req.Context(), &qr)
 	if waited := nanotime() - start; waited > 1000 {
 		q.stats.quotaWait(call.API, waited)
+		if waited > int64(50*time.Millisecond) && q.logger.Enabled(req.Context(), slog.LevelDebug) {
+			q.logger.LogAttrs(req.Context(), slog.LevelDebug, "workspace: paced by quota",
+				slog.String("api", call.API), slog.String("method", call.Method),
+				slog.Duration("wait", time.Duration(waited)))
+		}
 	}
 	if err != nil {
 		return nil, err
