@@ -1,0 +1,166 @@
+package gmail
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	gmailapi "google.golang.org/api/gmail/v1"
+	"google.golang.org/api/option"
+
+	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/quota"
+)
+
+// Client gives access to the Gmail API of every user of a domain, through
+// domain-wide delegation: each call acts as the mailbox owner. Make one with
+// New; it is safe for concurrent use.
+type Client struct {
+	core *workspace.Client
+
+	// Messages lists, reads, modifies, inserts, imports and sends messages.
+	Messages *MessagesService
+	// Threads lists and reads threads.
+	Threads *ThreadsService
+	// Labels lists, creates and deletes labels.
+	Labels *LabelsService
+	// History lists the changes of a mailbox since a history id.
+	History *HistoryService
+
+	mu    sync.Mutex
+	users map[string]*userConn
+	ctr   batchCounters
+}
+
+// userConn is the HTTP client and generated service acting as one user.
+type userConn struct {
+	hc  *http.Client
+	svc *gmailapi.Service
+}
+
+// New returns a Client that sends its calls through c. Every call names the
+// user whose mailbox it acts on; c's credentials must be a service account
+// with domain-wide delegation for the Gmail scopes (or, with a token
+// source, the one user it belongs to).
+func New(c *workspace.Client) *Client {
+	g := &Client{core: c, users: map[string]*userConn{}}
+	g.Messages = &MessagesService{g: g}
+	g.Threads = &ThreadsService{g: g}
+	g.Labels = &LabelsService{g: g}
+	g.History = &HistoryService{g: g}
+	return g
+}
+
+// Scopes are the OAuth scopes the client asks for: gmail.modify covers
+// reading, labelling, inserting, importing and sending.
+var Scopes = []string{auth.ScopeGmailModify}
+
+// conn returns the connection acting as user, building it on first use.
+func (g *Client) conn(ctx context.Context, op, user string) (*userConn, error) {
+	if err := checkUser(op, user); err != nil {
+		return nil, err
+	}
+	key := strings.ToLower(user)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if uc := g.users[key]; uc != nil {
+		return uc, nil
+	}
+	hc, err := g.core.HTTPClient(user, Scopes...)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := gmailapi.NewService(ctx, option.WithHTTPClient(hc),
+		option.WithEndpoint(g.core.BaseURL(workspace.APIGmail)))
+	if err != nil {
+		return nil, err
+	}
+	uc := &userConn{hc: hc, svc: svc}
+	g.users[key] = uc
+	return uc, nil
+}
+
+// Service returns Google's generated Gmail client acting as user, over the
+// library's transport (retries, quota pacing, token per user). Attach
+// CallContext to each call so that it is costed and paced:
+//
+//	svc, _ := g.Service(ctx, user)
+//	m, err := svc.Users.Messages.Get(user, id).
+//		Context(gmail.CallContext(ctx, user, "users.messages.get")).Do()
+func (g *Client) Service(ctx context.Context, user string) (*gmailapi.Service, error) {
+	uc, err := g.conn(ctx, "gmail: Service", user)
+	if err != nil {
+		return nil, err
+	}
+	return uc.svc, nil
+}
+
+// CallContext returns ctx carrying the description of one Gmail call by
+// user: method is Gmail's discovery id without the "gmail." prefix (e.g.
+// "users.messages.get"), which the quota layer looks up in the cost table
+// of the configured regime.
+func CallContext(ctx context.Context, user, method string) context.Context {
+	return workspace.WithCall(ctx, &workspace.Call{API: workspace.APIGmail, Method: method, User: user})
+}
+
+// checkUser refuses an empty or malformed mailbox address before any
+// request. "me" is refused too: with domain-wide delegation the mailbox
+// must be named.
+func checkUser(op, user string) error {
+	at := strings.LastIndexByte(user, '@')
+	if at <= 0 || at == len(user)-1 || strings.ContainsAny(user, " \t\r\n/?#") {
+		return workspace.InvalidInput(op, "user", "not an e-mail address: "+strconvQuote(user))
+	}
+	return nil
+}
+
+func strconvQuote(s string) string { return "\"" + s + "\"" }
+
+// apiError strips the *url.Error that net/http wraps around the core's
+// *workspace.Error, so messages do not repeat the request URL.
+func apiError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		var we *workspace.Error
+		if errors.As(ue.Err, &we) {
+			return ue.Err
+		}
+	}
+	return err
+}
+
+// budgetError is a local refusal by a daily budget of the limiter, for a
+// batch part (the core maps it for ordinary calls).
+type budgetError struct {
+	method string
+	err    error
+}
+
+func (e *budgetError) Error() string { return "gmail: " + e.method + ": " + e.err.Error() }
+func (e *budgetError) Unwrap() error { return e.err }
+func (e *budgetError) Is(target error) bool {
+	return target == workspace.ErrQuotaExhausted
+}
+
+// acquire asks the core's limiter for one Gmail call by user.
+func (g *Client) acquire(ctx context.Context, user, method string) (quota.Release, error) {
+	rel, err := g.core.Limiter().Acquire(ctx, &quota.Request{API: workspace.APIGmail, Method: method,
+		Project: g.core.Project(), User: user})
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		if errors.Is(err, quota.ErrBudgetExhausted) {
+			return nil, &budgetError{method: method, err: err}
+		}
+		return nil, err
+	}
+	return rel, nil
+}
+
+// pathUser escapes a mailbox address for a URL path.
+func pathUser(user string) string { return url.PathEscape(user) }

@@ -1,0 +1,125 @@
+package gmail
+
+import (
+	"context"
+	"fmt"
+	"iter"
+
+	gmailapi "google.golang.org/api/gmail/v1"
+
+	"github.com/gwsadmin/workspace"
+)
+
+// HistoryService handles users.history.
+type HistoryService struct{ g *Client }
+
+// History record types, for HistoryOptions.Types.
+const (
+	MessageAdded   = "messageAdded"
+	MessageDeleted = "messageDeleted"
+	LabelAdded     = "labelAdded"
+	LabelRemoved   = "labelRemoved"
+)
+
+// HistoryOptions select history records. Nil means every type, 100 a page.
+type HistoryOptions struct {
+	// Types keeps only these record types (MessageAdded, ...).
+	Types []string
+	// LabelID keeps only records about messages with this label.
+	LabelID string
+	// MaxResults is the page size (default 100, at most 500).
+	MaxResults int64
+	// PageToken continues a list; All sets it.
+	PageToken string
+	// Fields is a partial-response selector; nextPageToken and historyId
+	// are always added.
+	Fields string
+}
+
+// List returns one page of the changes to user's mailbox after start, a
+// history id (2 units). A start id that is too old (or unknown) is
+// answered with 404: errors.Is(err, workspace.ErrNotFound), and the caller
+// must do a full sync.
+//
+// API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.history/list
+func (s *HistoryService) List(ctx context.Context, user string, start uint64, opts *HistoryOptions) (*gmailapi.ListHistoryResponse, error) {
+	const op = "gmail: history.list"
+	if start == 0 {
+		return nil, workspace.InvalidInput(op, "startHistoryId", "must not be 0")
+	}
+	uc, err := s.g.conn(ctx, op, user)
+	if err != nil {
+		return nil, err
+	}
+	var o HistoryOptions
+	if opts != nil {
+		o = *opts
+	}
+	call := uc.svc.Users.History.List(user).StartHistoryId(start)
+	for _, t := range o.Types {
+		switch t {
+		case MessageAdded, MessageDeleted, LabelAdded, LabelRemoved:
+		default:
+			return nil, workspace.InvalidInput(op, "Types", fmt.Sprintf("unknown history type %q", t))
+		}
+	}
+	if len(o.Types) > 0 {
+		call.HistoryTypes(o.Types...)
+	}
+	if o.LabelID != "" {
+		call.LabelId(o.LabelID)
+	}
+	if o.MaxResults > 0 {
+		call.MaxResults(o.MaxResults)
+	}
+	if o.PageToken != "" {
+		call.PageToken(o.PageToken)
+	}
+	if o.Fields != "" {
+		call.Fields(pageFields("historyId," + o.Fields))
+	}
+	r, err := call.Context(CallContext(ctx, user, "users.history.list")).Do()
+	return r, apiError(err)
+}
+
+// All iterates over the history records after start, oldest first. It
+// yields at most one error (a 404 for a stale start id), then stops.
+func (s *HistoryService) All(ctx context.Context, user string, start uint64, opts *HistoryOptions) iter.Seq2[*gmailapi.History, error] {
+	return func(yield func(*gmailapi.History, error) bool) {
+		var o HistoryOptions
+		if opts != nil {
+			o = *opts
+		}
+		seen := map[string]bool{}
+		for {
+			page, err := s.List(ctx, user, start, &o)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, h := range page.History {
+				if !yield(h, nil) {
+					return
+				}
+			}
+			if page.NextPageToken == "" || seen[page.NextPageToken] {
+				return
+			}
+			seen[page.NextPageToken] = true
+			o.PageToken = page.NextPageToken
+		}
+	}
+}
+
+// Profile returns the mailbox's address, counts and current history id
+// (1 unit).
+//
+// API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users/getProfile
+func (g *Client) Profile(ctx context.Context, user string) (*gmailapi.Profile, error) {
+	uc, err := g.conn(ctx, "gmail: getProfile", user)
+	if err != nil {
+		return nil, err
+	}
+	p, err := uc.svc.Users.GetProfile(user).Context(CallContext(ctx, user, "users.getProfile")).Do()
+	return p, apiError(err)
+}

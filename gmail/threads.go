@@ -1,0 +1,110 @@
+package gmail
+
+import (
+	"context"
+	"iter"
+
+	gmailapi "google.golang.org/api/gmail/v1"
+	"google.golang.org/api/googleapi"
+
+	"github.com/gwsadmin/workspace"
+)
+
+// ThreadsService handles users.threads.
+type ThreadsService struct{ g *Client }
+
+// List returns one page of user's threads (10 units).
+//
+// API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.threads/list
+func (s *ThreadsService) List(ctx context.Context, user string, opts *ListOptions) (*gmailapi.ListThreadsResponse, error) {
+	uc, err := s.g.conn(ctx, "gmail: threads.list", user)
+	if err != nil {
+		return nil, err
+	}
+	var o ListOptions
+	if opts != nil {
+		o = *opts
+	}
+	call := uc.svc.Users.Threads.List(user)
+	if o.Query != "" {
+		call.Q(o.Query)
+	}
+	if len(o.LabelIDs) > 0 {
+		call.LabelIds(o.LabelIDs...)
+	}
+	if o.IncludeSpamTrash {
+		call.IncludeSpamTrash(true)
+	}
+	if o.MaxResults > 0 {
+		call.MaxResults(o.MaxResults)
+	}
+	if o.PageToken != "" {
+		call.PageToken(o.PageToken)
+	}
+	if o.Fields != "" {
+		call.Fields(pageFields(o.Fields))
+	}
+	r, err := call.Context(CallContext(ctx, user, "users.threads.list")).Do()
+	return r, apiError(err)
+}
+
+// All iterates over user's threads, page after page. It yields at most one
+// error, then stops.
+func (s *ThreadsService) All(ctx context.Context, user string, opts *ListOptions) iter.Seq2[*gmailapi.Thread, error] {
+	return func(yield func(*gmailapi.Thread, error) bool) {
+		var o ListOptions
+		if opts != nil {
+			o = *opts
+		}
+		seen := map[string]bool{}
+		for {
+			page, err := s.List(ctx, user, &o)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, t := range page.Threads {
+				if !yield(t, nil) {
+					return
+				}
+			}
+			if page.NextPageToken == "" || seen[page.NextPageToken] {
+				return
+			}
+			seen[page.NextPageToken] = true
+			o.PageToken = page.NextPageToken
+		}
+	}
+}
+
+// Get returns a thread with its messages (10 units; 40 in the 2026
+// regime).
+//
+// API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.threads/get
+func (s *ThreadsService) Get(ctx context.Context, user, id string, opts *GetOptions) (*gmailapi.Thread, error) {
+	const op = "gmail: threads.get"
+	if err := opts.check(op); err != nil {
+		return nil, err
+	}
+	if id == "" {
+		return nil, workspace.InvalidInput(op, "id", "empty")
+	}
+	uc, err := s.g.conn(ctx, op, user)
+	if err != nil {
+		return nil, err
+	}
+	call := uc.svc.Users.Threads.Get(user, id)
+	if opts != nil {
+		if opts.Format != "" && opts.Format != "raw" {
+			call.Format(opts.Format)
+		}
+		if len(opts.MetadataHeaders) > 0 {
+			call.MetadataHeaders(opts.MetadataHeaders...)
+		}
+		if opts.Fields != "" {
+			call.Fields(googleapi.Field(opts.Fields))
+		}
+	}
+	t, err := call.Context(CallContext(ctx, user, "users.threads.get")).Do()
+	return t, apiError(err)
+}
