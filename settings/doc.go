@@ -1,0 +1,105 @@
+// Package settings reads and changes a Google Workspace domain's settings,
+// each through the API that still serves it.
+//
+// Google's Admin Settings API (a legacy GData feed) was partly turned down
+// on 2018-10-31: its general, accountInformation, appearance and
+// verification feeds are gone, while the SSO, SSO signing key, outbound
+// gateway and email routing feeds are still live. This package gives one
+// view of the settings and sends each call where it works today:
+//
+//	what                                  API                          here
+//	domain-wide SAML SSO, signing key     Admin Settings sso/*         [Client.SSO]
+//	outbound gateway (smart host)         Admin Settings email/gateway [Client.Gateway]
+//	email routes                          Admin Settings emailrouting  [Client.Routing]
+//	SAML SSO profiles, IdP certificates   Cloud Identity v1            [Client.Profiles]
+//	who signs in with which profile       Cloud Identity v1            [Client.Assignments]
+//	language, organization, country,      Directory API customers      [Client.Customer]
+//	alternate admin e-mail, creation time
+//	domains, verified, aliases            Directory API domains        [Client.Domains]
+//	MX records point at Google            DNS (injectable Resolver)    [Client.CheckMX], [Client.WaitMX]
+//	logo rules (no API any more)          local check                  [CheckLogo]
+//
+// [Client.Get] reads all of it at once into a [Settings].
+//
+// # Getting started
+//
+//	c, err := workspace.NewClient(ctx,
+//		workspace.WithCredentialsFile("sa.json"),
+//		workspace.WithSubject("admin@example.com"))
+//	s := settings.New(c, "example.com")
+//	sso, err := s.SSO.Get(ctx)
+//	on, signOn := true, "https://idp.example.com/sso"
+//	_, err = s.SSO.Update(ctx, &settings.SSOUpdate{
+//		Enabled:   &on,
+//		SignOnURI: &signOn,
+//		Whitelist: []string{"10.0.0.0/8", "2001:db8::/32"},
+//	})
+//
+// Updates take a struct of pointers: nil leaves a field as it is. Legacy
+// feed updates read the entry first and send it back with the same <id>,
+// as the API's documentation asks.
+//
+// # Authentication
+//
+// The default subject of the workspace.Client must be a super
+// administrator. Each API uses its own token with only its scopes:
+// auth.ScopeAdminSettings (SSO, Gateway, Routing), auth.ScopeInboundSSO
+// (Profiles, Assignments), auth.ScopeDirectoryCustomer and
+// auth.ScopeDirectoryDomain (Customer, Domains; Profiles and Assignments
+// read the customer id once too).
+//
+// # Pagination
+//
+// Cloud Identity lists have a page method (List, ListCredentials) and an
+// iterator (All, AllCredentials). The Directory API returns all domains in
+// one answer.
+//
+// # Long-running operations
+//
+// Cloud Identity changes return an operation; the methods follow it to
+// its end. When multi-party approval for sensitive actions is on, Google
+// may defer a change until another administrator approves it: the method
+// then returns an [*ApprovalPendingError] (errors.Is(err,
+// [ErrApprovalPending])); the change happens once approved.
+//
+// # Errors
+//
+// Every error from an API is a *workspace.Error, reached with errors.As,
+// and matches the categories of package workspace with errors.Is
+// (workspace.ErrNotFound, workspace.ErrInvalidInput, ...). Bad input is
+// refused before any request is sent, with a *workspace.InputError that
+// matches workspace.ErrInvalidInput: a non-https URI, a whitelist entry
+// that is not a CIDR network mask, a certificate whose key is EC rather
+// than RSA or DSA, a malformed language tag or country code.
+//
+// While multi-party approval is on, Google refuses changes to the legacy
+// SSO feeds with error 1811; they come back as a
+// [*MultiPartyApprovalError] (errors.Is(err, [ErrMultiPartyApproval]))
+// whose message says to use the Cloud Identity profiles instead. A Cloud
+// Identity operation that ends in an error is an [*OperationError].
+//
+// # Quotas and retries
+//
+// Google publishes no rate for these APIs; the workspace.Client's default
+// quota rules start at 5 requests a second per project and adapt to the
+// server's throttling. The Admin Settings feeds are legacy APIs: 503 means
+// a quota was exceeded and is retried with backoff from 5 s; 403 means bad
+// input and is not retried. Directory and Cloud Identity calls follow the
+// modern policy (429 and 5xx retried). Every call is described to the
+// quota and retry layers with its API and method name and the domain.
+//
+// # MX records
+//
+// [Client.CheckMX] looks up the domain's MX records through a [Resolver]
+// (by default [NetResolver], over net.Resolver, which does not expose TTLs
+// and reports [DefaultMXTTL]). [Client.WaitMX] checks again until the
+// records point at Google or ctx ends, never sooner than the records' TTL
+// (a change cannot be seen before the old answer expires), with
+// exponential backoff; its sleep is injectable.
+//
+// API references:
+//   - Admin Settings: https://developers.google.com/workspace/admin/admin-settings
+//   - Cloud Identity inbound SSO: https://cloud.google.com/identity/docs/reference/rest/v1/inboundSamlSsoProfiles
+//   - Directory customers: https://developers.google.com/workspace/admin/directory/reference/rest/v1/customers
+//   - Directory domains: https://developers.google.com/workspace/admin/directory/reference/rest/v1/domains
+package settings

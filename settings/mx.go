@@ -1,0 +1,283 @@
+package settings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gwsadmin/workspace"
+)
+
+// DefaultMXTTL is the TTL that NetResolver reports for every record,
+// because the standard library's resolver does not expose TTLs: one hour,
+// the TTL Google's setup instructions suggest for MX records.
+const DefaultMXTTL = time.Hour
+
+// MX is one MX record.
+type MX struct {
+	Host string        // the mail server, lower case, without the final dot
+	Pref uint16        // preference: lower is tried first
+	TTL  time.Duration // time to live; 0 when unknown
+}
+
+// Resolver looks up a domain's MX records with their TTLs. A domain with
+// no MX records (or no such name) is an empty answer, not an error.
+// NetResolver is the default; tests use a double with chosen TTLs.
+type Resolver interface {
+	LookupMX(ctx context.Context, domain string) ([]MX, error)
+}
+
+// NetResolver is a Resolver built on *net.Resolver. net.Resolver does not
+// expose TTLs, so every record gets TTL (DefaultMXTTL when zero).
+type NetResolver struct {
+	Resolver *net.Resolver // nil means net.DefaultResolver
+	TTL      time.Duration // 0 means DefaultMXTTL
+}
+
+// LookupMX implements Resolver.
+func (r *NetResolver) LookupMX(ctx context.Context, domain string) ([]MX, error) {
+	res := r.Resolver
+	if res == nil {
+		res = net.DefaultResolver
+	}
+	ttl := r.TTL
+	if ttl <= 0 {
+		ttl = DefaultMXTTL
+	}
+	recs, err := res.LookupMX(ctx, domain)
+	if err != nil {
+		var de *net.DNSError
+		if errors.As(err, &de) && de.IsNotFound {
+			return nil, nil
+		}
+		if len(recs) == 0 {
+			return nil, err
+		}
+		// net returns the valid records along with an error for bad ones.
+	}
+	out := make([]MX, 0, len(recs))
+	for _, m := range recs {
+		out = append(out, MX{Host: m.Host, Pref: m.Pref, TTL: ttl})
+	}
+	return out, nil
+}
+
+// googleMX are Google's inbound mail servers: the single record Google
+// asks for today (smtp.google.com) and the five of the older setup
+// (aspmx.l.google.com, alt1–alt4.aspmx.l.google.com, and the historical
+// aspmx2–aspmx5.googlemail.com).
+var googleMX = []string{
+	"smtp.google.com",
+	"aspmx.l.google.com",
+	"alt1.aspmx.l.google.com", "alt2.aspmx.l.google.com", "alt3.aspmx.l.google.com", "alt4.aspmx.l.google.com",
+	"aspmx2.googlemail.com", "aspmx3.googlemail.com", "aspmx4.googlemail.com", "aspmx5.googlemail.com",
+}
+
+// IsGoogleMX reports whether host is one of Google's inbound mail servers
+// (case and a final dot do not matter).
+func IsGoogleMX(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(host), "."))
+	if slices.Contains(googleMX, h) {
+		return true
+	}
+	// altN.aspmx.l.google.com for any N Google may add.
+	if rest, ok := strings.CutSuffix(h, ".aspmx.l.google.com"); ok && strings.HasPrefix(rest, "alt") {
+		n := rest[3:]
+		return n != "" && strings.Trim(n, "0123456789") == ""
+	}
+	return false
+}
+
+// MXReport is the result of an MX check.
+type MXReport struct {
+	Domain  string
+	Records []MX     // sorted by preference
+	Foreign []string // hosts that are not Google's
+	// PointsAtGoogle is true when the domain has MX records and every one
+	// of them is a Google server (a foreign record would take some mail
+	// elsewhere).
+	PointsAtGoogle bool
+	// TTL is the shortest TTL among the records (DefaultMXTTL when there
+	// are none or none is known): how long a change may take to be seen.
+	TTL     time.Duration
+	Checked time.Time
+	Checks  int // how many lookups WaitMX made (1 for CheckMX)
+}
+
+func (r *MXReport) String() string {
+	if len(r.Records) == 0 {
+		return r.Domain + ": no MX records"
+	}
+	hosts := make([]string, len(r.Records))
+	for i, m := range r.Records {
+		hosts[i] = fmt.Sprintf("%d %s", m.Pref, m.Host)
+	}
+	verdict := "points at Google"
+	if !r.PointsAtGoogle {
+		verdict = "does not point at Google only (foreign: " + strings.Join(r.Foreign, ", ") + ")"
+	}
+	return fmt.Sprintf("%s: %s; %s; TTL %s", r.Domain, strings.Join(hosts, ", "), verdict, r.TTL)
+}
+
+// MXOptions tune CheckMX and WaitMX. Nil means defaults.
+type MXOptions struct {
+	// Resolver answers the lookups; nil means &NetResolver{}.
+	Resolver Resolver
+	// Domain to check; "" means the Client's domain.
+	Domain string
+	// Initial is the first wait of WaitMX's backoff (default 1 minute);
+	// the wait doubles after each check up to Max (default 1 hour). A wait
+	// is never shorter than the records' TTL: a change cannot be seen
+	// sooner.
+	Initial, Max time.Duration
+	// Sleep waits between checks; nil means a timer that stops when ctx
+	// ends. Tests pass a function that records the waits.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock for MXReport.Checked; nil means time.Now.
+	Now func() time.Time
+	// Progress, when set, is called with each report WaitMX gets before it
+	// waits again.
+	Progress func(*MXReport)
+}
+
+// CheckMX looks up the domain's MX records once and reports whether they
+// point at Google's mail servers. It replaces the turned-down
+// verification/mx feed: the check is made by DNS, as Google's own is.
+func (c *Client) CheckMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
+	o := mxDefaults(opts, c.domain)
+	return checkMX(ctx, o)
+}
+
+// CheckMX is Client.CheckMX without a Client: opts.Domain is required.
+func CheckMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
+	return checkMX(ctx, mxDefaults(opts, ""))
+}
+
+// WaitMX checks the domain's MX records until they point at Google or ctx
+// ends. Between checks it waits with exponential backoff (Initial doubling
+// up to Max), and never less than the records' TTL, which is how long a
+// resolver may keep serving the old answer. On ctx's end it returns the
+// last report with ctx's error.
+func (c *Client) WaitMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
+	return waitMX(ctx, mxDefaults(opts, c.domain))
+}
+
+// WaitMX is Client.WaitMX without a Client: opts.Domain is required.
+func WaitMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
+	return waitMX(ctx, mxDefaults(opts, ""))
+}
+
+func mxDefaults(opts *MXOptions, domain string) MXOptions {
+	var o MXOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Domain == "" {
+		o.Domain = domain
+	}
+	if o.Resolver == nil {
+		o.Resolver = &NetResolver{}
+	}
+	if o.Initial <= 0 {
+		o.Initial = time.Minute
+	}
+	if o.Max <= 0 {
+		o.Max = time.Hour
+	}
+	if o.Max < o.Initial {
+		o.Max = o.Initial
+	}
+	if o.Sleep == nil {
+		o.Sleep = timerSleep
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+func checkMX(ctx context.Context, o MXOptions) (*MXReport, error) {
+	const op = "settings: mx.check"
+	d, err := checkDomainName(op, o.Domain)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := o.Resolver.LookupMX(ctx, d)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%s: looking up MX of %s: %w", op, d, err)
+	}
+	rep := &MXReport{Domain: d, Checked: o.Now(), Checks: 1}
+	for _, m := range recs {
+		m.Host = strings.ToLower(strings.TrimSuffix(m.Host, "."))
+		if m.Host == "" {
+			m.Host = "." // a null MX (RFC 7505): the domain takes no mail
+		}
+		rep.Records = append(rep.Records, m)
+		if !IsGoogleMX(m.Host) && !slices.Contains(rep.Foreign, m.Host) {
+			rep.Foreign = append(rep.Foreign, m.Host)
+		}
+		if m.TTL > 0 && (rep.TTL == 0 || m.TTL < rep.TTL) {
+			rep.TTL = m.TTL
+		}
+	}
+	slices.SortStableFunc(rep.Records, func(a, b MX) int { return int(a.Pref) - int(b.Pref) })
+	if rep.TTL == 0 {
+		rep.TTL = DefaultMXTTL
+	}
+	rep.PointsAtGoogle = len(rep.Records) > 0 && len(rep.Foreign) == 0
+	return rep, nil
+}
+
+func waitMX(ctx context.Context, o MXOptions) (*MXReport, error) {
+	wait := o.Initial
+	checks := 0
+	for {
+		rep, err := checkMX(ctx, o)
+		checks++
+		if err != nil {
+			if errors.Is(err, workspace.ErrInvalidInput) || ctx.Err() != nil {
+				return nil, err
+			}
+			// A failed lookup (SERVFAIL, timeout) is retried like a miss.
+			rep = nil
+		}
+		if rep != nil {
+			rep.Checks = checks
+			if rep.PointsAtGoogle {
+				return rep, nil
+			}
+			if o.Progress != nil {
+				o.Progress(rep)
+			}
+		}
+		d := wait
+		if rep != nil && rep.TTL > d {
+			d = rep.TTL
+		}
+		if err := o.Sleep(ctx, d); err != nil {
+			return rep, err
+		}
+		if ctx.Err() != nil {
+			return rep, ctx.Err()
+		}
+		wait = min(wait*2, o.Max)
+	}
+}
+
+func timerSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
