@@ -83,10 +83,13 @@ func (r *recorder) count() int {
 }
 
 type env struct {
-	srv *workspacetest.Server
-	rec *recorder
-	s   *settings.Client
+	srv  *workspacetest.Server
+	rec  *recorder
+	core *workspace.Client
+	s    *settings.Client
 }
+
+func coreOf(t *testing.T, e *env) *workspace.Client { return e.core }
 
 // newEnv starts a fake and a settings client acting as its admin through
 // the service-account key (so each API's scopes are checked by the fake).
@@ -102,7 +105,7 @@ func newEnv(t *testing.T, opts ...workspacetest.Option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{srv: srv, rec: rec, s: settings.New(core, srv.Domain())}
+	return &env{srv: srv, rec: rec, core: core, s: settings.New(core, srv.Domain())}
 }
 
 func ptr[T any](v T) *T { return &v }
