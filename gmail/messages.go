@@ -185,16 +185,23 @@ func (s *MessagesService) Get(ctx context.Context, user, id string, opts *GetOpt
 // and listed in the returned *BatchError (errors.Is(err,
 // workspace.ErrNotFound) tells whether any was missing).
 func (s *MessagesService) GetMany(ctx context.Context, user string, ids []string, opts *GetOptions) ([]*gmailapi.Message, error) {
+	out, _, err := s.getMany(ctx, user, ids, opts)
+	return out, err
+}
+
+// getMany is GetMany that also returns the number of calls sent (retries
+// included).
+func (s *MessagesService) getMany(ctx context.Context, user string, ids []string, opts *GetOptions) ([]*gmailapi.Message, int, error) {
 	const op = "gmail: messages.get"
 	if err := opts.check(op); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	q := opts.query()
 	calls := make([]*BatchCall, len(ids))
 	out := make([]*gmailapi.Message, len(ids))
 	for i, id := range ids {
 		if id == "" {
-			return nil, workspace.InvalidInput(op, fmt.Sprintf("ids[%d]", i), "empty")
+			return nil, 0, workspace.InvalidInput(op, fmt.Sprintf("ids[%d]", i), "empty")
 		}
 		m := &gmailapi.Message{}
 		calls[i] = &BatchCall{Method: "users.messages.get", Path: "users/" + pathUser(user) + "/messages/" + url.PathEscape(id),
@@ -205,12 +212,14 @@ func (s *MessagesService) GetMany(ctx context.Context, user string, ids []string
 		bo = opts.Batch
 	}
 	err := s.g.Batch(ctx, user, calls, bo)
+	sent := 0
 	for i, c := range calls {
+		sent += c.Attempts
 		if c.Err == nil && c.Attempts > 0 {
 			out[i] = c.Result.(*gmailapi.Message)
 		}
 	}
-	return out, err
+	return out, sent, err
 }
 
 // Modification is a change of labels on one message, for ModifyMany.
@@ -233,8 +242,8 @@ func (s *MessagesService) ModifyMany(ctx context.Context, user string, mods []Mo
 			return nil, workspace.InvalidInput(op, fmt.Sprintf("mods[%d].ID", i), "empty")
 		}
 		calls[i] = &BatchCall{Method: "users.messages.modify", HTTPMethod: "POST",
-			Path: "users/" + pathUser(user) + "/messages/" + url.PathEscape(m.ID) + "/modify",
-			Body: &gmailapi.ModifyMessageRequest{AddLabelIds: m.AddLabelIDs, RemoveLabelIds: m.RemoveLabelIDs},
+			Path:   "users/" + pathUser(user) + "/messages/" + url.PathEscape(m.ID) + "/modify",
+			Body:   &gmailapi.ModifyMessageRequest{AddLabelIds: m.AddLabelIDs, RemoveLabelIds: m.RemoveLabelIDs},
 			Result: &gmailapi.Message{}}
 	}
 	err := s.g.Batch(ctx, user, calls, opts)
