@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/gmail"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
@@ -77,6 +78,7 @@ func newEnv(t *testing.T, lim quota.Limiter, opts ...workspacetest.Option) *env 
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()),
 		workspace.WithSubject(srv.AdminEmail()),
+		workspace.WithScopes(auth.ScopeGmailFull),
 		workspace.WithRetry(fastRetry), workspace.WithQuota(lim))
 	if err != nil {
 		t.Fatal(err)

@@ -152,7 +152,7 @@ func (r *syncRun) getOptions() *GetOptions {
 // fetch gets the metadata of ids in batches. Messages that are gone
 // (404) are reported in gone; any other failure is returned.
 func (r *syncRun) fetch(ctx context.Context, ids []string, progress func(done int)) (metas []*MessageMeta, gone []string, err error) {
-	const step = 500
+	const step = 2000
 	for lo := 0; lo < len(ids); lo += step {
 		chunk := ids[lo:min(lo+step, len(ids))]
 		msgs, sent, err := r.g.Messages.getMany(ctx, r.user, chunk, r.getOptions())

@@ -224,7 +224,7 @@ func checkRaw(op string, raw []byte, limit int64) error {
 // resumes at RetryAt, which can be hours away. It matches
 // workspace.ErrRateLimited.
 type SendLimitError struct {
-	RetryAt time.Time         // when sending may resume (zero when Gmail did not say)
+	RetryAt time.Time        // when sending may resume (zero when Gmail did not say)
 	Err     *workspace.Error // Gmail's answer
 }
 
