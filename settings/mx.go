@@ -281,3 +281,15 @@ func timerSleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// StaticResolver answers MX lookups from a map of domain → records, for
+// tests and demonstrations. An absent domain has no records.
+type StaticResolver map[string][]MX
+
+// LookupMX implements Resolver.
+func (r StaticResolver) LookupMX(ctx context.Context, domain string) ([]MX, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return slices.Clone(r[strings.ToLower(strings.TrimSuffix(domain, "."))]), nil
+}

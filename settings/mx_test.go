@@ -1,0 +1,209 @@
+package settings_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/settings"
+)
+
+// dnsDouble answers MX lookups from a script: each lookup of a domain
+// takes the next answer (the last one repeats).
+type dnsDouble struct {
+	mu      sync.Mutex
+	answers map[string][]answer
+	calls   map[string]int
+}
+
+type answer struct {
+	recs []settings.MX
+	err  error
+}
+
+func (d *dnsDouble) LookupMX(ctx context.Context, domain string) ([]settings.MX, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.calls == nil {
+		d.calls = map[string]int{}
+	}
+	script := d.answers[domain]
+	if len(script) == 0 {
+		return nil, nil
+	}
+	i := min(d.calls[domain], len(script)-1)
+	d.calls[domain]++
+	return script[i].recs, script[i].err
+}
+
+var (
+	googleRecs = []settings.MX{
+		{Host: "ALT1.ASPMX.L.GOOGLE.COM.", Pref: 5, TTL: time.Hour},
+		{Host: "aspmx.l.google.com.", Pref: 1, TTL: time.Hour},
+		{Host: "alt2.aspmx.l.google.com", Pref: 5, TTL: 30 * time.Minute},
+	}
+	oldRecs = []settings.MX{{Host: "mx.oldhost.example.net.", Pref: 10, TTL: 5 * time.Minute}}
+)
+
+func TestCheckMX(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	r := &dnsDouble{answers: map[string][]answer{
+		"google.example":    {{recs: googleRecs}},
+		"smtp.example":      {{recs: []settings.MX{{Host: "smtp.google.com.", Pref: 1, TTL: 300 * time.Second}}}},
+		"mixed.example":     {{recs: append([]settings.MX{{Host: "backup.example.net", Pref: 20, TTL: time.Minute}}, googleRecs...)}},
+		"old.example":       {{recs: oldRecs}},
+		"lookalike.example": {{recs: []settings.MX{{Host: "aspmx.l.google.com.evil.example", Pref: 1}, {Host: "altx.aspmx.l.google.com", Pref: 2}}}},
+		"null.example":      {{recs: []settings.MX{{Host: ".", Pref: 0, TTL: time.Minute}}}},
+		"broken.example":    {{err: errors.New("SERVFAIL")}},
+	}}
+	for _, tc := range []struct {
+		domain  string
+		google  bool
+		foreign []string
+		ttl     time.Duration
+		first   string
+	}{
+		{"google.example", true, nil, 30 * time.Minute, "aspmx.l.google.com"},
+		{"smtp.example", true, nil, 5 * time.Minute, "smtp.google.com"},
+		{"mixed.example", false, []string{"backup.example.net"}, time.Minute, "aspmx.l.google.com"},
+		{"old.example", false, []string{"mx.oldhost.example.net"}, 5 * time.Minute, "mx.oldhost.example.net"},
+		{"lookalike.example", false, []string{"aspmx.l.google.com.evil.example", "altx.aspmx.l.google.com"}, settings.DefaultMXTTL, "aspmx.l.google.com.evil.example"},
+		{"null.example", false, []string{"."}, time.Minute, "."},
+		{"empty.example", false, nil, settings.DefaultMXTTL, ""},
+	} {
+		t.Run(tc.domain, func(t *testing.T) {
+			rep, err := settings.CheckMX(t.Context(), &settings.MXOptions{Resolver: r, Domain: tc.domain, Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.PointsAtGoogle != tc.google || rep.TTL != tc.ttl || rep.Checks != 1 || !rep.Checked.Equal(now) {
+				t.Errorf("report: %+v", rep)
+			}
+			if diff := cmp.Diff(tc.foreign, rep.Foreign); diff != "" {
+				t.Errorf("foreign: %s", diff)
+			}
+			if tc.first != "" && rep.Records[0].Host != tc.first {
+				t.Errorf("first record %q, want %q (sorted by preference, lower case, no final dot)", rep.Records[0].Host, tc.first)
+			}
+		})
+	}
+	if _, err := settings.CheckMX(t.Context(), &settings.MXOptions{Resolver: r, Domain: "broken.example"}); err == nil {
+		t.Error("lookup failure not reported")
+	}
+	if _, err := settings.CheckMX(t.Context(), &settings.MXOptions{Resolver: r, Domain: "bad domain"}); !errors.Is(err, workspace.ErrInvalidInput) {
+		t.Errorf("bad domain: %v", err)
+	}
+}
+
+func TestIsGoogleMX(t *testing.T) {
+	for h, want := range map[string]bool{
+		"aspmx.l.google.com": true, "ASPMX.L.GOOGLE.COM.": true, "alt4.aspmx.l.google.com": true, "alt12.aspmx.l.google.com": true,
+		"smtp.google.com": true, "aspmx3.googlemail.com": true,
+		"google.com": false, "mx.google.com.example": false, "alt.aspmx.l.google.com": false, "xalt1.aspmx.l.google.com": false, "": false,
+	} {
+		if got := settings.IsGoogleMX(h); got != want {
+			t.Errorf("IsGoogleMX(%q) = %v", h, got)
+		}
+	}
+}
+
+// sleeps records WaitMX's waits instead of sleeping.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+	// cancel, when set, is called at the given wait number.
+	cancelAt int
+	cancel   context.CancelFunc
+}
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.d = append(s.d, d)
+	n := len(s.d)
+	s.mu.Unlock()
+	if s.cancel != nil && n == s.cancelAt {
+		s.cancel()
+	}
+	return ctx.Err()
+}
+
+func TestWaitMXHonoursTTLAndBacksOff(t *testing.T) {
+	e := newEnv(t)
+	dom := e.srv.Domain()
+	for _, tc := range []struct {
+		name   string
+		script []answer
+		want   []time.Duration
+	}{
+		{
+			// TTL (5 min) above the backoff: every wait is the TTL.
+			name:   "ttl wins",
+			script: []answer{{recs: oldRecs}, {recs: oldRecs}, {recs: googleRecs}},
+			want:   []time.Duration{5 * time.Minute, 5 * time.Minute},
+		},
+		{
+			// Short TTL: the backoff doubles from Initial up to Max.
+			name: "backoff wins",
+			script: []answer{
+				{recs: []settings.MX{{Host: "mx.old.example", TTL: 10 * time.Second}}},
+				{recs: []settings.MX{{Host: "mx.old.example", TTL: 10 * time.Second}}},
+				{recs: []settings.MX{{Host: "mx.old.example", TTL: 10 * time.Second}}},
+				{recs: []settings.MX{{Host: "mx.old.example", TTL: 10 * time.Second}}},
+				{recs: googleRecs},
+			},
+			want: []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute},
+		},
+		{
+			// A failed lookup is retried, with the backoff only (no TTL known).
+			name:   "lookup error",
+			script: []answer{{err: errors.New("i/o timeout")}, {recs: googleRecs}},
+			want:   []time.Duration{time.Minute},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &dnsDouble{answers: map[string][]answer{dom: tc.script}}
+			var sl sleeps
+			var progress int
+			rep, err := e.s.WaitMX(t.Context(), &settings.MXOptions{Resolver: r, Initial: time.Minute, Max: 5 * time.Minute,
+				Sleep: sl.sleep, Progress: func(*settings.MXReport) { progress++ }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.PointsAtGoogle || rep.Checks != len(tc.script) {
+				t.Errorf("report: %+v", rep)
+			}
+			if diff := cmp.Diff(tc.want, sl.d); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+			if progress == 0 && len(tc.want) > 1 {
+				t.Error("Progress never called")
+			}
+		})
+	}
+	if e.rec.count() != 0 {
+		t.Error("the MX check called an API")
+	}
+}
+
+func TestWaitMXStopsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	r := &dnsDouble{answers: map[string][]answer{"example.org": {{recs: oldRecs}}}}
+	sl := &sleeps{cancelAt: 3, cancel: cancel}
+	rep, err := settings.WaitMX(ctx, &settings.MXOptions{Resolver: r, Domain: "example.org", Sleep: sl.sleep})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if rep == nil || rep.PointsAtGoogle || rep.Checks != 3 || len(sl.d) != 3 {
+		t.Errorf("last report %+v after %d waits", rep, len(sl.d))
+	}
+	// Defaults: first wait is the larger of 1 minute and the TTL (5 min).
+	if sl.d[0] != 5*time.Minute {
+		t.Errorf("first wait %v", sl.d[0])
+	}
+}
