@@ -362,7 +362,9 @@ func (m *migration) migrateGroup(ctx context.Context, group string, jobs []Job) 
 }
 
 func (m *migration) migrateSource(ctx context.Context, group, source string, oj *openedJournal, seen map[string]bool) {
-	ropts := &mailsource.Options{MaxSize: m.sink.MaxSize(), Format: m.opts.Format,
+	// Each message is handled before the next is read, so the reader may
+	// reuse one buffer for all of them.
+	ropts := &mailsource.Options{MaxSize: m.sink.MaxSize(), Format: m.opts.Format, ReuseBuffer: true,
 		Skip: func(msg *mailsource.Message) bool {
 			st := oj.st.final[group+"\x00"+msg.Key()]
 			if st == "" {

@@ -191,6 +191,16 @@ func (r *mboxReader) collect(m *Message, preamble, discard bool) (bool, error) {
 	if tooLarge {
 		m.TooLarge = !discard
 		m.Data = nil
+	} else if r.opts.ReuseBuffer {
+		// The caller is done with the previous Data: lend the buffer.
+		m.Data = buf[:len(buf):len(buf)]
+		r.scratch = buf[:0]
+		return content, nil
+	} else if cap(buf) > scratchKeep {
+		// Too big to keep as scratch: hand the buffer over instead of
+		// copying it, so a 25 MiB message costs one 25 MiB buffer, not two.
+		m.Data = buf[:len(buf):len(buf)]
+		buf = nil
 	} else {
 		m.Data = make([]byte, len(buf))
 		copy(m.Data, buf)

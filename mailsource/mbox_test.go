@@ -302,3 +302,41 @@ func TestLooksLikeEnvelope(t *testing.T) {
 		}
 	}
 }
+
+func TestMboxReuseBuffer(t *testing.T) {
+	msgs := [][]byte{
+		[]byte("From: a@example.com\nTo: b@example.com\nDate: Mon, 2 Jan 2006 15:04:05 -0700\n\nfirst, longer body line\n"),
+		[]byte("From: c@example.com\nTo: d@example.com\nDate: Mon, 2 Jan 2006 15:04:05 -0700\n\nsecond\n"),
+		append([]byte("From: e@example.com\nTo: f@example.com\nDate: Mon, 2 Jan 2006 15:04:05 -0700\n\n"), bytes.Repeat([]byte("y\n"), 2000)...),
+	}
+	var mbox bytes.Buffer
+	mw, _ := mailsource.NewMboxWriter(&mbox, mailsource.MboxRD)
+	for _, m := range msgs {
+		mw.WriteMessage(m)
+	}
+	mw.Flush()
+	r := mailsource.NewMbox(bytes.NewReader(mbox.Bytes()), "reuse", &mailsource.Options{ReuseBuffer: true})
+	var got [][]byte
+	var firstData []byte
+	for {
+		m, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if firstData == nil {
+			firstData = m.Data
+		}
+		got = append(got, bytes.Clone(m.Data)) // Data is only valid until the next call
+	}
+	if diff := cmp.Diff(msgs, got); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
+	}
+	// The first message's Data was overwritten by later ones: the buffer
+	// really is shared.
+	if bytes.Equal(firstData, msgs[0]) {
+		t.Error("Data of the first message still intact: the buffer was not reused")
+	}
+}

@@ -112,6 +112,14 @@ type Options struct {
 	// package documentation.
 	LaxSeparator bool
 
+	// ReuseBuffer lets an mbox reader return Data in one buffer that it
+	// keeps and reuses for the next message, instead of a fresh slice per
+	// message: Data is then valid only until the next call to Next. A
+	// caller that handles each message before reading the next (as a
+	// migration does) saves an allocation of up to MaxSize per message and
+	// keeps its memory flat. Folders of files ignore it.
+	ReuseBuffer bool
+
 	// Skip, when set, is called for every message before its content is
 	// read, with Source, Kind, Index, Offset, Name and Key known (Data and
 	// Size are not). When it returns true the message is passed over

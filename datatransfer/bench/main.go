@@ -167,7 +167,9 @@ func rss(size, maxMsg int64) error {
 		return err
 	}
 	info, _ := os.Stat(path)
-	srv := workspacetest.NewServer(workspacetest.WithSpeed(1000), workspacetest.WithProcessingDelay(0))
+	// Tokens would expire after 1 h / speed: give them a day.
+	srv := workspacetest.NewServer(workspacetest.WithSpeed(1000), workspacetest.WithProcessingDelay(0),
+		workspacetest.WithTokenLifetime(24000*time.Hour))
 	defer srv.Close()
 	group := "big@" + srv.Domain()
 	srv.AddGroup(group)
@@ -203,7 +205,7 @@ func runChild(cfgJSON string) error {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Printf("  child: inserted %d, invalid %d, failed %d, %.1f MB; Go heap peak-ish (HeapSys) %.1f MiB\n",
-		rep.Inserted, len(rep.Invalid), len(rep.Failed), float64(rep.Bytes)/1e6, float64(ms.HeapSys)/(1<<20))
+	fmt.Printf("  child: inserted %d (%.1f MB), duplicates %d, invalid %d, failed %d; Go HeapSys %.1f MiB\n",
+		rep.Inserted, float64(rep.Bytes)/1e6, rep.Duplicates, len(rep.Invalid), len(rep.Failed), float64(ms.HeapSys)/(1<<20))
 	return nil
 }

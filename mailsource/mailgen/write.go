@@ -74,12 +74,15 @@ func WriteMaildir(dir string, msgs [][]byte) error {
 
 // largeHeader returns the fixed part of a large message up to the
 // attachment data, given the padding header value.
-func largeHeader(pad int) string {
+// largeHeader is the header of a large message; its Message-ID carries the
+// size in fixed width, so messages of different sizes are distinct and
+// every header has the same length.
+func largeHeader(pad int, size int64) string {
 	return "From: Big Sender <big@example.com>\r\n" +
 		"To: archive@example.org\r\n" +
 		"Subject: Large attachment\r\n" +
 		"Date: Tue, 2 Jan 2024 10:00:00 +0000\r\n" +
-		"Message-ID: <large@mailgen.example>\r\n" +
+		"Message-ID: <large-" + fmt.Sprintf("%020d", size) + "@mailgen.example>\r\n" +
 		"MIME-Version: 1.0\r\n" +
 		"X-Padding: " + repeatByte('x', pad) + "\r\n" +
 		"Content-Type: multipart/mixed; boundary=\"=_large\"\r\n" +
@@ -99,7 +102,7 @@ func largeHeader(pad int) string {
 const largeTrailer = "\r\n--=_large--\r\n"
 
 // MinLargeSize is the smallest size WriteLargeMessage can produce.
-var MinLargeSize = int64(len(largeHeader(0)) + len(largeTrailer))
+var MinLargeSize = int64(len(largeHeader(0, 0)) + len(largeTrailer))
 
 func repeatByte(c byte, n int) string {
 	b := make([]byte, n)
@@ -121,7 +124,7 @@ func WriteLargeMessage(w io.Writer, size int64) error {
 	lines := rest / lineLen
 	pad := int(rest % lineLen)
 	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.WriteString(largeHeader(pad))
+	bw.WriteString(largeHeader(pad, size))
 	var raw [57]byte // 57 bytes encode to 76 characters
 	var enc [lineLen]byte
 	enc[76], enc[77] = '\r', '\n'
