@@ -3,12 +3,14 @@ package settings_test
 import (
 	"bytes"
 	"context"
+	"crypto/dsa" //nolint:staticcheck // Google accepts DSA keys
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -148,4 +150,67 @@ func keys(t testing.TB) (*rsa.PrivateKey, *ecdsa.PrivateKey) {
 		}
 	})
 	return rsaKey, ecKey
+}
+
+var (
+	dsaOnce sync.Once
+	dsaDER  []byte
+)
+
+// dsaCert returns a certificate (DER) whose subject key is DSA (1024
+// bits). crypto/x509 cannot create one, so an RSA certificate's
+// SubjectPublicKeyInfo is swapped for a DSA one; the signature no longer
+// matches, which parsing does not check.
+func dsaCert(t testing.TB) []byte {
+	t.Helper()
+	dsaOnce.Do(func() {
+		var k dsa.PrivateKey
+		if err := dsa.GenerateParameters(&k.Parameters, rand.Reader, dsa.L1024N160); err != nil {
+			panic(err)
+		}
+		if err := dsa.GenerateKey(&k, rand.Reader); err != nil {
+			panic(err)
+		}
+		params, _ := asn1.Marshal(struct{ P, Q, G *big.Int }{k.P, k.Q, k.G})
+		y, _ := asn1.Marshal(k.Y)
+		spki, _ := asn1.Marshal(struct {
+			Alg struct {
+				OID    asn1.ObjectIdentifier
+				Params asn1.RawValue
+			}
+			Key asn1.BitString
+		}{Alg: struct {
+			OID    asn1.ObjectIdentifier
+			Params asn1.RawValue
+		}{asn1.ObjectIdentifier{1, 2, 840, 10040, 4, 1}, asn1.RawValue{FullBytes: params}},
+			Key: asn1.BitString{Bytes: y, BitLength: 8 * len(y)}})
+		rk, _ := keys(t)
+		_, der := newCert(t, rk)
+		var cert struct {
+			TBS    asn1.RawValue
+			SigAlg asn1.RawValue
+			Sig    asn1.BitString
+		}
+		if _, err := asn1.Unmarshal(der, &cert); err != nil {
+			panic(err)
+		}
+		var fields [][]byte
+		for rest := cert.TBS.Bytes; len(rest) > 0; {
+			var v asn1.RawValue
+			var err error
+			if rest, err = asn1.Unmarshal(rest, &v); err != nil {
+				panic(err)
+			}
+			fields = append(fields, v.FullBytes)
+		}
+		fields[6] = spki // version, serial, signature, issuer, validity, subject, spki
+		tbs, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: bytes.Join(fields, nil)})
+		cert.TBS = asn1.RawValue{FullBytes: tbs}
+		out, err := asn1.Marshal(cert)
+		if err != nil {
+			panic(err)
+		}
+		dsaDER = out
+	})
+	return dsaDER
 }

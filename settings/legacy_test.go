@@ -320,3 +320,26 @@ func TestLegacyErrors(t *testing.T) {
 		t.Errorf("empty domain: %v", err)
 	}
 }
+
+func TestSigningKeyDSA(t *testing.T) {
+	e := newEnv(t)
+	der := dsaCert(t)
+	got, err := e.s.SSO.UpdateSigningKey(t.Context(), der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Key != (settings.KeyInfo{Algorithm: "DSA", Bits: 1024}) {
+		t.Errorf("key: %+v", got.Key)
+	}
+	if v := e.srv.AdminSetting("sso/signingkey", "signingKey"); v != base64.StdEncoding.EncodeToString(der) {
+		t.Error("stored key differs")
+	}
+	p, err := e.s.Profiles.Create(t.Context(), &settings.Profile{IdP: idp(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr, err := e.s.Profiles.AddCredential(t.Context(), p.Name, der)
+	if err != nil || cr.Key != (settings.KeyInfo{Algorithm: "DSA", Bits: 1024}) {
+		t.Errorf("Cloud Identity DSA credential: %+v %v", cr, err)
+	}
+}

@@ -65,7 +65,7 @@ func loopbackDNS(t *testing.T, zone map[string][]settings.MX) string {
 
 func TestNetResolver(t *testing.T) {
 	addr := loopbackDNS(t, map[string][]settings.MX{
-		"example.com": {{Host: "alt1.aspmx.l.google.com", Pref: 5, TTL: 300 * time.Second}, {Host: "aspmx.l.google.com", Pref: 1, TTL: 300 * time.Second}},
+		"example.com":  {{Host: "alt1.aspmx.l.google.com", Pref: 5, TTL: 300 * time.Second}, {Host: "aspmx.l.google.com", Pref: 1, TTL: 300 * time.Second}},
 		"nomx.example": nil,
 	})
 	nr := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
