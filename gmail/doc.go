@@ -1,0 +1,122 @@
+// Package gmail is a client for the Gmail API at domain scale: every call
+// acts as the mailbox owner (domain-wide delegation), is costed in Gmail's
+// quota units and paced per user and per project, and the work Google's
+// generated Go client cannot do is done here: HTTP batching with per-call
+// retries, range-over-func iterators, full and incremental mailbox sync
+// with a pluggable store, size-checked import, insert and send with
+// resumable uploads, and mbox import through the datatransfer engine.
+//
+//	c, err := workspace.NewClient(ctx,
+//		workspace.WithCredentialsFile("sa.json"),
+//		workspace.WithSubject("admin@example.com"))
+//	g := gmail.New(c)
+//	msgs, err := g.Messages.GetMany(ctx, "alice@example.com", ids, &gmail.GetOptions{Format: "metadata"})
+//	res, err := g.Sync(ctx, "alice@example.com", store, nil)
+//
+// # Calls and services
+//
+//   - Messages: List and All (users.messages.list), Get, GetMany (batched
+//     users.messages.get, any format), ModifyMany (batched
+//     users.messages.modify, a different change per message), LabelMany
+//     (users.messages.batchModify, 1,000 ids per call), Modify, Trash,
+//     Delete, Insert, Import, Send.
+//   - Threads: List, All, Get. Labels: List, All, Create, Delete. History:
+//     List, All. Client.Profile (users.getProfile).
+//   - Client.Batch sends any Gmail calls in HTTP batches; Client.Service
+//     returns Google's generated client over the same transport, for the
+//     methods not wrapped here (attach CallContext to each call).
+//   - Client.Sync, Client.FullSync with a Store (MemoryStore, BoltStore).
+//   - Client.ImportMbox restores an mbox, .eml folder or Maildir into a
+//     mailbox, sharing datatransfer.Run (journal, resume, report).
+//   - Compose builds an RFC 822 message (emersion/go-message).
+//
+// API reference: https://developers.google.com/workspace/gmail/api/reference/rest
+//
+// # Quotas and retries
+//
+// Each call is described to the core's quota layer with its method
+// ("users.messages.get", ...) and user; the limiter looks its cost up in
+// Gmail's table (quota.GmailCost) and admits it when the per-user budget
+// (15,000 units a minute, or 6,000) and the per-project budget (1,200,000
+// a minute) allow, with at most quota.DefaultGmailUserConcurrency calls in
+// flight per user so that Gmail never answers 429 "Too many concurrent
+// requests for user".
+//
+// Gmail has two quota regimes. Projects that used the Gmail API before
+// 2026-05-01 keep the older one: 15,000 units per user a minute and
+// messages.get at 5 units. Projects created from 2026-05-01 get the new
+// one: 6,000 units per user a minute, dearer reads (messages.get 20,
+// threads.get 40, messages.trash 20, ...) and an 80,000,000 units a day
+// billing threshold. The default is the older regime, because it is the
+// one of every project that existed before May 2026 (most production
+// projects) and because Google has no API that says which regime a
+// project is in. If your project was created on or after 2026-05-01,
+// choose the new regime when you build the limiter:
+//
+//	lim, err := quota.New(quota.WithGmailRegime(quota.Gmail2026))
+//	c, err := workspace.NewClient(ctx, ..., workspace.WithQuota(lim))
+//
+// A project in the new regime paced as the old one would be throttled
+// (403 userRateLimitExceeded) and slowed by retries; the reverse only
+// leaves speed unused.
+//
+// Ordinary calls are retried by the core's transport: throttles (403
+// rateLimitExceeded or userRateLimitExceeded, 429), 408 and 5xx, with
+// exponential backoff from 1 second, honouring Retry-After up to 2
+// minutes.
+//
+// HTTP batches (Client.Batch, POST /batch/gmail/v1) hold 50 calls by
+// default, at most 100. Each call is charged to the limiter on its own,
+// with its method's cost, before its batch is sent; the batch request
+// itself carries a workspace.Call with no API, which the quota layer does
+// not charge, so nothing is counted twice. A batch in flight holds one of
+// the user's concurrency slots (it is one HTTP request; the parts' charge
+// only passes through a slot). Calls inside a batch that fail with a
+// throttle, 408 or 5xx, or whose batch was lost, are sent again in a later
+// batch after a backoff (1 s, 2 s, ... 32 s, or the part's Retry-After up
+// to 2 minutes), at most 6 times; calls that succeeded are kept and never
+// sent again. A part's Retry-After longer than that ends the call with
+// its error.
+//
+// Send is not retried into a sending limit: Gmail's 429 "User-rate limit
+// exceeded (Mail sending)" comes back at once as a *SendLimitError with
+// the time sending may resume (from Gmail's Retry-After or its message),
+// since the core refuses to wait for a Retry-After longer than 2 minutes.
+//
+// # Sizes and uploads
+//
+// Messages are checked before any request: MaxSendSize (35 MiB) for
+// Send, MaxInsertSize (150 MiB) for Insert and Import. Messages up to
+// DefaultResumableThreshold (5 MiB) go in one request; larger ones use
+// the resumable upload protocol in chunks of DefaultChunkSize (8 MiB),
+// each chunk retried on its own. The quota layer charges each chunk
+// request like the call (Gmail charges only the session start), which
+// errs on the side of pacing too slowly.
+//
+// # Sync
+//
+// Sync keeps a Store current with a mailbox: the first time (or when
+// Gmail has forgotten the stored history id and answers 404) it does a
+// full sync, messages.list then batched messages.get with
+// format=metadata; afterwards it reads users.history.list from the stored
+// history id and fetches only the messages added or relabelled. The store
+// is written once per sync, atomically; BoltStore keeps it in a bbolt
+// file so a program resumes incrementally after a restart.
+//
+// # Errors
+//
+// Server answers come back as *workspace.Error (errors.As) and match the
+// categories of the workspace package with errors.Is:
+//
+//	_, err := g.Messages.Get(ctx, user, id, nil)
+//	if errors.Is(err, workspace.ErrNotFound) { ... }
+//
+// Bad input is refused before any request with a *workspace.InputError
+// (errors.Is(err, workspace.ErrInvalidInput)): a malformed user address,
+// an oversized or empty message, an unknown format. Batch and GetMany
+// return a *BatchError listing the calls that failed, each with its own
+// error; its Unwrap lets errors.Is ask whether any call was, say, not
+// found. Send returns a *SendLimitError for Gmail's sending limits. A
+// spent daily budget of the limiter (2026 regime) matches
+// workspace.ErrQuotaExhausted.
+package gmail
