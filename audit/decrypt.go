@@ -1,0 +1,302 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+)
+
+// DecryptOptions tune Decrypt. Nil means defaults.
+type DecryptOptions struct {
+	// Passphrase is asked for when the private key is protected by one;
+	// it is asked again (up to three times in all) while the passphrase
+	// does not unlock the key. The unlocked key stays unlocked for later
+	// files.
+	Passphrase func() ([]byte, error)
+	// AllowUnauthenticated accepts messages without an integrity check
+	// (MDC). Off by default: such a file could have been altered.
+	AllowUnauthenticated bool
+}
+
+// DecryptResult describes a decrypted file.
+type DecryptResult struct {
+	Bytes    int64  // plaintext bytes written
+	Messages int    // "From " separator lines of the mbox, i.e. messages
+	KeyID    string // the key that decrypted it (hex)
+}
+
+var (
+	// ErrWrongKey matches *WrongKeyError.
+	ErrWrongKey = errors.New("audit: file is encrypted to another key")
+	// ErrWrongPassphrase: the passphrase did not unlock the private key.
+	ErrWrongPassphrase = errors.New("audit: passphrase does not unlock the private key")
+	// ErrPassphraseRequired: the private key is protected and no
+	// Passphrase function was given.
+	ErrPassphraseRequired = errors.New("audit: private key is protected by a passphrase; none given")
+	// ErrIntegrity matches *IntegrityError.
+	ErrIntegrity = errors.New("audit: encrypted file failed its integrity check")
+)
+
+// WrongKeyError reports a file encrypted to keys the given key ring does
+// not hold: usually the domain's public key was replaced after the export
+// was requested, or the wrong private key file was given.
+type WrongKeyError struct {
+	Recipients []string // key ids the file is encrypted to (hex)
+	Have       []string // key ids of the private keys given (hex)
+}
+
+func (e *WrongKeyError) Error() string {
+	return fmt.Sprintf("audit: file is encrypted to key %s, but the private key given holds %s; use the private key that matches the public key uploaded when the export was requested",
+		orUnknown(e.Recipients), orUnknown(e.Have))
+}
+
+func orUnknown(ids []string) string {
+	if len(ids) == 0 {
+		return "(unknown)"
+	}
+	return strings.Join(ids, ", ")
+}
+
+// Is matches ErrWrongKey.
+func (e *WrongKeyError) Is(target error) bool { return target == ErrWrongKey }
+
+// IntegrityError reports a file that decrypts but fails its integrity
+// check (modification detection code), or is cut short or corrupt.
+type IntegrityError struct{ Err error }
+
+func (e *IntegrityError) Error() string {
+	return "audit: encrypted file is damaged or was altered: " + e.Err.Error()
+}
+
+// Is matches ErrIntegrity.
+func (e *IntegrityError) Is(target error) bool { return target == ErrIntegrity }
+
+// Unwrap returns go-crypto's error.
+func (e *IntegrityError) Unwrap() error { return e.Err }
+
+// Decrypt streams the OpenPGP message src (binary or armored, as Google's
+// .mbox.gpg files and gpg --encrypt make them) through the private keys
+// in keys into dst, in constant memory, and counts the mbox messages on
+// the way. The plaintext reaching dst before an integrity failure must be
+// discarded: Decrypt returns an *IntegrityError at the end of such a file.
+// A file encrypted to other keys gives a *WrongKeyError.
+func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, keys openpgp.EntityList, opts *DecryptOptions) (*DecryptResult, error) {
+	var o DecryptOptions
+	if opts != nil {
+		o = *opts
+	}
+	br := bufio.NewReaderSize(&ctxReader{ctx: ctx, r: src}, 64<<10)
+	head, _ := br.Peek(64)
+	var in io.Reader = br
+	if bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n"), []byte("-----BEGIN PGP MESSAGE")) {
+		blk, err := armor.Decode(br)
+		if err != nil {
+			return nil, &IntegrityError{Err: err}
+		}
+		in = bufio.NewReaderSize(blk.Body, 64<<10)
+	}
+	recipients := peekRecipients(in.(*bufio.Reader))
+
+	tries := 0
+	prompt := func(cands []openpgp.Key, symmetric bool) ([]byte, error) {
+		if len(cands) == 0 {
+			return nil, pgperrors.ErrKeyIncorrect
+		}
+		if o.Passphrase == nil {
+			return nil, ErrPassphraseRequired
+		}
+		for {
+			tries++
+			if tries > 3 {
+				return nil, ErrWrongPassphrase
+			}
+			pass, err := o.Passphrase()
+			if err != nil {
+				return nil, fmt.Errorf("audit: reading passphrase: %w", err)
+			}
+			for _, k := range cands {
+				if k.PrivateKey != nil && k.PrivateKey.Encrypted && k.PrivateKey.Decrypt(pass) == nil {
+					return nil, nil
+				}
+			}
+		}
+	}
+	cfg := &packet.Config{InsecureAllowUnauthenticatedMessages: o.AllowUnauthenticated}
+	md, err := openpgp.ReadMessage(in, keys, prompt, cfg)
+	if err != nil {
+		switch {
+		case errors.Is(err, pgperrors.ErrKeyIncorrect):
+			return nil, &WrongKeyError{Recipients: recipients, Have: privateKeyIDs(keys)}
+		case errors.Is(err, ErrWrongPassphrase), errors.Is(err, ErrPassphraseRequired), ctx.Err() != nil:
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, err
+		}
+		return nil, &IntegrityError{Err: err}
+	}
+	res := &DecryptResult{}
+	if md.DecryptedWith.PublicKey != nil {
+		res.KeyID = md.DecryptedWith.PublicKey.KeyIdString()
+	}
+	cw := &mboxCounter{w: dst}
+	n, err := io.Copy(cw, md.UnverifiedBody)
+	res.Bytes, res.Messages = n, cw.n
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		if cw.err != nil {
+			return res, cw.err
+		}
+		return res, &IntegrityError{Err: err}
+	}
+	return res, nil
+}
+
+// DecryptFile decrypts the file src into dst (mode 0600), writing dst.part
+// first and renaming it only when the whole file decrypted and passed its
+// integrity check.
+func DecryptFile(ctx context.Context, dst, src string, keys openpgp.EntityList, opts *DecryptOptions) (*DecryptResult, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	defer in.Close()
+	part := dst + ".part"
+	out, err := os.OpenFile(part, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	bw := bufio.NewWriterSize(out, 256<<10)
+	res, err := Decrypt(ctx, bw, in, keys, opts)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(part)
+		return res, err
+	}
+	if err := os.Rename(part, dst); err != nil {
+		return res, fmt.Errorf("audit: %w", err)
+	}
+	return res, nil
+}
+
+// peekRecipients lists the key ids of the public-key-encrypted session
+// keys at the start of the message, without consuming it.
+func peekRecipients(br *bufio.Reader) []string {
+	head, _ := br.Peek(8 << 10)
+	pr := packet.NewReader(bytes.NewReader(head))
+	var ids []string
+	for range 32 {
+		p, err := pr.Next()
+		if err != nil {
+			break
+		}
+		ek, ok := p.(*packet.EncryptedKey)
+		if !ok {
+			break
+		}
+		if ek.KeyId == 0 {
+			ids = append(ids, "(hidden)")
+		} else {
+			ids = append(ids, fmt.Sprintf("%016X", ek.KeyId))
+		}
+	}
+	return ids
+}
+
+func privateKeyIDs(keys openpgp.EntityList) []string {
+	var ids []string
+	for _, e := range keys {
+		if e.PrivateKey != nil {
+			ids = append(ids, e.PrimaryKey.KeyIdString())
+		}
+		for _, sk := range e.Subkeys {
+			if sk.PrivateKey != nil {
+				ids = append(ids, sk.PublicKey.KeyIdString())
+			}
+		}
+	}
+	return ids
+}
+
+// ctxReader fails reads once ctx is done, so a long decryption stops.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// mboxCounter passes bytes through and counts lines that start with
+// "From " (mbox separators; quoted ">From " lines inside messages do not
+// count).
+type mboxCounter struct {
+	w       io.Writer
+	n       int
+	matched int // bytes of "From " matched at the start of a line; -1: not at a line start
+	err     error
+}
+
+const fromLine = "From "
+
+func (c *mboxCounter) Write(p []byte) (int, error) {
+	c.count(p)
+	n, err := c.w.Write(p)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+func (c *mboxCounter) count(p []byte) {
+	i := 0
+	for i < len(p) {
+		if c.matched >= 0 {
+			for c.matched < len(fromLine) && i < len(p) {
+				if p[i] != fromLine[c.matched] {
+					c.matched = -1
+					break
+				}
+				c.matched++
+				i++
+			}
+			if c.matched == len(fromLine) {
+				c.n++
+				c.matched = -1
+			}
+			if c.matched >= 0 { // ran out of input mid-match
+				return
+			}
+		}
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			return
+		}
+		i += j + 1
+		c.matched = 0
+	}
+}

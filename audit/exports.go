@@ -1,0 +1,511 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/gdata"
+	"github.com/gwsadmin/workspace/retry"
+)
+
+// PackageContent says what an export holds.
+type PackageContent string
+
+// Package contents.
+const (
+	PackageFullMessage PackageContent = "FULL_MESSAGE"
+	PackageHeaderOnly  PackageContent = "HEADER_ONLY"
+)
+
+// Status is the state of an export request.
+type Status string
+
+// Export statuses.
+const (
+	StatusPending      Status = "PENDING"       // being prepared (can take days)
+	StatusCompleted    Status = "COMPLETED"     // files ready for download
+	StatusError        Status = "ERROR"         // failed, e.g. no usable public key
+	StatusMarkedDelete Status = "MARKED_DELETE" // deletion scheduled or partly failed
+	StatusDeleted      Status = "DELETED"       // deleted
+	StatusExpired      Status = "EXPIRED"       // files removed after the retention period
+)
+
+// Retention is how long Google keeps the files of a completed export.
+const Retention = 21 * 24 * time.Hour
+
+// ExportRequest asks for a mailbox export of one user.
+type ExportRequest struct {
+	// Begin and End bound the mail by date; zero Begin means since the
+	// account was created, zero End means now. Sent in UTC, to the minute.
+	Begin, End time.Time
+	// SearchQuery is a Gmail search (advanced syntax). It cannot be used
+	// together with IncludeDeleted.
+	SearchQuery string
+	// IncludeDeleted includes deleted mail.
+	IncludeDeleted bool
+	// PackageContent is PackageFullMessage (the default when empty) or
+	// PackageHeaderOnly.
+	PackageContent PackageContent
+}
+
+// Export is a mailbox export request as the server reports it.
+type Export struct {
+	RequestID string
+	User      string // the source user's username
+	UserEmail string // userEmailAddress
+	Admin     string // adminEmailAddress, who asked
+	Status    Status
+
+	Requested time.Time // requestDate
+	Completed time.Time // completedDate, when done
+	Begin     time.Time // beginDate; zero when not limited
+	End       time.Time // endDate
+	// Expires is when the files go: expiredDate when the server sends it,
+	// else three weeks after Completed; zero while pending.
+	Expires time.Time
+
+	SearchQuery    string
+	IncludeDeleted bool
+	PackageContent PackageContent
+
+	// FileURLs are fileUrl0 … fileUrl{numberOfFiles-1}, in order; set
+	// when Status is COMPLETED.
+	FileURLs []string
+	// NumberOfFiles is numberOfFiles as sent, -1 when absent.
+	NumberOfFiles int
+
+	ID         string            // entry id, a URL
+	Updated    time.Time         // entry update time
+	Properties map[string]string // every property as sent, for anything not modelled
+}
+
+// ExpiresWithin reports whether a completed export's files will be gone
+// within d after now (or are already gone).
+func (x *Export) ExpiresWithin(now time.Time, d time.Duration) bool {
+	if x.Status == StatusExpired {
+		return true
+	}
+	return !x.Expires.IsZero() && !now.Add(d).Before(x.Expires)
+}
+
+// ExpiredError reports an export whose files are gone (status EXPIRED, or
+// the file host answered 410 Gone). It matches ErrExpired.
+type ExpiredError struct {
+	RequestID, User string
+	Expires         time.Time // zero when unknown
+}
+
+// ErrExpired matches *ExpiredError with errors.Is.
+var ErrExpired = errors.New("audit: export expired")
+
+func (e *ExpiredError) Error() string {
+	s := fmt.Sprintf("audit: export %s of %s has expired", e.RequestID, e.User)
+	if !e.Expires.IsZero() {
+		s += " (files removed " + formatDate(e.Expires) + " UTC)"
+	}
+	return s + "; request a new export"
+}
+
+// Is matches ErrExpired.
+func (e *ExpiredError) Is(target error) bool { return target == ErrExpired }
+
+// ExportFailedError reports an export that ended in a status other than
+// COMPLETED (ERROR, DELETED, MARKED_DELETE).
+type ExportFailedError struct {
+	Export *Export
+}
+
+func (e *ExportFailedError) Error() string {
+	s := fmt.Sprintf("audit: export %s of %s ended with status %s", e.Export.RequestID, e.Export.User, e.Export.Status)
+	if e.Export.Status == StatusError {
+		s += " (Google could not prepare it; a missing or unusable public key is the usual cause)"
+	}
+	return s
+}
+
+// ExportsService requests, lists, follows, downloads and deletes mailbox
+// exports.
+type ExportsService struct{ a *Client }
+
+// Create asks for an export of user's mailbox (a username or an address in
+// the domain). Input is checked before anything is sent. The answer is
+// PENDING; use Wait to follow it. Each request counts against the domain's
+// 100 export requests a day.
+//
+// API: https://developers.google.com/workspace/admin/email-audit/reference/export
+func (s *ExportsService) Create(ctx context.Context, user string, req *ExportRequest) (*Export, error) {
+	const op = "audit.Exports.Create"
+	u, err := s.a.username(op, "user", user)
+	if err != nil {
+		return nil, err
+	}
+	r := ExportRequest{}
+	if req != nil {
+		r = *req
+	}
+	if strings.TrimSpace(r.SearchQuery) != "" && r.IncludeDeleted {
+		return nil, workspace.InvalidInput(op, "SearchQuery", "a search query cannot be combined with IncludeDeleted (the API refuses both together)")
+	}
+	switch r.PackageContent {
+	case "":
+		r.PackageContent = PackageFullMessage
+	case PackageFullMessage, PackageHeaderOnly:
+	default:
+		return nil, workspace.InvalidInput(op, "PackageContent", fmt.Sprintf("%q is not FULL_MESSAGE or HEADER_ONLY", r.PackageContent))
+	}
+	if !r.Begin.IsZero() && !r.End.IsZero() && !r.End.UTC().Truncate(time.Minute).After(r.Begin.UTC().Truncate(time.Minute)) {
+		return nil, workspace.InvalidInput(op, "End", fmt.Sprintf("%s is not after the begin date %s (UTC, to the minute)", formatDate(r.End), formatDate(r.Begin)))
+	}
+	e := gdata.NewEntry()
+	if !r.Begin.IsZero() {
+		e.Set("beginDate", formatDate(r.Begin))
+	}
+	if !r.End.IsZero() {
+		e.Set("endDate", formatDate(r.End))
+	}
+	if q := strings.TrimSpace(r.SearchQuery); q != "" {
+		e.Set("searchQuery", q)
+	}
+	if r.IncludeDeleted {
+		e.Set("includeDeleted", "true")
+	}
+	e.Set("packageContent", string(r.PackageContent))
+	got, err := s.a.entry(ctx, http.MethodPost, "export.create", u, s.a.feedURL("mail", "export", s.a.domain, u), e.Encode())
+	if err != nil {
+		return nil, err
+	}
+	return exportFrom(got, u), nil
+}
+
+// Get returns the current state of export requestID of user.
+//
+// API: https://developers.google.com/workspace/admin/email-audit/reference/export
+func (s *ExportsService) Get(ctx context.Context, user, requestID string) (*Export, error) {
+	const op = "audit.Exports.Get"
+	u, err := s.a.username(op, "user", user)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkID(op, requestID); err != nil {
+		return nil, err
+	}
+	e, err := s.a.entry(ctx, http.MethodGet, "export.get", u, s.a.feedURL("mail", "export", s.a.domain, u, requestID), nil)
+	if err != nil {
+		return nil, err
+	}
+	return exportFrom(e, u), nil
+}
+
+func checkID(op, id string) error {
+	if strings.TrimSpace(id) == "" || strings.ContainsAny(id, "/?#") {
+		return workspace.InvalidInput(op, "requestID", fmt.Sprintf("%q is not a request id", id))
+	}
+	return nil
+}
+
+// ExportListOptions select the export requests of the domain. Nil means
+// defaults.
+type ExportListOptions struct {
+	// From lists requests made since this time (UTC, to the minute); zero
+	// means the server's default, the last three weeks.
+	From time.Time
+	// PageURL continues a listing at ExportsPage.NextPageURL; it must be
+	// on the API host.
+	PageURL string
+}
+
+// ExportsPage is one page of export requests (at most 100).
+type ExportsPage struct {
+	Exports []*Export
+	// NextPageURL is the next page (link rel='next'), "" on the last page.
+	NextPageURL string
+}
+
+// List returns one page of the domain's export requests.
+//
+// API: https://developers.google.com/workspace/admin/email-audit/reference/export
+func (s *ExportsService) List(ctx context.Context, opts *ExportListOptions) (*ExportsPage, error) {
+	const op = "audit.Exports.List"
+	var o ExportListOptions
+	if opts != nil {
+		o = *opts
+	}
+	u := s.a.feedURL("mail", "export", s.a.domain)
+	if o.PageURL != "" {
+		pu, err := url.Parse(o.PageURL)
+		if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || !s.a.core.AllowsCredentials(pu.Host) {
+			return nil, workspace.InvalidInput(op, "PageURL", fmt.Sprintf("%q is not a page of the API", o.PageURL))
+		}
+		u = o.PageURL
+	} else if !o.From.IsZero() {
+		u += "?" + url.Values{"fromDate": {formatDate(o.From)}}.Encode()
+	}
+	f, err := s.a.feed(ctx, "export.list", "", u)
+	if err != nil {
+		return nil, err
+	}
+	p := &ExportsPage{NextPageURL: f.Next()}
+	for _, e := range f.Entries {
+		p.Exports = append(p.Exports, exportFrom(e, ""))
+	}
+	return p, nil
+}
+
+// All iterates over every export request of the domain selected by opts,
+// following the pages. It yields at most one error, and then stops.
+func (s *ExportsService) All(ctx context.Context, opts *ExportListOptions) iter.Seq2[*Export, error] {
+	return func(yield func(*Export, error) bool) {
+		var o ExportListOptions
+		if opts != nil {
+			o = *opts
+		}
+		seen := map[string]bool{}
+		for {
+			p, err := s.List(ctx, &o)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, x := range p.Exports {
+				if !yield(x, nil) {
+					return
+				}
+			}
+			if p.NextPageURL == "" || seen[p.NextPageURL] {
+				return
+			}
+			seen[p.NextPageURL] = true
+			o.PageURL = p.NextPageURL
+		}
+	}
+}
+
+// DeleteOptions tune Delete. Nil means defaults.
+type DeleteOptions struct {
+	// Initial is the first pause while the request is MARKED_DELETE
+	// (default 30 s); pauses double up to Max (default 1 h). Google's
+	// cleanup job finishes within a day; ctx bounds the whole wait.
+	Initial, Max time.Duration
+	// Sleep waits between attempts; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// NoWait returns after the first accepted delete, whatever the status.
+	NoWait bool
+}
+
+// Delete deletes export requestID of user and its files. Only COMPLETED
+// and MARKED_DELETE requests can be deleted. While the request is
+// MARKED_DELETE, Delete sends the delete again with growing pauses, as
+// Google asks, until the status is DELETED or ctx ends. It returns the
+// last state seen.
+//
+// API: https://developers.google.com/workspace/admin/email-audit/reference/export
+func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opts *DeleteOptions) (*Export, error) {
+	const op = "audit.Exports.Delete"
+	u, err := s.a.username(op, "user", user)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkID(op, requestID); err != nil {
+		return nil, err
+	}
+	o := DeleteOptions{Initial: 30 * time.Second, Max: time.Hour, Sleep: retry.SleepContext}
+	if opts != nil {
+		if opts.Initial > 0 {
+			o.Initial = opts.Initial
+		}
+		if opts.Max > 0 {
+			o.Max = opts.Max
+		}
+		if opts.Sleep != nil {
+			o.Sleep = opts.Sleep
+		}
+		o.NoWait = opts.NoWait
+	}
+	target := s.a.feedURL("mail", "export", s.a.domain, u, requestID)
+	pause := o.Initial
+	accepted := false
+	for {
+		err := s.a.del(ctx, "export.delete", u, target)
+		switch {
+		case err == nil:
+			accepted = true
+		case accepted && errors.Is(err, workspace.ErrNotFound):
+			// Deleted between two attempts.
+		default:
+			return nil, err
+		}
+		x, err := s.Get(ctx, u, requestID)
+		if err != nil {
+			if accepted && errors.Is(err, workspace.ErrNotFound) {
+				return &Export{RequestID: requestID, User: u, Status: StatusDeleted}, nil
+			}
+			return nil, err
+		}
+		if x.Status == StatusDeleted || o.NoWait {
+			return x, nil
+		}
+		if err := o.Sleep(ctx, pause); err != nil {
+			return x, err
+		}
+		pause = min(pause*2, o.Max)
+	}
+}
+
+// WaitOptions tune Wait. Nil means defaults.
+type WaitOptions struct {
+	// Initial is the first pause between polls (default 30 s); pauses
+	// grow by half up to Max (default 30 min). Preparing an export can
+	// take days: give Wait a ctx that allows it.
+	Initial, Max time.Duration
+	// Sleep waits between polls; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Progress, when set, sees every polled state (and the error of a
+	// poll that failed but will be tried again).
+	Progress func(*Export, error)
+}
+
+// Wait polls export requestID of user until it leaves PENDING, for as
+// long as ctx allows. It starts from the request id alone, so a program
+// that restarts can resume waiting. Polls that fail with a temporary error
+// (throttling, a server or network failure) are tried again at the next
+// pause; other errors end the wait.
+//
+// A COMPLETED export is returned with a nil error. EXPIRED gives an
+// *ExpiredError (errors.Is(err, ErrExpired)); ERROR, MARKED_DELETE and
+// DELETED give an *ExportFailedError; both come with the export.
+func (s *ExportsService) Wait(ctx context.Context, user, requestID string, opts *WaitOptions) (*Export, error) {
+	o := WaitOptions{Initial: 30 * time.Second, Max: 30 * time.Minute, Sleep: retry.SleepContext}
+	if opts != nil {
+		if opts.Initial > 0 {
+			o.Initial = opts.Initial
+		}
+		if opts.Max > 0 {
+			o.Max = opts.Max
+		}
+		if opts.Sleep != nil {
+			o.Sleep = opts.Sleep
+		}
+		o.Progress = opts.Progress
+	}
+	pause := o.Initial
+	for {
+		x, err := s.Get(ctx, user, requestID)
+		if err != nil {
+			if ctx.Err() != nil || !temporary(err) {
+				return nil, err
+			}
+		}
+		if o.Progress != nil {
+			o.Progress(x, err)
+		}
+		if err == nil {
+			switch x.Status {
+			case StatusCompleted:
+				return x, nil
+			case StatusExpired:
+				return x, &ExpiredError{RequestID: x.RequestID, User: x.User, Expires: x.Expires}
+			case StatusPending:
+			default:
+				return x, &ExportFailedError{Export: x}
+			}
+		}
+		if err := o.Sleep(ctx, pause); err != nil {
+			return x, err
+		}
+		pause = min(pause+pause/2, o.Max)
+	}
+}
+
+// temporary reports whether a failed poll may succeed later.
+func temporary(err error) bool {
+	var we *workspace.Error
+	if errors.As(err, &we) {
+		return we.Temporary()
+	}
+	var ie *workspace.InputError
+	if errors.As(err, &ie) {
+		return false
+	}
+	// Transport failures (network down, connection reset) outlasting the
+	// retries; a days-long wait rides them out.
+	return true
+}
+
+func exportFrom(e *gdata.Entry, user string) *Export {
+	m := e.Map()
+	x := &Export{
+		RequestID:      m["requestId"],
+		UserEmail:      m["userEmailAddress"],
+		Admin:          m["adminEmailAddress"],
+		Status:         Status(strings.ToUpper(strings.TrimSpace(m["status"]))),
+		Requested:      parseDate(m["requestDate"]),
+		Completed:      parseDate(m["completedDate"]),
+		Begin:          parseDate(m["beginDate"]),
+		End:            parseDate(m["endDate"]),
+		Expires:        parseDate(m["expiredDate"]),
+		SearchQuery:    m["searchQuery"],
+		IncludeDeleted: strings.EqualFold(m["includeDeleted"], "true"),
+		PackageContent: PackageContent(m["packageContent"]),
+		ID:             e.ID,
+		Updated:        e.Updated,
+		Properties:     m,
+		NumberOfFiles:  -1,
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(m["numberOfFiles"])); err == nil {
+		x.NumberOfFiles = n
+	}
+	x.User = user
+	if local, _, ok := strings.Cut(x.UserEmail, "@"); ok && local != "" {
+		x.User = strings.ToLower(local)
+	}
+	if x.User == "" {
+		x.User = userFromID(e.ID, x.RequestID)
+	}
+	if x.RequestID == "" && e.ID != "" {
+		x.RequestID = e.ID[strings.LastIndexByte(e.ID, '/')+1:]
+	}
+	if x.Expires.IsZero() && !x.Completed.IsZero() && x.Status != StatusError {
+		x.Expires = x.Completed.Add(Retention)
+	}
+	// fileUrl0..N: by index, whatever order the properties came in.
+	type file struct {
+		n   int
+		url string
+	}
+	var files []file
+	for _, p := range e.Properties {
+		if rest, ok := strings.CutPrefix(p.Name, "fileUrl"); ok {
+			if n, err := strconv.Atoi(rest); err == nil && n >= 0 {
+				files = append(files, file{n, p.Value})
+			}
+		}
+	}
+	sort.SliceStable(files, func(i, j int) bool { return files[i].n < files[j].n })
+	for _, f := range files {
+		x.FileURLs = append(x.FileURLs, f.url)
+	}
+	return x
+}
+
+// userFromID takes the user from an entry id …/mail/export/{domain}/{user}/{id}.
+func userFromID(id, requestID string) string {
+	parts := strings.Split(strings.TrimSuffix(id, "/"), "/")
+	for i := len(parts) - 1; i >= 2; i-- {
+		if parts[i] == requestID && parts[i-2] != "export" {
+			u, err := url.PathUnescape(parts[i-1])
+			if err == nil {
+				return u
+			}
+		}
+	}
+	return ""
+}

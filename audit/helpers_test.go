@@ -1,0 +1,123 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+
+	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/retry"
+	"github.com/gwsadmin/workspace/workspacetest"
+)
+
+func fastRetry(o *retry.Options) {
+	p := retry.Legacy
+	p.Initial, p.Max, p.Jitter = time.Millisecond, time.Millisecond, 0
+	o.Default = p
+	o.Budget = retry.Unbudgeted
+	o.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
+}
+
+// clock is a settable time shared by the fake server and the client.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Sleep advances the clock instead of waiting, and records the pauses.
+func (c *clock) sleeper(pauses *[]time.Duration) func(context.Context, time.Duration) error {
+	return func(ctx context.Context, d time.Duration) error {
+		if pauses != nil {
+			*pauses = append(*pauses, d)
+		}
+		c.Advance(d)
+		return ctx.Err()
+	}
+}
+
+// countingTransport counts the requests that reach the network.
+type countingTransport struct {
+	n    atomic.Int64
+	next http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.next.RoundTrip(r)
+}
+
+type env struct {
+	srv   *workspacetest.Server
+	core  *workspace.Client
+	a     *Client
+	clk   *clock
+	sent  *countingTransport
+	admin string
+}
+
+// start is the fake clock's start: real time (the fake checks the JWT times
+// against its clock), to the minute.
+var start = time.Now().UTC().Truncate(time.Minute)
+
+// newEnv starts a fake with a shared clock and a client authenticated
+// with the fake's service-account key (real tokens, real Authorization
+// headers).
+func newEnv(t *testing.T, opts ...workspacetest.Option) *env {
+	t.Helper()
+	clk := &clock{t: start}
+	srv := workspacetest.NewServer(append([]workspacetest.Option{workspacetest.WithClock(clk.Now), workspacetest.WithTokenLifetime(10 * 365 * 24 * time.Hour)}, opts...)...)
+	t.Cleanup(srv.Close)
+	sent := &countingTransport{next: http.DefaultTransport}
+	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
+		workspace.WithHTTPClient(&http.Client{Transport: sent}),
+		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(core, srv.Domain())
+	a.now = clk.Now
+	return &env{srv: srv, core: core, a: a, clk: clk, sent: sent, admin: srv.AdminEmail()}
+}
+
+var (
+	keyOnce sync.Once
+	testKP  *KeyPair
+	keyErr  error
+)
+
+// testKey is one RSA-2048 key pair shared by the tests (generation is slow
+// under -race).
+func testKey(t testing.TB) *KeyPair {
+	t.Helper()
+	keyOnce.Do(func() { testKP, keyErr = GenerateKey("example.com", &KeyOptions{Bits: 2048}) })
+	if keyErr != nil {
+		t.Fatal(keyErr)
+	}
+	return testKP
+}
+
+// testPrivate returns a fresh copy of the shared private key ring.
+func testPrivate(t testing.TB) openpgp.EntityList {
+	t.Helper()
+	keys, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(testKey(t).Private))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
