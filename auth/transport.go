@@ -112,9 +112,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // withToken returns a shallow clone of req with its own header map carrying
 // the bearer token, and body as its body.
 func withToken(req *http.Request, tok *oauth2.Token, body io.ReadCloser) *http.Request {
-	r := req.Clone(req.Context())
+	r := new(http.Request)
+	*r = *req // the URL and the rest are shared, never modified here
+	h := make(http.Header, len(req.Header)+1)
+	for k, v := range req.Header {
+		h[k] = v // values are not modified: only the Authorization key is set anew
+	}
+	h["Authorization"] = []string{"Bearer " + tok.AccessToken}
+	r.Header = h
 	r.Body = body
-	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	return r
 }
 
