@@ -118,7 +118,7 @@ func (r *MXReport) String() string {
 	}
 	verdict := "points at Google"
 	if !r.PointsAtGoogle {
-		verdict = "does not point at Google only (foreign: " + strings.Join(r.Foreign, ", ") + ")"
+		verdict = "not only Google's servers (others: " + strings.Join(r.Foreign, ", ") + ")"
 	}
 	return fmt.Sprintf("%s: %s; %s; TTL %s", r.Domain, strings.Join(hosts, ", "), verdict, r.TTL)
 }
