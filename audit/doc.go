@@ -50,14 +50,19 @@
 // The package adds:
 //
 //   - [*ExpiredError] ([ErrExpired]): the export's files are gone;
+//
 //   - [*ExportFailedError]: the export ended in ERROR, MARKED_DELETE or DELETED;
+//
 //   - [*WrongKeyError] ([ErrWrongKey]): the file is encrypted to another key;
+//
 //   - [ErrWrongPassphrase], [ErrPassphraseRequired];
+//
 //   - [*IntegrityError] ([ErrIntegrity]): the file is damaged or altered;
+//
 //   - [ErrShortDownload]: a file stayed shorter than announced.
 //
-//	var we *workspace.Error
-//	if errors.As(err, &we) { log.Print(we.StatusCode, we.GDataCode, we.Reasons) }
+//     var we *workspace.Error
+//     if errors.As(err, &we) { log.Print(we.StatusCode, we.GDataCode, we.Reasons) }
 //
 // # Quotas and retries
 //

@@ -104,7 +104,7 @@ var (
 // under -race).
 func testKey(t testing.TB) *KeyPair {
 	t.Helper()
-	keyOnce.Do(func() { testKP, keyErr = GenerateKey("example.com", &KeyOptions{Bits: 2048}) })
+	keyOnce.Do(func() { testKP, keyErr = GenerateKey("example.com", &KeyOptions{Bits: 2048, Now: func() time.Time { return start.Add(-time.Hour) }}) })
 	if keyErr != nil {
 		t.Fatal(keyErr)
 	}
@@ -120,4 +120,3 @@ func testPrivate(t testing.TB) openpgp.EntityList {
 	}
 	return keys
 }
-

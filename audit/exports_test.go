@@ -1,0 +1,349 @@
+package audit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gwsadmin/workspace"
+)
+
+func message(from, to, subject, body string, date time.Time) []byte {
+	return []byte(fmt.Sprintf("From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s.%d@example.com>\r\n\r\n%s\r\n",
+		from, to, subject, date.Format(time.RFC1123Z), strings.ReplaceAll(subject, " ", "."), date.Unix(), body))
+}
+
+// seedMail gives user n messages; one body has a "From " line that mbox
+// must quote.
+func seedMail(e *env, user string, n int) [][]byte {
+	var msgs [][]byte
+	for i := range n {
+		body := fmt.Sprintf("message %d for %s", i, user)
+		if i == 1 {
+			body += "\r\nFrom the archive: a line mbox must quote\r\n>From an already quoted line"
+		}
+		raw := message("boss@example.com", user, fmt.Sprintf("subject %d", i), body, start.Add(-time.Duration(n-i)*time.Hour))
+		e.srv.AddMail(user, raw)
+		msgs = append(msgs, raw)
+	}
+	return msgs
+}
+
+func TestExportEndToEnd(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddUser("alice@example.com")
+	msgs := seedMail(e, "alice@example.com", 5)
+	e.srv.SetExportFileSize(700) // several files, whole messages each
+	ctx := t.Context()
+	kp := testKey(t)
+	up, err := e.a.PublicKey.Upload(ctx, kp.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.Fingerprint == "" || !strings.Contains(up.ID, "/publickey/example.com/") {
+		t.Errorf("uploaded = %+v", up)
+	}
+	x, err := e.a.Exports.Create(ctx, "alice@example.com", &ExportRequest{Begin: start.Add(-30 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Status != StatusPending || x.RequestID == "" || x.User != "alice" || x.PackageContent != PackageFullMessage {
+		t.Fatalf("created = %+v", x)
+	}
+	var pauses []time.Duration
+	var seen []Status
+	done, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{
+		Initial: 10 * time.Second, Max: 25 * time.Second, Sleep: e.clk.sleeper(&pauses),
+		Progress: func(x *Export, err error) {
+			if err == nil {
+				seen = append(seen, x.Status)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fake completes after one minute: pauses grow by half, capped.
+	wantPauses := []time.Duration{10 * time.Second, 15 * time.Second, 22500 * time.Millisecond, 25 * time.Second}
+	if fmt.Sprint(pauses) != fmt.Sprint(wantPauses) || seen[len(seen)-1] != StatusCompleted {
+		t.Errorf("pauses %v, statuses %v", pauses, seen)
+	}
+	if len(done.FileURLs) < 2 || done.NumberOfFiles != len(done.FileURLs) || done.Expires.IsZero() {
+		t.Fatalf("completed = %+v", done)
+	}
+	if done.ExpiresWithin(e.clk.Now(), 24*time.Hour) || !done.ExpiresWithin(e.clk.Now(), 22*24*time.Hour) {
+		t.Errorf("expiry %v", done.Expires)
+	}
+	dir := t.TempDir()
+	files, err := e.a.Exports.Download(ctx, done, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := testPrivate(t)
+	var all bytes.Buffer
+	total := 0
+	for _, f := range files {
+		if !f.SizeChecked || f.Skipped {
+			t.Errorf("file %+v", f)
+		}
+		out := strings.TrimSuffix(f.Path, ".gpg")
+		res, err := DecryptFile(ctx, out, f.Path, keys, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += res.Messages
+		b, _ := os.ReadFile(out)
+		all.Write(b)
+		if st, _ := os.Stat(out); st.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v", out, st.Mode())
+		}
+	}
+	if total != len(msgs) {
+		t.Errorf("%d messages decrypted, want %d", total, len(msgs))
+	}
+	got := splitMbox(all.String())
+	if len(got) != len(msgs) {
+		t.Fatalf("%d messages in the mbox files, want %d", len(got), len(msgs))
+	}
+	for i, m := range msgs {
+		want := strings.TrimSuffix(strings.ReplaceAll(string(m), "\r\n", "\n"), "\n")
+		if got[i] != want {
+			t.Errorf("message %d:\n got %q\nwant %q", i, got[i], want)
+		}
+	}
+	// A second Download skips what is on disk.
+	again, err := e.a.Exports.Download(ctx, done, dir, nil)
+	if err != nil || len(again) != len(files) || !again[0].Skipped {
+		t.Errorf("second download: %+v %v", again, err)
+	}
+
+	// Delete: MARKED_DELETE (the fake's cleanup takes an hour), re-sent
+	// with backoff until DELETED.
+	pauses = nil
+	del, err := e.a.Exports.Delete(ctx, "alice", x.RequestID, &DeleteOptions{Initial: 10 * time.Minute, Sleep: e.clk.sleeper(&pauses)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if del.Status != StatusDeleted || fmt.Sprint(pauses) != "[10m0s 20m0s 40m0s]" {
+		t.Errorf("delete: %s after pauses %v", del.Status, pauses)
+	}
+	if _, err := e.a.Exports.Download(ctx, del, dir, &DownloadOptions{Overwrite: true}); err == nil {
+		t.Error("download of a deleted export succeeded")
+	}
+}
+
+// splitMbox undoes mboxrd: messages without their "From " lines, quoted
+// lines unquoted.
+func splitMbox(s string) []string {
+	var out []string
+	var cur []string
+	flush := func() {
+		if cur != nil {
+			out = append(out, strings.TrimSuffix(strings.Join(cur, "\n"), "\n"))
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+		if strings.HasPrefix(line, "From ") {
+			flush()
+			cur = []string{}
+			continue
+		}
+		if strings.HasPrefix(strings.TrimLeft(line, ">"), "From ") {
+			line = line[1:]
+		}
+		cur = append(cur, line)
+	}
+	flush()
+	return out
+}
+
+func TestExportValidation(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddUser("alice@example.com")
+	tests := []struct {
+		name  string
+		user  string
+		req   *ExportRequest
+		field string
+	}{
+		{"query with deleted", "alice", &ExportRequest{SearchQuery: "from:bob", IncludeDeleted: true}, "SearchQuery"},
+		{"bad package", "alice", &ExportRequest{PackageContent: "EVERYTHING"}, "PackageContent"},
+		{"end before begin", "alice", &ExportRequest{Begin: start, End: start.Add(-time.Hour)}, "End"},
+		{"other domain", "alice@other.com", nil, "user"},
+		{"no user", " ", nil, "user"},
+	}
+	for _, tt := range tests {
+		before := e.sent.n.Load()
+		_, err := e.a.Exports.Create(t.Context(), tt.user, tt.req)
+		var ie *workspace.InputError
+		if !errors.As(err, &ie) || ie.Field != tt.field {
+			t.Errorf("%s: err = %v, want an InputError on %s", tt.name, err, tt.field)
+		}
+		if e.sent.n.Load() != before {
+			t.Errorf("%s: a request was sent", tt.name)
+		}
+	}
+	for _, id := range []string{"", "a/b"} {
+		if _, err := e.a.Exports.Get(t.Context(), "alice", id); !errors.Is(err, workspace.ErrInvalidInput) {
+			t.Errorf("Get(%q) = %v", id, err)
+		}
+	}
+	// The server's refusals: unknown user (403 EntityDoesNotExist), unknown id.
+	if _, err := e.a.Exports.Create(t.Context(), "nobody", nil); !errors.Is(err, workspace.ErrNotFound) {
+		t.Errorf("unknown user: %v", err)
+	}
+	if _, err := e.a.Exports.Get(t.Context(), "alice", "123"); !errors.Is(err, workspace.ErrNotFound) {
+		t.Errorf("unknown request: %v", err)
+	}
+	// HEADER_ONLY and a query are sent as given.
+	x, err := e.a.Exports.Create(t.Context(), "alice", &ExportRequest{SearchQuery: "subject:x", PackageContent: PackageHeaderOnly, End: start})
+	if err != nil || x.PackageContent != PackageHeaderOnly || x.SearchQuery != "subject:x" || !x.End.Equal(start) {
+		t.Errorf("created %+v, %v", x, err)
+	}
+}
+
+func TestExportErrorExpiredAndDeletePending(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddUser("alice@example.com")
+	seedMail(e, "alice@example.com", 1)
+	ctx := t.Context()
+	// No public key yet: the export ends in ERROR.
+	x, err := e.a.Exports.Create(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A PENDING export cannot be deleted (403 InvalidValue).
+	if _, err := e.a.Exports.Delete(ctx, "alice", x.RequestID, nil); !errors.Is(err, workspace.ErrInvalidInput) {
+		t.Errorf("delete pending: %v", err)
+	}
+	if _, err := e.a.Exports.Download(ctx, x, t.TempDir(), nil); !errors.Is(err, workspace.ErrInvalidInput) {
+		t.Errorf("download pending: %v", err)
+	}
+	got, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{Sleep: e.clk.sleeper(nil)})
+	var fe *ExportFailedError
+	if !errors.As(err, &fe) || got.Status != StatusError || !strings.Contains(err.Error(), "public key") {
+		t.Errorf("wait without key: %v %+v", err, got)
+	}
+
+	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
+		t.Fatal(err)
+	}
+	x, err = e.a.Exports.Create(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(2 * time.Minute)
+	done, err := e.a.Exports.Get(ctx, "alice", x.RequestID)
+	if err != nil || done.Status != StatusCompleted {
+		t.Fatalf("get: %+v %v", done, err)
+	}
+	// Close to the three-week limit: reported, and still downloadable.
+	e.clk.Advance(20*24*time.Hour + 12*time.Hour)
+	if !done.ExpiresWithin(e.clk.Now(), 24*time.Hour) {
+		t.Errorf("not reported as close to expiry: expires %v, now %v", done.Expires, e.clk.Now())
+	}
+	if _, err := e.a.Exports.Download(ctx, done, t.TempDir(), nil); err != nil {
+		t.Errorf("download close to expiry: %v", err)
+	}
+	// Past it: EXPIRED from Wait and from Download; the file host's 410
+	// also reads as expired.
+	e.clk.Advance(24 * time.Hour)
+	got, err = e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{Sleep: e.clk.sleeper(nil)})
+	var xe *ExpiredError
+	if !errors.As(err, &xe) || !errors.Is(err, ErrExpired) || got.Status != StatusExpired {
+		t.Errorf("wait on expired: %v", err)
+	}
+	if _, err := e.a.Exports.Download(ctx, got, t.TempDir(), nil); !errors.Is(err, ErrExpired) {
+		t.Errorf("download expired: %v", err)
+	}
+	stale := *done
+	stale.Expires = time.Time{} // pretend the client did not know
+	if _, err := e.a.Exports.Download(ctx, &stale, t.TempDir(), nil); !errors.Is(err, ErrExpired) {
+		t.Errorf("download of a stale COMPLETED view: %v", err)
+	}
+}
+
+func TestExportsPaging(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddUser("alice@example.com")
+	e.srv.AddUser("bob@example.com")
+	e.srv.SetAuditQuota(0, 0) // unlimited
+	ctx := t.Context()
+	want := map[string]bool{}
+	for i := range 250 {
+		user := []string{"alice", "bob"}[i%2]
+		x, err := e.a.Exports.Create(ctx, user, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[x.RequestID] = true
+		e.clk.Advance(time.Minute)
+	}
+	before := e.sent.n.Load()
+	got := map[string]bool{}
+	for x, err := range e.a.Exports.All(ctx, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[x.RequestID] {
+			t.Errorf("%s listed twice", x.RequestID)
+		}
+		got[x.RequestID] = true
+		if x.User != "alice" && x.User != "bob" {
+			t.Errorf("user %q", x.User)
+		}
+	}
+	if len(got) != 250 || len(want) != 250 {
+		t.Errorf("listed %d of %d", len(got), len(want))
+	}
+	if n := e.sent.n.Load() - before; n != 3 {
+		t.Errorf("%d list requests, want 3 pages", n)
+	}
+	// One page, and From.
+	p, err := e.a.Exports.List(ctx, &ExportListOptions{From: start.Add(200 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Exports) != 50 || p.NextPageURL != "" {
+		t.Errorf("from: %d exports, next %q", len(p.Exports), p.NextPageURL)
+	}
+	// Stopping early sends no more requests.
+	before = e.sent.n.Load()
+	for range e.a.Exports.All(ctx, nil) {
+		break
+	}
+	if n := e.sent.n.Load() - before; n != 1 {
+		t.Errorf("early stop: %d requests", n)
+	}
+	// A page URL off the API host is refused.
+	if _, err := e.a.Exports.List(ctx, &ExportListOptions{PageURL: "https://evil.example.net/feed"}); !errors.Is(err, workspace.ErrInvalidInput) {
+		t.Errorf("foreign page URL: %v", err)
+	}
+}
+
+func TestExportQuota(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddUser("alice@example.com")
+	e.srv.SetAuditQuota(0, 2)
+	for range 2 {
+		if _, err := e.a.Exports.Create(t.Context(), "alice", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := e.a.Exports.Create(t.Context(), "alice", nil)
+	if !errors.Is(err, workspace.ErrRateLimited) {
+		t.Errorf("over the daily export budget: %v", err)
+	}
+}
+
+func TestDownloadWritesIntoDir(t *testing.T) {
+	x := &Export{User: "a/b", RequestID: "7"}
+	if got := FileName(x, 2); got != "export-a_b-7-2.mbox.gpg" || filepath.Base(got) != got {
+		t.Errorf("FileName = %q", got)
+	}
+}
