@@ -24,6 +24,7 @@ type config struct {
 	processingDelay time.Duration
 	transferPending time.Duration
 	transferRunning time.Duration
+	gmail           *GmailConfig
 }
 
 func defaultConfig() config {
@@ -115,4 +116,17 @@ func WithProcessingDelay(d time.Duration) Option {
 // Progress follows the server clock, so an injected clock drives it.
 func WithTransferTiming(pending, running time.Duration) Option {
 	return func(c *config) { c.transferPending, c.transferRunning = pending, running }
+}
+
+// WithGmailRegime selects Gmail's quota regime: the per-user units per
+// minute and the per-method costs of projects created before 2026-05-01
+// (GmailLegacyRegime, the default) or after (Gmail2026Regime). For finer
+// control call SetGmailConfig after NewServer.
+func WithGmailRegime(r GmailRegime) Option {
+	return func(c *config) {
+		if c.gmail == nil {
+			c.gmail = &GmailConfig{}
+		}
+		c.gmail.Regime = r
+	}
 }

@@ -126,6 +126,9 @@ func NewUnstartedServer(opts ...Option) *Server {
 	}
 	s.faults.init(cfg.faults)
 	s.addUser(s.AdminEmail(), true)
+	if cfg.gmail != nil {
+		s.SetGmailConfig(*cfg.gmail)
+	}
 	s.hts = httptest.NewUnstartedServer(s.newMux())
 	if cfg.addr != "" {
 		l, err := net.Listen("tcp", cfg.addr)
