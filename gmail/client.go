@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -113,12 +114,11 @@ func CallContext(ctx context.Context, user, method string) context.Context {
 func checkUser(op, user string) error {
 	at := strings.LastIndexByte(user, '@')
 	if at <= 0 || at == len(user)-1 || strings.ContainsAny(user, " \t\r\n/?#") {
-		return workspace.InvalidInput(op, "user", "not an e-mail address: "+strconvQuote(user))
+		return workspace.InvalidInput(op, "user", "not an e-mail address: "+strconv.Quote(user))
 	}
 	return nil
 }
 
-func strconvQuote(s string) string { return "\"" + s + "\"" }
 
 // apiError strips the *url.Error that net/http wraps around the core's
 // *workspace.Error, so messages do not repeat the request URL.
