@@ -119,7 +119,6 @@ func checkUser(op, user string) error {
 	return nil
 }
 
-
 // apiError strips the *url.Error that net/http wraps around the core's
 // *workspace.Error, so messages do not repeat the request URL.
 func apiError(err error) error {
