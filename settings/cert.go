@@ -18,6 +18,7 @@ type KeyInfo struct {
 	Bits      int    // modulus size (RSA) or prime size (DSA)
 }
 
+// String reads like "RSA 2048 bits".
 func (k KeyInfo) String() string {
 	if k.Algorithm == "" {
 		return "unknown key"

@@ -846,6 +846,7 @@ type ApprovalPendingError struct {
 	State     string // "awaiting-multi-party-approval"
 }
 
+// Error says the change waits for another administrator.
 func (e *ApprovalPendingError) Error() string {
 	s := "settings: " + e.Method + ": accepted but awaiting multi-party approval by another administrator"
 	if e.Operation != "" {
@@ -865,6 +866,7 @@ type OperationError struct {
 	Message   string
 }
 
+// Error gives the method, the rpc code and the message.
 func (e *OperationError) Error() string {
 	return fmt.Sprintf("settings: %s: operation failed: code %d: %s", e.Method, e.Code, e.Message)
 }

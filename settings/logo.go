@@ -38,6 +38,7 @@ type LogoReport struct {
 // OK reports whether the logo can be uploaded (warnings allowed).
 func (r *LogoReport) OK() bool { return len(r.Problems) == 0 }
 
+// String summarises the report on one line.
 func (r *LogoReport) String() string {
 	s := fmt.Sprintf("%s %d×%d, %d bytes", r.Format, r.Width, r.Height, r.Bytes)
 	for _, p := range r.Problems {

@@ -108,6 +108,7 @@ type MXReport struct {
 	Checks  int // how many lookups WaitMX made (1 for CheckMX)
 }
 
+// String summarises the report on one line: records, verdict, TTL.
 func (r *MXReport) String() string {
 	if len(r.Records) == 0 {
 		return r.Domain + ": no MX records"

@@ -291,6 +291,7 @@ type MultiPartyApprovalError struct {
 	Err  error  // the *workspace.Error from the API
 }
 
+// Error explains the refusal and names the Cloud Identity way instead.
 func (e *MultiPartyApprovalError) Error() string {
 	return "settings: " + e.Feed + ": Google refuses legacy SSO changes while multi-party approval is on (error 1811); " +
 		"use the Cloud Identity inbound SAML SSO profiles instead (settings Client.Profiles and Client.Assignments)"

@@ -137,6 +137,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer srv.Close()
 		opts = append(opts, workspace.WithEndpoint(srv.URL),
 			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()))
+		if *redisAddr == "" {
+			// The fake's limits are scaled ×100: do not pace to Google's.
+			opts = append(opts, workspace.WithQuota(quota.Unlimited))
+		}
 	} else {
 		if cfg.domain == "" {
 			fmt.Fprintln(stderr, "domainsettings: -domain is required (the account's primary domain)")
