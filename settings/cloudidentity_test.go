@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/settings"
+	"github.com/gwsadmin/workspace/workspacetest"
 )
 
 func idp(n int) settings.IdPConfig {
@@ -317,5 +319,66 @@ func TestAssignmentsRefusedLocally(t *testing.T) {
 				t.Error("a request was sent")
 			}
 		})
+	}
+}
+
+func TestAllStopsAfterOneError(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.s.Profiles.Create(t.Context(), &settings.Profile{IdP: idp(1)}); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.InjectFault("cloudidentity", workspacetest.FaultHTTP500, 50) // outlasts the retries
+	var items, errs int
+	for p, err := range e.s.Profiles.All(t.Context(), nil) {
+		if err != nil {
+			errs++
+			if p != nil {
+				t.Error("an item came with the error")
+			}
+			var we *workspace.Error
+			if !errors.As(err, &we) || we.StatusCode != 500 || we.Attempts < 2 {
+				t.Errorf("err = %v", err)
+			}
+			continue
+		}
+		items++
+	}
+	if items != 0 || errs != 1 {
+		t.Errorf("items %d, errors %d", items, errs)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	e := newEnv(t)
+	var wg sync.WaitGroup
+	errc := make(chan error, 20)
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			switch i % 4 {
+			case 0:
+				_, err = e.s.Profiles.List(t.Context(), nil)
+			case 1:
+				_, err = e.s.SSO.Get(t.Context())
+			case 2:
+				_, err = e.s.Domains.List(t.Context())
+			case 3:
+				_, err = e.s.Assignments.List(t.Context(), nil)
+			}
+			errc <- err
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	// The customer id was read once for all Cloud Identity calls.
+	if n := len(e.rec.requests("/admin/directory/v1/customers/")); n != 1 {
+		t.Errorf("customer read %d times", n)
 	}
 }

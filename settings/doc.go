@@ -21,6 +21,22 @@
 //
 // [Client.Get] reads all of it at once into a [Settings].
 //
+// # Turned-down feeds
+//
+// The feeds shut down in 2018 are not called; their facts come from:
+//
+//	general/defaultLanguage               Customer.Language
+//	general/organizationName              Customer.OrganizationName
+//	accountInformation/countryCode        Customer.CountryCode
+//	accountInformation/adminSecondaryEmail Customer.AlternateEmail
+//	accountInformation/creationTime       Customer.Created
+//	accountInformation/isVerified         Domain.Verified
+//	verification/mx                       Client.CheckMX (DNS)
+//	appearance/customLogo                 CheckLogo, then the Admin console
+//
+// User counts, edition and the support and customer PINs have no
+// replacement in these APIs.
+//
 // # Getting started
 //
 //	c, err := workspace.NewClient(ctx,
