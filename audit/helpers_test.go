@@ -120,3 +120,7 @@ func testPrivate(t testing.TB) openpgp.EntityList {
 	}
 	return keys
 }
+
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	return context.WithCancel(t.Context())
+}
