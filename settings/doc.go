@@ -25,14 +25,14 @@
 //
 // The feeds shut down in 2018 are not called; their facts come from:
 //
-//	general/defaultLanguage               Customer.Language
-//	general/organizationName              Customer.OrganizationName
-//	accountInformation/countryCode        Customer.CountryCode
-//	accountInformation/adminSecondaryEmail Customer.AlternateEmail
-//	accountInformation/creationTime       Customer.Created
-//	accountInformation/isVerified         Domain.Verified
-//	verification/mx                       Client.CheckMX (DNS)
-//	appearance/customLogo                 CheckLogo, then the Admin console
+//	general/defaultLanguage                 Customer.Language
+//	general/organizationName                Customer.OrganizationName
+//	accountInformation/countryCode          Customer.CountryCode
+//	accountInformation/adminSecondaryEmail  Customer.AlternateEmail
+//	accountInformation/creationTime         Customer.Created
+//	accountInformation/isVerified           Domain.Verified
+//	verification/mx                         Client.CheckMX (DNS)
+//	appearance/customLogo                   CheckLogo, then the Admin console
 //
 // User counts, edition and the support and customer PINs have no
 // replacement in these APIs.
