@@ -2,9 +2,7 @@ package datatransfer
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"net/url"
 	"sync"
 
 	admin "google.golang.org/api/admin/datatransfer/v1"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/internal/apierr"
 )
 
 // Client gives access to group archive migration and the Data Transfer API.
@@ -74,13 +73,4 @@ func (c *Client) services(ctx context.Context) error {
 
 // apiError strips the *url.Error that net/http wraps around the core's
 // *workspace.Error, so messages do not repeat the request URL.
-func apiError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		var we *workspace.Error
-		if errors.As(ue.Err, &we) {
-			return ue.Err
-		}
-	}
-	return err
-}
+func apiError(err error) error { return apierr.StripURL(err) }

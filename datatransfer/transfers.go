@@ -11,6 +11,7 @@ import (
 	admin "google.golang.org/api/admin/datatransfer/v1"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/pager"
 	"github.com/gwsadmin/workspace/retry"
 )
 
@@ -96,30 +97,18 @@ func (s *ApplicationsService) Get(ctx context.Context, id int64) (*Application, 
 
 // All iterates over every application, page by page.
 func (s *ApplicationsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Application, error] {
-	return func(yield func(*Application, error) bool) {
-		o := ListOptions{}
-		if opts != nil {
-			o = *opts
-		}
-		seen := map[string]bool{}
-		for {
-			page, err := s.List(ctx, &o)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, a := range page.Applications {
-				if !yield(a, nil) {
-					return
-				}
-			}
-			if page.NextPageToken == "" || seen[page.NextPageToken] {
-				return
-			}
-			seen[page.NextPageToken] = true
-			o.PageToken = page.NextPageToken
-		}
+	o := ListOptions{}
+	if opts != nil {
+		o = *opts
 	}
+	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*Application, string, error) {
+		o.PageToken = token
+		page, err := s.List(ctx, &o)
+		if err != nil {
+			return nil, "", err
+		}
+		return page.Applications, page.NextPageToken, nil
+	})
 }
 
 func fromApp(a *admin.Application) *Application {
@@ -312,30 +301,18 @@ func (s *TransfersService) List(ctx context.Context, opts *TransferListOptions) 
 
 // All iterates over every transfer that matches opts.
 func (s *TransfersService) All(ctx context.Context, opts *TransferListOptions) iter.Seq2[*Transfer, error] {
-	return func(yield func(*Transfer, error) bool) {
-		o := TransferListOptions{}
-		if opts != nil {
-			o = *opts
-		}
-		seen := map[string]bool{}
-		for {
-			page, err := s.List(ctx, &o)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, t := range page.Transfers {
-				if !yield(t, nil) {
-					return
-				}
-			}
-			if page.NextPageToken == "" || seen[page.NextPageToken] {
-				return
-			}
-			seen[page.NextPageToken] = true
-			o.PageToken = page.NextPageToken
-		}
+	o := TransferListOptions{}
+	if opts != nil {
+		o = *opts
 	}
+	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*Transfer, string, error) {
+		o.PageToken = token
+		page, err := s.List(ctx, &o)
+		if err != nil {
+			return nil, "", err
+		}
+		return page.Transfers, page.NextPageToken, nil
+	})
 }
 
 // WaitOptions tune Wait. Nil means defaults.

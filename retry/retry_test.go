@@ -444,3 +444,23 @@ func (s *script) count() int {
 	defer s.mu.Unlock()
 	return s.hits
 }
+
+func TestRetryAfterInMessageFailsFast(t *testing.T) {
+	at := time.Now().Add(20 * time.Hour).UTC().Format(time.RFC3339)
+	s := &script{answers: []func(http.ResponseWriter){
+		status(429, jsonErr(429, "rateLimitExceeded", "User-rate limit exceeded.  Retry after "+at+" (Mail sending)")),
+	}}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	rec := &recorder{}
+	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
+	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader("msg"))
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if s.count() != 1 || len(rec.waits) != 0 {
+		t.Errorf("hits %d waits %v: a sending limit hours away must not be retried", s.count(), rec.waits)
+	}
+}

@@ -9,8 +9,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -99,7 +101,33 @@ func Parse(status int, h http.Header, body []byte) *Info {
 	if info.Message == "" {
 		info.Message = http.StatusText(status)
 	}
+	if info.RetryAfter == 0 {
+		info.RetryAfter = retryAfterInText(info.Message, time.Now)
+	}
 	return info
+}
+
+// retryAfterInText reads the time Gmail writes into a sending-limit error's
+// message ("... Retry after 2026-11-24T18:00:00.000Z"), when there is no
+// Retry-After header. It returns 0 when there is none or it has passed.
+func retryAfterInText(msg string, now func() time.Time) time.Duration {
+	i := strings.Index(strings.ToLower(msg), "retry after ")
+	if i < 0 {
+		return 0
+	}
+	rest := msg[i+len("retry after "):]
+	if j := strings.IndexAny(rest, " \t\n,;)"); j >= 0 {
+		rest = rest[:j]
+	}
+	rest = strings.TrimRight(rest, ".")
+	t, err := time.Parse(time.RFC3339Nano, rest)
+	if err != nil {
+		return 0
+	}
+	if d := t.Sub(now()); d > 0 {
+		return d
+	}
+	return 0
 }
 
 type jsonBody struct {
@@ -233,4 +261,17 @@ func firstLine(b []byte, max int) []byte {
 		b = b[:max]
 	}
 	return b
+}
+
+// StripURL returns the API error inside the *url.Error that net/http wraps
+// around a transport's error, so messages do not repeat the request URL.
+// Other errors (network failures, where the URL helps) are returned as is.
+func StripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if _, ok := ue.Err.(interface{ HTTPStatusCode() int }); ok {
+			return ue.Err
+		}
+	}
+	return err
 }
