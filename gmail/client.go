@@ -14,6 +14,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/internal/apierr"
 	"github.com/gwsadmin/workspace/quota"
 )
 
@@ -121,16 +122,7 @@ func checkUser(op, user string) error {
 
 // apiError strips the *url.Error that net/http wraps around the core's
 // *workspace.Error, so messages do not repeat the request URL.
-func apiError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		var we *workspace.Error
-		if errors.As(ue.Err, &we) {
-			return ue.Err
-		}
-	}
-	return err
-}
+func apiError(err error) error { return apierr.StripURL(err) }
 
 // budgetError is a local refusal by a daily budget of the limiter, for a
 // batch part (the core maps it for ordinary calls).

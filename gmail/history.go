@@ -8,6 +8,7 @@ import (
 	gmailapi "google.golang.org/api/gmail/v1"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/pager"
 )
 
 // HistoryService handles users.history.
@@ -85,30 +86,18 @@ func (s *HistoryService) List(ctx context.Context, user string, start uint64, op
 // All iterates over the history records after start, oldest first. It
 // yields at most one error (a 404 for a stale start id), then stops.
 func (s *HistoryService) All(ctx context.Context, user string, start uint64, opts *HistoryOptions) iter.Seq2[*gmailapi.History, error] {
-	return func(yield func(*gmailapi.History, error) bool) {
-		var o HistoryOptions
-		if opts != nil {
-			o = *opts
-		}
-		seen := map[string]bool{}
-		for {
-			page, err := s.List(ctx, user, start, &o)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, h := range page.History {
-				if !yield(h, nil) {
-					return
-				}
-			}
-			if page.NextPageToken == "" || seen[page.NextPageToken] {
-				return
-			}
-			seen[page.NextPageToken] = true
-			o.PageToken = page.NextPageToken
-		}
+	var o HistoryOptions
+	if opts != nil {
+		o = *opts
 	}
+	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*gmailapi.History, string, error) {
+		o.PageToken = token
+		page, err := s.List(ctx, user, start, &o)
+		if err != nil {
+			return nil, "", err
+		}
+		return page.History, page.NextPageToken, nil
+	})
 }
 
 // Profile returns the mailbox's address, counts and current history id

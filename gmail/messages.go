@@ -11,6 +11,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/pager"
 )
 
 // MessagesService handles users.messages.
@@ -81,30 +82,18 @@ func (s *MessagesService) List(ctx context.Context, user string, opts *ListOptio
 // All iterates over user's messages, page after page (see List). It
 // yields at most one error, then stops.
 func (s *MessagesService) All(ctx context.Context, user string, opts *ListOptions) iter.Seq2[*gmailapi.Message, error] {
-	return func(yield func(*gmailapi.Message, error) bool) {
-		var o ListOptions
-		if opts != nil {
-			o = *opts
-		}
-		seen := map[string]bool{}
-		for {
-			page, err := s.List(ctx, user, &o)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, m := range page.Messages {
-				if !yield(m, nil) {
-					return
-				}
-			}
-			if page.NextPageToken == "" || seen[page.NextPageToken] {
-				return
-			}
-			seen[page.NextPageToken] = true
-			o.PageToken = page.NextPageToken
-		}
+	var o ListOptions
+	if opts != nil {
+		o = *opts
 	}
+	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*gmailapi.Message, string, error) {
+		o.PageToken = token
+		page, err := s.List(ctx, user, &o)
+		if err != nil {
+			return nil, "", err
+		}
+		return page.Messages, page.NextPageToken, nil
+	})
 }
 
 // GetOptions choose what Get and GetMany return. Nil means format "full".

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/pager"
 )
 
 // ThreadsService handles users.threads.
@@ -51,30 +52,18 @@ func (s *ThreadsService) List(ctx context.Context, user string, opts *ListOption
 // All iterates over user's threads, page after page. It yields at most one
 // error, then stops.
 func (s *ThreadsService) All(ctx context.Context, user string, opts *ListOptions) iter.Seq2[*gmailapi.Thread, error] {
-	return func(yield func(*gmailapi.Thread, error) bool) {
-		var o ListOptions
-		if opts != nil {
-			o = *opts
-		}
-		seen := map[string]bool{}
-		for {
-			page, err := s.List(ctx, user, &o)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, t := range page.Threads {
-				if !yield(t, nil) {
-					return
-				}
-			}
-			if page.NextPageToken == "" || seen[page.NextPageToken] {
-				return
-			}
-			seen[page.NextPageToken] = true
-			o.PageToken = page.NextPageToken
-		}
+	var o ListOptions
+	if opts != nil {
+		o = *opts
 	}
+	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*gmailapi.Thread, string, error) {
+		o.PageToken = token
+		page, err := s.List(ctx, user, &o)
+		if err != nil {
+			return nil, "", err
+		}
+		return page.Threads, page.NextPageToken, nil
+	})
 }
 
 // Get returns a thread with its messages (10 units; 40 in the 2026
