@@ -11,6 +11,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
+	"github.com/gwsadmin/workspace/internal/testredis"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/workspacetest"
@@ -73,5 +74,44 @@ func TestTwoMigrationsIntoOneGroup(t *testing.T) {
 				t.Errorf("server refusals %v, want some: %v", refused, tc.wantRefused)
 			}
 		})
+	}
+}
+
+// The same through Redis: two limiters that share nothing in memory, as
+// two processes on two machines would run, each with its own client.
+func TestTwoMigrationsIntoOneGroupThroughRedis(t *testing.T) {
+	rdb := testredis.Start(t)
+	srv := workspacetest.NewServer(workspacetest.WithSpeed(1000), workspacetest.WithProcessingDelay(5*time.Second))
+	t.Cleanup(srv.Close)
+	srv.AddGroup("shared@example.com")
+	dir := t.TempDir()
+	msgs := mailgen.Messages(41, 60)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		src := writeMbox(t, dir, fmt.Sprintf("r%d.mbox", i), msgs[i*30:(i+1)*30])
+		lim, err := quota.New(quota.WithStore(quota.NewRedisStore(rdb, "dt-test:")),
+			quota.WithRules(quota.Rate("groupsmigration.project.rate", workspace.APIGroupsMigration, quota.PerProject, 1e5, time.Second)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
+			workspace.WithHTTPClient(srv.Client()), workspace.WithoutAuthentication(),
+			workspace.WithRetry(fastRetry), workspace.WithQuota(lim))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			rep, err := datatransfer.New(core).Migrate(t.Context(), []datatransfer.Job{{Source: src, Group: "shared@example.com"}}, nil)
+			if err != nil || !rep.OK() || rep.Inserted != 30 {
+				t.Errorf("migration %d: err %v, report %+v", i, err, rep)
+			}
+		})
+	}
+	wg.Wait()
+	if diff := cmp.Diff(ids(msgs), stored(srv, "shared@example.com")); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if refused := srv.Stats()["groupsmigration"].Rejected; len(refused) != 0 {
+		t.Errorf("server refused %v: the Redis lease let two inserts overlap", refused)
 	}
 }
