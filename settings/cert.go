@@ -2,7 +2,7 @@ package settings
 
 import (
 	"bytes"
-	"crypto/dsa" //nolint:staticcheck // Google's SSO accepts DSA keys; only their size is read
+	"crypto/dsa" //lint:ignore SA1019 the Admin Settings API takes DSA signing keys
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"

@@ -2,9 +2,7 @@ package settings
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/internal/apierr"
 )
 
 // Client gives one view of a domain's settings, each served by the API
@@ -122,16 +121,7 @@ func (c *Client) withCall(ctx context.Context, api, method string) context.Conte
 
 // apiError strips the *url.Error that net/http wraps around the core's
 // *workspace.Error, so messages do not repeat the request URL.
-func apiError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		var we *workspace.Error
-		if errors.As(ue.Err, &we) {
-			return ue.Err
-		}
-	}
-	return err
-}
+func apiError(err error) error { return apierr.StripURL(err) }
 
 // checkDomain refuses a Client made with an empty or malformed domain.
 func (c *Client) checkDomain(op string) error {

@@ -14,6 +14,7 @@ import (
 	cloudidentity "google.golang.org/api/cloudidentity/v1"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/pager"
 )
 
 const (
@@ -790,32 +791,16 @@ func checkList(op string, o *ListOptions) error {
 	return nil
 }
 
-// all runs the page function until the last page.
+// all runs the page function from opts' token until the last page.
 func all[T any](ctx context.Context, opts *ListOptions, page func(context.Context, *ListOptions) ([]*T, string, error)) iter.Seq2[*T, error] {
-	return func(yield func(*T, error) bool) {
-		o := ListOptions{}
-		if opts != nil {
-			o = *opts
-		}
-		seen := map[string]bool{}
-		for {
-			items, next, err := page(ctx, &o)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, it := range items {
-				if !yield(it, nil) {
-					return
-				}
-			}
-			if next == "" || seen[next] {
-				return
-			}
-			seen[next] = true
-			o.PageToken = next
-		}
+	o := ListOptions{}
+	if opts != nil {
+		o = *opts
 	}
+	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*T, string, error) {
+		o.PageToken = token
+		return page(ctx, &o)
+	})
 }
 
 // customerName returns "customers/{id}" for the account, read once from

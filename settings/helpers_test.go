@@ -3,7 +3,7 @@ package settings_test
 import (
 	"bytes"
 	"context"
-	"crypto/dsa" //nolint:staticcheck // Google accepts DSA keys
+	"crypto/dsa" //lint:ignore SA1019 the Admin Settings API takes DSA signing keys
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
