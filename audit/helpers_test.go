@@ -104,7 +104,9 @@ var (
 // under -race).
 func testKey(t testing.TB) *KeyPair {
 	t.Helper()
-	keyOnce.Do(func() { testKP, keyErr = GenerateKey("example.com", &KeyOptions{Bits: 2048, Now: func() time.Time { return start.Add(-time.Hour) }}) })
+	keyOnce.Do(func() {
+		testKP, keyErr = GenerateKey("example.com", &KeyOptions{Bits: 2048, Now: func() time.Time { return start.Add(-time.Hour) }})
+	})
 	if keyErr != nil {
 		t.Fatal(keyErr)
 	}

@@ -50,7 +50,6 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 type job struct {
 	user, requestID string
 
-	status   string
 	files    int
 	bytes    int64
 	messages int
