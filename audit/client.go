@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/internal/apierr"
 	"github.com/gwsadmin/workspace/internal/gdata"
 )
 
@@ -157,16 +157,7 @@ func decodeError(method string, err error) error {
 
 // apiError strips the *url.Error that net/http wraps around the core's
 // *workspace.Error, so messages do not repeat the request URL.
-func apiError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		var we *workspace.Error
-		if errors.As(ue.Err, &we) {
-			return ue.Err
-		}
-	}
-	return err
-}
+func apiError(err error) error { return apierr.StripURL(err) }
 
 // username returns the username (local part) for u, which may be a
 // username or an address in the client's domain.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/internal/gdata"
+	"github.com/gwsadmin/workspace/internal/pager"
 	"github.com/gwsadmin/workspace/retry"
 )
 
@@ -263,30 +264,19 @@ func (s *ExportsService) List(ctx context.Context, opts *ExportListOptions) (*Ex
 // All iterates over every export request of the domain selected by opts,
 // following the pages. It yields at most one error, and then stops.
 func (s *ExportsService) All(ctx context.Context, opts *ExportListOptions) iter.Seq2[*Export, error] {
-	return func(yield func(*Export, error) bool) {
-		var o ExportListOptions
-		if opts != nil {
-			o = *opts
-		}
-		seen := map[string]bool{}
-		for {
-			p, err := s.List(ctx, &o)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, x := range p.Exports {
-				if !yield(x, nil) {
-					return
-				}
-			}
-			if p.NextPageURL == "" || seen[p.NextPageURL] {
-				return
-			}
-			seen[p.NextPageURL] = true
-			o.PageURL = p.NextPageURL
-		}
+	var o ExportListOptions
+	if opts != nil {
+		o = *opts
 	}
+	// GData pages are linked by URL (rel='next'); the URL is the token.
+	return pager.All(ctx, o.PageURL, func(ctx context.Context, next string) ([]*Export, string, error) {
+		o.PageURL = next
+		p, err := s.List(ctx, &o)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.Exports, p.NextPageURL, nil
+	})
 }
 
 // DeleteOptions tune Delete. Nil means defaults.
