@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -22,7 +21,11 @@ import (
 	"github.com/gwsadmin/workspace/retry"
 )
 
-func main() {
+func main() { os.Exit(run(os.Stdout, os.Stderr, 200*time.Millisecond)) }
+
+// run shows one retried call; firstWait is the first backoff (the legacy
+// APIs' default is 5 s, shortened for the demo).
+func run(stdout, stderr io.Writer, firstWait time.Duration) int {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
@@ -40,30 +43,34 @@ func main() {
 	c, err := workspace.NewClient(ctx,
 		workspace.WithEndpoint(srv.URL),
 		workspace.WithoutAuthentication(),
-		workspace.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))),
+		workspace.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))),
 		// The legacy APIs' default first wait is 5 s; shorten it for the demo.
 		workspace.WithRetry(func(o *retry.Options) {
 			p := retry.Legacy
-			p.Initial, p.Jitter = 200*time.Millisecond, 0
+			p.Initial, p.Jitter = firstWait, 0
 			o.Policies = map[string]retry.Policy{workspace.APIDataTransfer: p}
 		}),
 	)
 	if err != nil {
-		log.Fatal(err)
+		fmt.Fprintln(stderr, "quickstart:", err)
+		return 1
 	}
 	hc, err := c.HTTPClient("")
 	if err != nil {
-		log.Fatal(err)
+		fmt.Fprintln(stderr, "quickstart:", err)
+		return 1
 	}
 	ctx = workspace.WithCall(ctx, &workspace.Call{API: workspace.APIDataTransfer, Method: "applications.list"})
 	req, _ := http.NewRequestWithContext(ctx, "GET", c.BaseURL(workspace.APIDataTransfer)+"admin/datatransfer/v1/applications", nil)
 	resp, err := hc.Do(req)
 	if err != nil {
-		log.Fatal(err)
+		fmt.Fprintln(stderr, "quickstart:", err)
+		return 1
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	fmt.Printf("status %d after a throttle: %s\n", resp.StatusCode, body)
+	fmt.Fprintf(stdout, "status %d after a throttle: %s\n", resp.StatusCode, body)
 	st := c.Stats()[workspace.APIDataTransfer]
-	fmt.Printf("requests=%d attempts=%d retries=%v backoff=%v\n", st.Requests, st.Attempts, st.Retries, st.RetryWait)
+	fmt.Fprintf(stdout, "requests=%d attempts=%d retries=%v backoff=%v\n", st.Requests, st.Attempts, st.Retries, st.RetryWait)
+	return 0
 }

@@ -37,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	drive := fs.Bool("drive", true, "transfer Drive files (private and shared)")
 	calendar := fs.Bool("calendar", true, "transfer calendar events")
 	release := fs.Bool("release-resources", true, "release rooms and resources booked by the events")
+	speed := fs.Float64("speed", 1, "demo only: the fake's delays are divided by this factor")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -46,15 +47,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var opts []workspace.Option
 	wait := &datatransfer.WaitOptions{}
 	if *credentials == "" && *endpoint == "" {
-		// Demo: the fake's transfers take 2 s to start and 3 s to finish.
-		srv := workspacetest.NewServer(workspacetest.WithTransferTiming(2*time.Second, 3*time.Second))
+		if *speed <= 0 {
+			fmt.Fprintln(stderr, "transfer: -speed must be positive")
+			return 2
+		}
+		// Demo: the fake's transfers take 2 s to start and 3 s to finish
+		// (divided by -speed).
+		srv := workspacetest.NewServer(workspacetest.WithSpeed(*speed),
+			workspacetest.WithTransferTiming(2*time.Second, 3*time.Second))
 		defer srv.Close()
 		srv.AddUser("leaver@" + srv.Domain())
 		srv.AddUser("manager@" + srv.Domain())
 		*from, *to = "leaver@"+srv.Domain(), "manager@"+srv.Domain()
 		opts = append(opts, workspace.WithEndpoint(srv.URL),
 			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()))
-		wait.Initial, wait.Max = time.Second, time.Second
+		poll := time.Duration(float64(time.Second) / *speed)
+		wait.Initial, wait.Max = poll, poll
 		fmt.Fprintf(stdout, "Demo: fake Google Workspace at %s\n", srv.URL)
 	} else {
 		if *credentials != "" {
