@@ -30,6 +30,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/gmail"
@@ -43,13 +45,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gmailsync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		creds    = fs.String("credentials", "", "service account JSON key with domain-wide delegation")
-		subject  = fs.String("subject", "", "administrator to act as by default")
-		endpoint = fs.String("endpoint", "", "base URL of a compatible server instead of Google")
-		user     = fs.String("user", "", "mailbox to sync")
-		store    = fs.String("store", "", "bbolt file holding the sync state (default: <user>.gmailsync.db; a temporary file in demo mode)")
-		regime   = fs.String("regime", "legacy", "Gmail quota regime of the project: legacy (before 2026-05-01) or 2026")
-		messages = fs.Int("messages", 2000, "demo mode: messages to seed")
+		creds     = fs.String("credentials", "", "service account JSON key with domain-wide delegation")
+		subject   = fs.String("subject", "", "administrator to act as by default")
+		endpoint  = fs.String("endpoint", "", "base URL of a compatible server instead of Google")
+		user      = fs.String("user", "", "mailbox to sync")
+		store     = fs.String("store", "", "bbolt file holding the sync state (default: <user>.gmailsync.db; a temporary file in demo mode)")
+		regime    = fs.String("regime", "legacy", "Gmail quota regime of the project: legacy (before 2026-05-01) or 2026")
+		messages  = fs.Int("messages", 2000, "demo mode: messages to seed")
+		redisAddr = fs.String("redis", "", "share quotas with other processes through this Redis (host:port)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -70,7 +73,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gmailsync: -credentials and -user are needed (or no flags for the demo)")
 		return 2
 	}
-	lim, err := quota.New(quota.WithGmailRegime(reg))
+	qopts := []quota.Option{quota.WithGmailRegime(reg)}
+	if *redisAddr != "" {
+		rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
+		defer rdb.Close()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			fmt.Fprintf(stderr, "gmailsync: redis %s: %v\n", *redisAddr, err)
+			return 1
+		}
+		qopts = append(qopts, quota.WithStore(quota.NewRedisStore(rdb, "workspace:")))
+	}
+	lim, err := quota.New(qopts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "gmailsync:", err)
 		return 1
