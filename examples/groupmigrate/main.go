@@ -24,10 +24,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -235,28 +236,31 @@ func demoSources(dir string, srv *workspacetest.Server) ([]datatransfer.Job, err
 	}, nil
 }
 
-// progress shows a bar on a terminal and plain lines otherwise.
+// progress shows a bar on a terminal and plain lines otherwise. It counts
+// messages, not bytes: one oversized message would otherwise skew the
+// estimate of the time left.
 type progress struct {
-	w       io.Writer
-	bar     *progressbar.ProgressBar
-	mu      sync.Mutex
-	counts  [5]atomic.Int64
-	start   time.Time
-	last    time.Time
-	total   int64
-	stopped chan struct{}
+	w      io.Writer
+	bar    *progressbar.ProgressBar
+	mu     sync.Mutex
+	counts [5]atomic.Int64
+	start  time.Time
+	last   time.Time
+	total  int64
 }
 
 func newProgress(w io.Writer, jobs []datatransfer.Job) *progress {
-	p := &progress{w: w, start: time.Now(), last: time.Now(), stopped: make(chan struct{})}
+	p := &progress{w: w, start: time.Now(), last: time.Now()}
 	for _, j := range jobs {
-		p.total += sourceSize(j.Source)
+		p.total += countMessages(j.Source)
 	}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.bar = progressbar.NewOptions64(p.total,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("migrating"),
-			progressbar.OptionShowBytes(true),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("msg"),
+			progressbar.OptionShowIts(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionThrottle(100*time.Millisecond),
@@ -266,17 +270,26 @@ func newProgress(w io.Writer, jobs []datatransfer.Job) *progress {
 	return p
 }
 
-func sourceSize(path string) int64 {
+// countMessages scans a source without buffering its messages (about
+// 1 GB/s) so that progress can be shown against a known total. A source
+// that cannot be read counts as 0: Migrate reports it.
+func countMessages(path string) int64 {
 	var n int64
-	filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			if info, err := d.Info(); err == nil {
-				n += info.Size()
+	r, err := mailsource.Open(path, &mailsource.Options{Skip: func(*mailsource.Message) bool { n++; return true }})
+	if err != nil {
+		return 0
+	}
+	defer r.Close()
+	for {
+		if _, err := r.Next(); err == io.EOF {
+			return n
+		} else if err != nil {
+			var fe *mailsource.FileError
+			if !errors.As(err, &fe) {
+				return n
 			}
 		}
-		return nil
-	})
-	return n
+	}
 }
 
 func (p *progress) event(ev datatransfer.Event) {
@@ -287,13 +300,17 @@ func (p *progress) event(ev datatransfer.Event) {
 	rate := float64(ins) / time.Since(p.start).Seconds()
 	if p.bar != nil {
 		p.bar.Describe(fmt.Sprintf("%d inserted (%.1f/s)", ins, rate))
-		p.bar.Add64(ev.Size)
+		p.bar.Add(1)
 		return
 	}
 	if time.Since(p.last) >= 5*time.Second {
 		p.last = time.Now()
-		fmt.Fprintf(p.w, "progress: %d inserted, %d duplicates, %d resumed, %d invalid, %d failed, %.1f inserts/s\n",
-			ins, p.counts[datatransfer.Duplicate].Load(), p.counts[datatransfer.Resumed].Load(),
+		done := int64(0)
+		for i := range p.counts {
+			done += p.counts[i].Load()
+		}
+		fmt.Fprintf(p.w, "progress: %d/%d messages: %d inserted, %d duplicates, %d resumed, %d invalid, %d failed, %.1f inserts/s\n",
+			done, p.total, ins, p.counts[datatransfer.Duplicate].Load(), p.counts[datatransfer.Resumed].Load(),
 			p.counts[datatransfer.Invalid].Load(), p.counts[datatransfer.Failed].Load(), rate)
 	}
 }
@@ -324,7 +341,8 @@ func summary(w io.Writer, r *datatransfer.Report, limit float64, demo bool, core
 			fmt.Fprintf(w, "    - %s in %s\n", it.MessageID, it.Group)
 		}
 	}
-	for g, c := range r.Groups {
+	for _, g := range slices.Sorted(maps.Keys(r.Groups)) {
+		c := r.Groups[g]
 		fmt.Fprintf(w, "  %s: %d inserted, %d duplicates, %d resumed, %d invalid, %d failed\n", g, c.Inserted, c.Duplicates, c.Resumed, c.Invalid, c.Failed)
 	}
 	rate := r.Rate()
