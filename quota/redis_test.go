@@ -3,58 +3,19 @@ package quota
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gwsadmin/workspace/internal/testredis"
 )
 
-// startRedis starts a throw-away redis-server on a free loopback port. It
-// skips the test when redis-server is not on PATH, unless
-// WORKSPACE_REQUIRE_REDIS=1, in which case the test fails.
-func startRedis(tb testing.TB) *redis.Client {
-	tb.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("WORKSPACE_REQUIRE_REDIS") == "1" {
-			tb.Fatalf("WORKSPACE_REQUIRE_REDIS=1 but redis-server is not on PATH: %v", err)
-		}
-		tb.Skip("redis-server not on PATH")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(path, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--protected-mode", "no")
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
-	tb.Cleanup(func() { rdb.Close() })
-	// Wait for the server to accept connections (real time: it is a
-	// separate process).
-	deadline := time.Now().Add(10 * time.Second)
-	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			tb.Fatal("redis-server did not start")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return rdb
-}
+// startRedis starts a throw-away redis-server (see internal/testredis).
+func startRedis(tb testing.TB) *redis.Client { return testredis.Start(tb) }
 
 func newRedisLimiter(t *testing.T, rdb *redis.Client, prefix string, c *fakeClock, rules ...Rule) *RuleLimiter {
 	t.Helper()
