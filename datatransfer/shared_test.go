@@ -89,7 +89,7 @@ func TestTwoMigrationsIntoOneGroupThroughRedis(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 2 {
 		src := writeMbox(t, dir, fmt.Sprintf("r%d.mbox", i), msgs[i*30:(i+1)*30])
-		lim, err := quota.New(quota.WithStore(quota.NewRedisStore(rdb, "dt-test:")),
+		lim, err := quota.New(quota.WithStore(quota.NewRedisStore(rdb, "dt-test")),
 			quota.WithRules(quota.Rate("groupsmigration.project.rate", workspace.APIGroupsMigration, quota.PerProject, 1e5, time.Second)))
 		if err != nil {
 			t.Fatal(err)

@@ -43,9 +43,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/settings"
 	"github.com/gwsadmin/workspace/workspacetest"
@@ -164,17 +163,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if *redisAddr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
-		defer rdb.Close()
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			fmt.Fprintf(stderr, "domainsettings: redis %s: %v\n", *redisAddr, err)
-			return 1
-		}
-		lim, err := quota.New(quota.WithStore(quota.NewRedisStore(rdb, "workspace:")))
+		lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
 		if err != nil {
 			fmt.Fprintln(stderr, "domainsettings:", err)
 			return 1
 		}
+		defer closeRedis()
 		opts = append(opts, workspace.WithQuota(lim))
 	}
 	core, err := workspace.NewClient(ctx, opts...)

@@ -30,10 +30,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/gmail"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/workspacetest"
@@ -73,21 +72,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gmailsync: -credentials and -user are needed (or no flags for the demo)")
 		return 2
 	}
-	qopts := []quota.Option{quota.WithGmailRegime(reg)}
-	if *redisAddr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
-		defer rdb.Close()
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			fmt.Fprintf(stderr, "gmailsync: redis %s: %v\n", *redisAddr, err)
-			return 1
-		}
-		qopts = append(qopts, quota.WithStore(quota.NewRedisStore(rdb, "workspace:")))
-	}
-	lim, err := quota.New(qopts...)
+	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr, quota.WithGmailRegime(reg))
 	if err != nil {
 		fmt.Fprintln(stderr, "gmailsync:", err)
 		return 1
 	}
+	defer closeRedis()
 	if demo {
 		return runDemo(ctx, stdout, stderr, *messages, *store, reg)
 	}

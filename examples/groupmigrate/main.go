@@ -35,12 +35,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
+	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/mailsource"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
 	"github.com/gwsadmin/workspace/quota"
@@ -153,20 +153,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	qopts := []quota.Option{quota.WithRules(
 		quota.Rate("groupsmigration.project.rate", workspace.APIGroupsMigration, quota.PerProject, limit, time.Second))}
-	if *redisAddr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
-		defer rdb.Close()
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			fmt.Fprintf(stderr, "groupmigrate: redis %s: %v\n", *redisAddr, err)
-			return 1
-		}
-		qopts = append(qopts, quota.WithStore(quota.NewRedisStore(rdb, "workspace:")))
-	}
-	lim, err := quota.New(qopts...)
+	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr, qopts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "groupmigrate:", err)
 		return 1
 	}
+	defer closeRedis()
 	opts = append(opts, workspace.WithQuota(lim))
 	core, err := workspace.NewClient(ctx, opts...)
 	if err != nil {

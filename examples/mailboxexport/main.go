@@ -37,11 +37,10 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/audit"
-	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -143,21 +142,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		*d.dst = t
 	}
 
-	var qopts []quota.Option
-	if *redisAddr != "" {
-		rdb := redis.NewClient(&redis.Options{Addr: *redisAddr})
-		defer rdb.Close()
-		if err := rdb.Ping(ctx).Err(); err != nil {
-			fmt.Fprintf(stderr, "mailboxexport: redis %s: %v\n", *redisAddr, err)
-			return 1
-		}
-		qopts = append(qopts, quota.WithStore(quota.NewRedisStore(rdb, "workspace:")))
-	}
-	lim, err := quota.New(qopts...)
+	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
 	if err != nil {
 		fmt.Fprintln(stderr, "mailboxexport:", err)
 		return 1
 	}
+	defer closeRedis()
 	opts = append(opts, workspace.WithQuota(lim))
 	core, err := workspace.NewClient(ctx, opts...)
 	if err != nil {
