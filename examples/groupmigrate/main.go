@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -159,7 +160,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer closeRedis()
-	opts = append(opts, workspace.WithQuota(lim))
+	// A stalled connection must not hold a group forever: each attempt
+	// gets its answer's headers within 5 minutes (a 25 MiB upload on a
+	// slow link included), or it fails and is retried or reported.
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.ResponseHeaderTimeout = 5 * time.Minute
+	opts = append(opts, workspace.WithQuota(lim), workspace.WithHTTPClient(&http.Client{Transport: base}))
 	core, err := workspace.NewClient(ctx, opts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "groupmigrate:", err)
