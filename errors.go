@@ -22,8 +22,10 @@ var (
 	// get through.
 	ErrRateLimited = errors.New("workspace: rate limited")
 	// ErrQuotaExhausted: a daily quota is spent, on the server
-	// (dailyLimitExceeded, quotaExceeded) or in the local quota layer. It is
-	// not retried; the work can resume after the reset (midnight Pacific).
+	// (dailyLimitExceeded, quotaExceeded, Gmail's 429 sending limit) or in
+	// the local quota layer. It is not retried; the work can resume after
+	// the reset (midnight Pacific; for the sending limit, the time Gmail
+	// names).
 	ErrQuotaExhausted = errors.New("workspace: quota exhausted")
 	// ErrNotFound: 404, or the GData EntityDoesNotExist error.
 	ErrNotFound = errors.New("workspace: not found")

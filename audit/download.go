@@ -185,14 +185,24 @@ func (s *ExportsService) downloadFile(ctx context.Context, x *Export, index int,
 // errRestart asks for another attempt from byte zero.
 var errRestart = errors.New("audit: restarting the download")
 
+// retryableDownload reports whether another attempt can help: a server
+// answer the core calls temporary, a restart or short file, or a network
+// failure. Local refusals (a URL the core will not send to, a file that
+// cannot be written) and expired exports are final.
 func retryableDownload(err error) bool {
 	var we *workspace.Error
 	if errors.As(err, &we) {
 		return we.Temporary()
 	}
+	if errors.Is(err, errRestart) || errors.Is(err, ErrShortDownload) {
+		return true
+	}
 	var ee *ExpiredError
 	var pe *os.PathError
-	return !errors.As(err, &ee) && !errors.As(err, &pe)
+	if errors.As(err, &ee) || errors.As(err, &pe) {
+		return false
+	}
+	return retry.Classify(workspace.APIAudit, nil, err).Class == retry.Transient
 }
 
 // fetch makes one attempt at a file, continuing the .part file when there

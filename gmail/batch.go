@@ -70,8 +70,10 @@ type BatchOptions struct {
 	// Size is the number of calls per HTTP batch: default 50, at most 100.
 	Size int
 	// Parallel is how many batches of one Batch call are in flight at
-	// once (default 2: one is sent while the next is paced). Each batch
-	// holds one of the user's concurrency slots.
+	// once (default 1). Each batch holds one of the user's concurrency
+	// slots, but Google may run a batch's calls concurrently, so a batch
+	// of 50 can weigh on the per-user concurrency limit like up to 50
+	// requests: raise Parallel only with small batches.
 	Parallel int
 	// MaxAttempts is how many times a call is sent at most, the first
 	// time included (default 6). Only throttles (403 rateLimitExceeded or
@@ -102,7 +104,7 @@ func (o *BatchOptions) withDefaults() (BatchOptions, error) {
 		b.Size = DefaultBatchSize
 	}
 	if b.Parallel == 0 {
-		b.Parallel = 2
+		b.Parallel = 1
 	}
 	if b.MaxAttempts == 0 {
 		b.MaxAttempts = 6

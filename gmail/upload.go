@@ -222,7 +222,8 @@ func checkRaw(op string, raw []byte, limit int64) error {
 // SendLimitError reports that Gmail refused to send because the user hit
 // a sending limit (429 "User-rate limit exceeded (Mail sending)"). Sending
 // resumes at RetryAt, which can be hours away. It matches
-// workspace.ErrRateLimited.
+// workspace.ErrQuotaExhausted: like a daily quota, it is not retried (the
+// core returns it after one attempt) and work resumes after RetryAt.
 type SendLimitError struct {
 	RetryAt time.Time        // when sending may resume (zero when Gmail did not say)
 	Err     *workspace.Error // Gmail's answer

@@ -79,8 +79,8 @@ func TestSendLimit(t *testing.T) {
 	if !errors.As(err, &se) {
 		t.Fatalf("err = %v, want a SendLimitError", err)
 	}
-	if !errors.Is(err, workspace.ErrRateLimited) || se.Err.Attempts > 1 {
-		t.Errorf("err = %v (attempts %d), want a rate limit sent back after one attempt", err, se.Err.Attempts)
+	if !errors.Is(err, workspace.ErrQuotaExhausted) || errors.Is(err, workspace.ErrRateLimited) || se.Err.Attempts > 1 {
+		t.Errorf("err = %v (attempts %d), want a spent quota sent back after one attempt", err, se.Err.Attempts)
 	}
 	if until := time.Until(se.RetryAt); until < 20*time.Hour || until > 25*time.Hour {
 		t.Errorf("RetryAt = %v (in %v), want about 24 h from now", se.RetryAt, until)

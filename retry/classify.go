@@ -107,6 +107,10 @@ func classifyStatus(api string, info *apierr.Info) Class {
 		return Auth
 	case daily && (status == 403 || status == 429):
 		return QuotaExhausted
+	case status == http.StatusTooManyRequests && strings.Contains(strings.ToLower(info.Message), "mail sending"):
+		// Gmail's sending limit: it lifts after up to 24 hours, so
+		// retrying within seconds only spends quota.
+		return QuotaExhausted
 	case status == http.StatusTooManyRequests:
 		return Throttle
 	case status == http.StatusServiceUnavailable && legacy:

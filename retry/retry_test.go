@@ -49,6 +49,7 @@ func TestClassify(t *testing.T) {
 		{"403 rateLimitExceeded", "gmail", 403, jsonErr(403, "rateLimitExceeded", "Rate Limit Exceeded"), nil, retry.Throttle},
 		{"403 userRateLimitExceeded", "gmail", 403, jsonErr(403, "userRateLimitExceeded", "User Rate Limit Exceeded"), nil, retry.Throttle},
 		{"429", "gmail", 429, jsonErr(429, "rateLimitExceeded", "Too many concurrent requests for user"), nil, retry.Throttle},
+		{"429 sending limit without a time", "gmail", 429, jsonErr(429, "rateLimitExceeded", "User-rate limit exceeded (Mail sending)"), nil, retry.QuotaExhausted},
 		{"429 RESOURCE_EXHAUSTED v2", "cloudidentity", 429, `{"error":{"code":429,"message":"Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED","domain":"googleapis.com"}]}}`, nil, retry.Throttle},
 		{"403 dailyLimitExceeded", "gmail", 403, jsonErr(403, "dailyLimitExceeded", "Daily Limit Exceeded"), nil, retry.QuotaExhausted},
 		{"403 quotaExceeded daily", "directory", 403, jsonErr(403, "quotaExceeded", "Quota exceeded for the day"), nil, retry.QuotaExhausted},

@@ -68,8 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	demo := *creds == "" && *endpoint == ""
-	if !demo && (*creds == "" || *user == "") {
-		fmt.Fprintln(stderr, "gmailsync: -credentials and -user are needed (or no flags for the demo)")
+	if !demo && *user == "" {
+		fmt.Fprintln(stderr, "gmailsync: -user is needed (or no flags for the demo)")
 		return 2
 	}
 	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr, quota.WithGmailRegime(reg))
@@ -81,7 +81,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if demo {
 		return runDemo(ctx, stdout, stderr, *messages, *store, reg)
 	}
-	opts := []workspace.Option{workspace.WithCredentialsFile(*creds), workspace.WithQuota(lim)}
+	opts := []workspace.Option{workspace.WithQuota(lim)}
+	if *creds != "" {
+		opts = append(opts, workspace.WithCredentialsFile(*creds))
+	} else {
+		// -endpoint alone: a server that needs no credentials (a proxy that
+		// adds them, or a fake started without authentication).
+		opts = append(opts, workspace.WithoutAuthentication())
+	}
 	if *subject != "" {
 		opts = append(opts, workspace.WithSubject(*subject))
 	}

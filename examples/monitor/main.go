@@ -25,6 +25,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/audit"
+	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -37,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		credentials = fs.String("credentials", "", "service-account key (JSON) with domain-wide delegation")
 		subject     = fs.String("subject", "", "administrator to act as")
 		endpoint    = fs.String("endpoint", "", "base URL of a compatible server instead of Google")
+		redisAddr   = fs.String("redis", "", "share quotas (the domain's daily monitor budget) with other processes through this Redis (host:port)")
 		domain      = fs.String("domain", "", "the Workspace domain")
 		source      = fs.String("source", "", "the user whose mail is monitored")
 		dest        = fs.String("dest", "", "the auditor who receives the copies")
@@ -83,7 +85,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "monitor: -domain and -source are required")
 		return 2
 	}
-	core, err := workspace.NewClient(ctx, opts...)
+	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
+	if err != nil {
+		fmt.Fprintln(stderr, "monitor:", err)
+		return 1
+	}
+	defer closeRedis()
+	core, err := workspace.NewClient(ctx, append(opts, workspace.WithQuota(lim))...)
 	if err != nil {
 		fmt.Fprintln(stderr, "monitor:", err)
 		return 2
