@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -91,6 +92,11 @@ func NewClient(ctx context.Context, opts ...Option) (*Client, error) {
 		cr, err := auth.ParseCredentials(cfg.credsJSON)
 		if err != nil {
 			return nil, fmt.Errorf("workspace: credentials from %s: %w", cfg.credsSource, err)
+		}
+		// The key or refresh token goes to token_uri: never in clear
+		// text across a network.
+		if tu, err := url.Parse(cr.TokenURL()); err != nil || (tu.Scheme != "https" && !(tu.Scheme == "http" && isLoopback(tu.Hostname()))) {
+			return nil, fmt.Errorf("workspace: credentials from %s: token_uri %q must be https (plain http only on loopback)", cfg.credsSource, cr.TokenURL())
 		}
 		c.project = cr.ProjectID()
 		if c.project == "" {
@@ -285,8 +291,10 @@ func (q *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := q.next.RoundTrip(req)
 	var out quota.Outcome
+	// Deferred so that a panic below still gives the slot back.
+	defer func() { release(out) }()
+	resp, err := q.next.RoundTrip(req)
 	if err != nil {
 		out.Err = err
 	} else if resp.StatusCode >= 400 {
@@ -299,7 +307,6 @@ func (q *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	release(out)
 	return resp, err
 }
 

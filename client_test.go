@@ -422,3 +422,53 @@ func TestContextCanceledReturnsCtxErr(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+func TestPlainHTTPTokenURIRefused(t *testing.T) {
+	ts := newTokenServer(t) // loopback: accepted
+	if _, err := workspace.NewClient(t.Context(), workspace.WithCredentialsJSON(ts.keyJSON(t))); err != nil {
+		t.Fatalf("loopback http token_uri refused: %v", err)
+	}
+	var m map[string]string
+	json.Unmarshal(ts.keyJSON(t), &m)
+	m["token_uri"] = "http://oauth2.example.com/token"
+	key, _ := json.Marshal(m)
+	_, err := workspace.NewClient(t.Context(), workspace.WithCredentialsJSON(key))
+	if err == nil || !strings.Contains(err.Error(), "token_uri") {
+		t.Fatalf("err = %v, want the plain-http token_uri refused", err)
+	}
+	if strings.Contains(err.Error(), "PRIVATE KEY") {
+		t.Error("error quotes the key")
+	}
+}
+
+// panicTransport panics on every request.
+type panicTransport struct{}
+
+func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) { panic("boom") }
+
+func TestQuotaSlotReleasedOnPanic(t *testing.T) {
+	lim, err := quota.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := workspace.NewClient(t.Context(), workspace.WithEndpoint("http://127.0.0.1:1"),
+		workspace.WithHTTPClient(&http.Client{Transport: panicTransport{}}), workspace.WithoutAuthentication(),
+		workspace.WithQuota(lim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, _ := c.HTTPClient("")
+	call := &workspace.Call{API: "groupsmigration", Method: "archive.insert", Group: "g@example.com"}
+	for range 2 { // the second would block forever if the group's only slot leaked
+		func() {
+			defer func() { recover() }()
+			req, _ := http.NewRequestWithContext(workspace.WithCall(t.Context(), call), "POST", "http://127.0.0.1:1/x", strings.NewReader("m"))
+			hc.Do(req)
+		}()
+	}
+	for _, st := range lim.Stats() {
+		if st.InFlight != 0 {
+			t.Errorf("%s %s: %d slots still held", st.Rule, st.Key, st.InFlight)
+		}
+	}
+}

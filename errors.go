@@ -65,7 +65,11 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.API)
+	if e.API != "" {
+		b.WriteString(e.API)
+	} else {
+		b.WriteString("workspace") // a request that carried no Call
+	}
 	if e.Method != "" {
 		b.WriteString(": ")
 		b.WriteString(e.Method)

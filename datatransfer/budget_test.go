@@ -11,6 +11,7 @@ import (
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
 	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/workspacetest"
 )
 
 // A spent daily budget stops the run cleanly: the report says why and when
@@ -70,5 +71,27 @@ func TestMigrateStopsAtDailyBudgetAndResumes(t *testing.T) {
 	}
 	if diff := cmp.Diff(ids(msgs), stored(e.srv, "list@example.com")); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// The same when Google (here the fake) says the daily quota is spent: the
+// run stops at once instead of failing every remaining message.
+func TestMigrateStopsAtServerDailyLimit(t *testing.T) {
+	e := newEnv(t, nil, workspacetest.WithSpeed(1)) // limits unscaled
+	e.srv.SetQuota("groupsmigration", 0, 20)        // no rate limit, 20 inserts a day
+	dir := t.TempDir()
+	msgs := mailgen.Messages(52, 40)
+	src := writeMbox(t, dir, "a.mbox", msgs)
+	e.srv.AddGroup("list@example.com")
+	rep, err := e.dt.Migrate(t.Context(), []datatransfer.Job{{Source: src, Group: "list@example.com"}}, nil)
+	if !errors.Is(err, workspace.ErrQuotaExhausted) {
+		t.Fatalf("err = %v, want ErrQuotaExhausted (inserted %d)", err, rep.Inserted)
+	}
+	if rep.ResumeAfter.IsZero() || len(rep.Failed) != 0 || rep.Inserted == 0 || rep.Inserted >= 40 {
+		t.Errorf("inserted %d failed %d resumeAfter %v", rep.Inserted, len(rep.Failed), rep.ResumeAfter)
+	}
+	var we *workspace.Error
+	if !errors.As(err, &we) || we.Attempts != 1 {
+		t.Errorf("the spent quota was retried: %v", err)
 	}
 }

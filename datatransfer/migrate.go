@@ -237,8 +237,12 @@ feed:
 	if m.stopErr != nil {
 		r.Stopped = m.stopErr.Error()
 		var be *quota.BudgetError
-		if errors.As(m.stopErr, &be) {
+		switch {
+		case errors.As(m.stopErr, &be):
 			r.ResumeAfter = be.ResetAt
+		case errors.Is(m.stopErr, workspace.ErrQuotaExhausted):
+			// Google's own daily quota: it resets at midnight Pacific time.
+			r.ResumeAfter = quota.NextPacificMidnight(time.Now())
 		}
 		return r, m.stopErr
 	}

@@ -105,7 +105,10 @@ func classifyStatus(api string, info *apierr.Info) Class {
 	switch {
 	case status == http.StatusUnauthorized:
 		return Auth
-	case daily && (status == 403 || status == 429):
+	case daily:
+		// A daily quota is spent, whatever the status says (403 and 429
+		// on the JSON APIs, 503 on the legacy ones): retrying today cannot
+		// help.
 		return QuotaExhausted
 	case status == http.StatusTooManyRequests && strings.Contains(strings.ToLower(info.Message), "mail sending"):
 		// Gmail's sending limit: it lifts after up to 24 hours, so

@@ -51,6 +51,7 @@ func TestClassify(t *testing.T) {
 		{"429", "gmail", 429, jsonErr(429, "rateLimitExceeded", "Too many concurrent requests for user"), nil, retry.Throttle},
 		{"429 sending limit without a time", "gmail", 429, jsonErr(429, "rateLimitExceeded", "User-rate limit exceeded (Mail sending)"), nil, retry.QuotaExhausted},
 		{"429 RESOURCE_EXHAUSTED v2", "cloudidentity", 429, `{"error":{"code":429,"message":"Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED","domain":"googleapis.com"}]}}`, nil, retry.Throttle},
+		{"legacy 503 dailyLimitExceeded", "groupsmigration", 503, jsonErr(503, "dailyLimitExceeded", "Daily Limit Exceeded"), nil, retry.QuotaExhausted},
 		{"403 dailyLimitExceeded", "gmail", 403, jsonErr(403, "dailyLimitExceeded", "Daily Limit Exceeded"), nil, retry.QuotaExhausted},
 		{"403 quotaExceeded daily", "directory", 403, jsonErr(403, "quotaExceeded", "Quota exceeded for the day"), nil, retry.QuotaExhausted},
 		{"429 quotaExceeded per minute is a rate", "directory", 429, jsonErr(429, "quotaExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'"), nil, retry.Throttle},

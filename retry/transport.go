@@ -3,11 +3,13 @@ package retry
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -49,6 +51,19 @@ type Transport struct {
 	Logger *slog.Logger
 	// Observe, when set, is called after every attempt.
 	Observe func(Event)
+
+	budgetOnce sync.Once
+	budget     *Budget
+}
+
+// retryBudget returns Options.Budget, or a DefaultBudget of this Transport's
+// own when it is nil. Share a Budget between Transports by setting it.
+func (t *Transport) retryBudget(o *Options) *Budget {
+	if o.Budget != nil {
+		return o.Budget
+	}
+	t.budgetOnce.Do(func() { t.budget = DefaultBudget() })
+	return t.budget
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -71,6 +86,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		tee = &teeBody{r: req.Body}
 		r2 := *req
 		r2.Body = tee
+		// Layers below (auth's one refresh on 401) may replay it too.
+		r2.GetBody = func() (io.ReadCloser, error) {
+			data, ok := tee.replay()
+			if !ok {
+				return nil, errNoReplay
+			}
+			return io.NopCloser(bytes.NewReader(data)), nil
+		}
 		req = &r2
 	}
 
@@ -81,7 +104,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		d := Classify(api, resp, err)
 		ev := Event{API: api, Method: method, Attempt: attempt, Decision: d}
 		if d.Class == Success {
-			opts.Budget.successOrDefault()
+			t.retryBudget(opts).success()
 			t.observe(ev)
 			return resp, err
 		}
@@ -102,12 +125,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		var next *http.Request
 		if giveUp == "" {
-			next = t.rewind(req, tee)
+			next = t.rewind(req)
 			if next == nil {
 				giveUp = "body"
 			}
 		}
-		if giveUp == "" && !opts.budget().take(d.StatusCode == 0) {
+		if giveUp == "" && !t.retryBudget(opts).take(d.StatusCode == 0) {
 			giveUp = "budget"
 		}
 		if giveUp != "" {
@@ -167,24 +190,18 @@ func (t *Transport) observe(ev Event) {
 
 // rewind returns a request for the next attempt with a fresh body, or nil
 // when the body cannot be replayed.
-func (t *Transport) rewind(req *http.Request, tee *teeBody) *http.Request {
+func (t *Transport) rewind(req *http.Request) *http.Request {
 	if req.Body == nil || req.Body == http.NoBody {
 		return req
 	}
 	var body io.ReadCloser
 	switch {
-	case req.GetBody != nil:
+	case req.GetBody != nil: // the caller's, or the copy's (see RoundTrip)
 		b, err := req.GetBody()
 		if err != nil {
 			return nil
 		}
 		body = b
-	case tee != nil:
-		data, ok := tee.replay()
-		if !ok {
-			return nil
-		}
-		body = io.NopCloser(bytes.NewReader(data))
 	default:
 		return nil
 	}
@@ -207,15 +224,6 @@ func reasonOf(d Decision) string {
 	}
 	return ""
 }
-
-func (o *Options) budget() *Budget {
-	if o.Budget == nil {
-		o.Budget = DefaultBudget()
-	}
-	return o.Budget
-}
-
-func (b *Budget) successOrDefault() { b.success() }
 
 func newBackoff(p Policy) *backoff.ExponentialBackOff {
 	b := &backoff.ExponentialBackOff{
@@ -243,6 +251,8 @@ func jitter(_ time.Duration, d time.Duration, f float64, rnd func() float64) tim
 	delta := f * float64(d)
 	return time.Duration(float64(d) - delta + r()*2*delta)
 }
+
+var errNoReplay = errors.New("retry: request body too large to replay")
 
 // teeBody keeps a copy of what has been read from a body without GetBody,
 // so the request can be sent again.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
+	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -32,6 +33,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	credentials := fs.String("credentials", "", "service-account key (JSON) with domain-wide delegation")
 	subject := fs.String("subject", "", "administrator to act as")
 	endpoint := fs.String("endpoint", "", "base URL of a compatible server instead of Google")
+	redisAddr := fs.String("redis", "", "share quotas with other processes through this Redis (host:port)")
 	from := fs.String("from", "", "current owner (e-mail or id)")
 	to := fs.String("to", "", "new owner (e-mail or id)")
 	drive := fs.Bool("drive", true, "transfer Drive files (private and shared)")
@@ -78,7 +80,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "transfer: -from and -to are required")
 		return 2
 	}
-	core, err := workspace.NewClient(ctx, opts...)
+	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
+	if err != nil {
+		fmt.Fprintln(stderr, "transfer:", err)
+		return 1
+	}
+	defer closeRedis()
+	core, err := workspace.NewClient(ctx, append(opts, workspace.WithQuota(lim))...)
 	if err != nil {
 		fmt.Fprintln(stderr, "transfer:", err)
 		return 2
