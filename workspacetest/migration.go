@@ -191,16 +191,33 @@ func (s *Server) migrationInsert(w http.ResponseWriter, r *http.Request) {
 	defer func() { _, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 256<<20)) }()
 	groupID := strings.ToLower(r.PathValue("groupId"))
 
+	// The group is busy from the moment an insert arrives until it is
+	// answered, upload included, so overlapping uploads are refused as
+	// Google refuses parallel inserts into one archive.
+	s.mu.Lock()
+	g := s.groups[groupID]
+	if g == nil {
+		s.mu.Unlock()
+		migrationError(w, ResponseInvalidMessage, "notFound", "Unable to lookup group "+groupID+": it does not exist or is read-only.")
+		return
+	}
+	if g.busy {
+		s.mu.Unlock()
+		migrationError(w, ResponseUnsupportedParallelOp, "unsupportedParallelOperation",
+			"Another insert into the archive of "+groupID+" is in progress; parallel inserts into one group are not supported.")
+		return
+	}
+	g.busy = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		g.busy = false
+		s.mu.Unlock()
+	}()
+
 	raw, tooBig, herr := readMigrationUpload(r)
 	if herr != "" {
 		migrationError(w, ResponseInvalidMessage, "badContent", herr)
-		return
-	}
-	s.mu.Lock()
-	g := s.groups[groupID]
-	s.mu.Unlock()
-	if g == nil {
-		migrationError(w, ResponseInvalidMessage, "notFound", "Unable to lookup group "+groupID+": it does not exist or is read-only.")
 		return
 	}
 	if tooBig {
@@ -214,16 +231,6 @@ func (s *Server) migrationInsert(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	s.mu.Lock()
-	if g.busy {
-		s.mu.Unlock()
-		migrationError(w, ResponseUnsupportedParallelOp, "unsupportedParallelOperation",
-			"Another insert into the archive of "+groupID+" is in progress; parallel inserts into one group are not supported.")
-		return
-	}
-	g.busy = true
-	s.mu.Unlock()
-
 	s.sleep(r.Context(), s.scaled(s.cfg.processingDelay))
 
 	s.mu.Lock()
@@ -231,7 +238,6 @@ func (s *Server) migrationInsert(w http.ResponseWriter, r *http.Request) {
 		MessageID: msgID, Size: len(raw), SHA256: sha256.Sum256(raw),
 		Received: s.nowLocked(), Raw: raw,
 	})
-	g.busy = false
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"kind": migrationKind, "responseCode": ResponseSuccess})
 }
