@@ -73,6 +73,7 @@ func TestErrorCategories(t *testing.T) {
 		{"daily quota fails fast", "gmail", 403, `{"error":{"code":403,"message":"Daily Limit Exceeded","errors":[{"reason":"dailyLimitExceeded"}]}}`, workspace.ErrQuotaExhausted, []error{workspace.ErrRateLimited}, 1},
 		{"bad request", "gmail", 400, `{"error":{"code":400,"message":"Invalid label","errors":[{"reason":"invalidArgument"}]}}`, workspace.ErrInvalidInput, nil, 1},
 		{"legacy 403 is bad input", "audit", 403, ``, workspace.ErrInvalidInput, []error{workspace.ErrPermissionDenied}, 1},
+		{"migration authorization failure", "groupsmigration", 403, `{"error":{"code":403,"message":"AUTHORIZATION FAILURE"},"responseCode":"AUTHORIZATION FAILURE"}`, workspace.ErrPermissionDenied, []error{workspace.ErrInvalidInput}, 1},
 		{"gmail 403 policy", "gmail", 403, `{"error":{"code":403,"message":"disabled","errors":[{"reason":"domainPolicy"}]}}`, workspace.ErrPermissionDenied, []error{workspace.ErrInvalidInput}, 1},
 		{"gdata missing entity", "settings", 400, `<AppsForYourDomainErrors><error errorCode="1301" invalidInput="x" reason="EntityDoesNotExist"/></AppsForYourDomainErrors>`, workspace.ErrNotFound, nil, 1},
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,9 +108,12 @@ func (e *Error) Is(target error) bool {
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound || e.GDataCode == 1301
 	case ErrPermissionDenied:
+		if e.authorizationFailure() {
+			return true
+		}
 		return e.StatusCode == http.StatusForbidden && e.class == retry.Permanent && !retry.LegacyAPIs[e.API]
 	case ErrInvalidInput:
-		if e.class != retry.Permanent {
+		if e.class != retry.Permanent || e.authorizationFailure() {
 			return false
 		}
 		return e.StatusCode == http.StatusBadRequest || e.StatusCode == http.StatusRequestEntityTooLarge ||
@@ -117,6 +121,12 @@ func (e *Error) Is(target error) bool {
 			(e.GDataCode >= 1300 && e.GDataCode != 1301)
 	}
 	return false
+}
+
+// authorizationFailure reports Groups Migration's "AUTHORIZATION FAILURE"
+// answer, which a legacy 403 would otherwise class as bad input.
+func (e *Error) authorizationFailure() bool {
+	return e.StatusCode == http.StatusForbidden && slices.Contains(e.Reasons, "AUTHORIZATION FAILURE")
 }
 
 // Temporary reports whether the failure may go away by itself (a throttle
