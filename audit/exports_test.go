@@ -99,6 +99,10 @@ func TestExportEndToEnd(t *testing.T) {
 		total += res.Messages
 		b, _ := os.ReadFile(out)
 		all.Write(b)
+		// Byte for byte what the server encrypted for this file.
+		if want := e.srv.ExportPlaintext(done.RequestID, f.Index); !bytes.Equal(b, want) {
+			t.Errorf("file %d: decrypted %d bytes differ from the %d the server encrypted", f.Index, len(b), len(want))
+		}
 		if st, _ := os.Stat(out); st.Mode().Perm() != 0o600 {
 			t.Errorf("%s mode %v", out, st.Mode())
 		}

@@ -230,6 +230,25 @@ func (s *Server) ExportStatus(requestID string) string {
 	return ""
 }
 
+// ExportPlaintext returns the mbox content of file n of a completed
+// mailbox export, as the server encrypted it, so that tests can check a
+// download and decryption byte for byte. It returns nil when there is no
+// such request or file.
+func (s *Server) ExportPlaintext(requestID string, n int) []byte {
+	a := s.audit()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := a.exportLocked(requestID)
+	if e == nil {
+		return nil
+	}
+	chunks := a.chunksLocked(e)
+	if n < 0 || n >= len(chunks) {
+		return nil
+	}
+	return bytes.Clone(chunks[n])
+}
+
 func (s *Server) registerAudit(mux *http.ServeMux) {
 	const p = "/a/feeds/compliance/audit/"
 	add := func(pattern, method string, h http.HandlerFunc) {
