@@ -91,7 +91,7 @@ func run(n int, speed float64, size int) error {
 		return err
 	}
 	g := gmail.New(core)
-	users := []string{"batch@" + srv.Domain(), "plain@" + srv.Domain()}
+	users := []string{"batch@" + srv.Domain(), "plain@" + srv.Domain(), "unpaced@" + srv.Domain()}
 	for _, u := range users {
 		srv.AddUser(u)
 		for i := range n {
@@ -181,6 +181,43 @@ func run(n int, speed float64, size int) error {
 		results = append(results, result{name: "generated client, one call per message (10 in flight)",
 			roundTrips: cnt.n.Load() - rt0, elapsed: time.Since(start), units: srv.GmailUnits(u),
 			rejected: rejected(srv) - rej0, fetched: int(got.Load())})
+	}
+
+	// 3. The same batched fetch with no client-side pacing (quota.Unlimited):
+	// what the server refuses when the client does not pace itself. With a
+	// workload bigger than one minute of the user's quota (e.g. -speed 1:
+	// 25,000 units against 15,000 a minute) the server must refuse parts;
+	// the paced runs above should not see any.
+	{
+		u := users[2]
+		unpaced, err := workspace.NewClient(ctx, workspace.WithEndpoint(srv.URL),
+			workspace.WithHTTPClient(&http.Client{Transport: cnt}),
+			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
+			workspace.WithQuota(quota.Unlimited))
+		if err != nil {
+			return err
+		}
+		gu := gmail.New(unpaced)
+		rej0, rt0 := rejected(srv), cnt.n.Load()
+		start := time.Now()
+		ids, err := list(u)
+		if err != nil {
+			return err
+		}
+		msgs, err := gu.Messages.GetMany(ctx, u, ids, &gmail.GetOptions{Format: getOpts.Format,
+			MetadataHeaders: getOpts.MetadataHeaders, Batch: &gmail.BatchOptions{Size: size, MaxAttempts: 20}})
+		got := 0
+		for _, m := range msgs {
+			if m != nil {
+				got++
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "unpaced run:", err)
+		}
+		results = append(results, result{name: fmt.Sprintf("gmail.GetMany, batch of %d, no client pacing (quota.Unlimited)", size),
+			roundTrips: cnt.n.Load() - rt0, elapsed: time.Since(start), units: srv.GmailUnits(u),
+			rejected: rejected(srv) - rej0, fetched: got})
 	}
 
 	perSec := perMin / 60
