@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+
+	"github.com/gwsadmin/workspace/workspacetest"
 )
 
 func message(from, to, subject, body string, date time.Time) []byte {
@@ -349,5 +351,42 @@ func TestDownloadWritesIntoDir(t *testing.T) {
 	x := &Export{User: "a/b", RequestID: "7"}
 	if got := FileName(x, 2); got != "export-a_b-7-2.mbox.gpg" || filepath.Base(got) != got {
 		t.Errorf("FileName = %q", got)
+	}
+}
+
+// Wait keeps polling through failures that outlast the core's retries (a
+// burst of 503s longer than the attempt limit) and still returns the
+// completed export; each failed poll is reported to Progress.
+func TestExportWaitThroughTemporaryFailures(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddUser("alice@example.com")
+	seedMail(e, "alice@example.com", 2)
+	ctx := t.Context()
+	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.a.Exports.Create(ctx, "alice@example.com", &ExportRequest{Begin: start.Add(-30 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10 consecutive 503s: more than one Get's 7 attempts.
+	e.srv.InjectFault("audit", workspacetest.FaultHTTP503, 10)
+	var pauses []time.Duration
+	var failed, ok int
+	done, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{
+		Initial: 10 * time.Second, Max: 25 * time.Second, Sleep: e.clk.sleeper(&pauses),
+		Progress: func(_ *Export, err error) {
+			if err != nil {
+				failed++
+			} else {
+				ok++
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	if done.Status != StatusCompleted || failed == 0 || ok == 0 {
+		t.Errorf("status %s, failed polls %d, good polls %d", done.Status, failed, ok)
 	}
 }
