@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
-
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
