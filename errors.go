@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gwsadmin/workspace/internal/apierr"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
 )
@@ -201,5 +200,3 @@ func (e *InputError) Is(target error) bool { return target == ErrInvalidInput }
 
 // Unwrap returns the underlying error.
 func (e *InputError) Unwrap() error { return e.Err }
-
-var _ = apierr.MaxBody

@@ -52,29 +52,7 @@ func (s *MessagesService) List(ctx context.Context, user string, opts *ListOptio
 	if err != nil {
 		return nil, err
 	}
-	var o ListOptions
-	if opts != nil {
-		o = *opts
-	}
-	call := uc.svc.Users.Messages.List(user)
-	if o.Query != "" {
-		call.Q(o.Query)
-	}
-	if len(o.LabelIDs) > 0 {
-		call.LabelIds(o.LabelIDs...)
-	}
-	if o.IncludeSpamTrash {
-		call.IncludeSpamTrash(true)
-	}
-	if o.MaxResults > 0 {
-		call.MaxResults(o.MaxResults)
-	}
-	if o.PageToken != "" {
-		call.PageToken(o.PageToken)
-	}
-	if o.Fields != "" {
-		call.Fields(pageFields(o.Fields))
-	}
+	call := applyList(uc.svc.Users.Messages.List(user), opts)
 	r, err := call.Context(CallContext(ctx, user, "users.messages.list")).Do()
 	return r, apiError(err)
 }
@@ -311,4 +289,41 @@ func (s *MessagesService) Delete(ctx context.Context, user, id string) error {
 	}
 	err = uc.svc.Users.Messages.Delete(user, id).Context(CallContext(ctx, user, "users.messages.delete")).Do()
 	return apiError(err)
+}
+
+// listCall is what the generated messages and threads list calls have in
+// common: each setter returns the call itself.
+type listCall[C any] interface {
+	Q(string) C
+	LabelIds(...string) C
+	IncludeSpamTrash(bool) C
+	MaxResults(int64) C
+	PageToken(string) C
+	Fields(...googleapi.Field) C
+}
+
+// applyList sets opts (nil means none) on a messages or threads list call.
+func applyList[C listCall[C]](call C, opts *ListOptions) C {
+	if opts == nil {
+		return call
+	}
+	if opts.Query != "" {
+		call.Q(opts.Query)
+	}
+	if len(opts.LabelIDs) > 0 {
+		call.LabelIds(opts.LabelIDs...)
+	}
+	if opts.IncludeSpamTrash {
+		call.IncludeSpamTrash(true)
+	}
+	if opts.MaxResults > 0 {
+		call.MaxResults(opts.MaxResults)
+	}
+	if opts.PageToken != "" {
+		call.PageToken(opts.PageToken)
+	}
+	if opts.Fields != "" {
+		call.Fields(pageFields(opts.Fields))
+	}
+	return call
 }

@@ -22,29 +22,7 @@ func (s *ThreadsService) List(ctx context.Context, user string, opts *ListOption
 	if err != nil {
 		return nil, err
 	}
-	var o ListOptions
-	if opts != nil {
-		o = *opts
-	}
-	call := uc.svc.Users.Threads.List(user)
-	if o.Query != "" {
-		call.Q(o.Query)
-	}
-	if len(o.LabelIDs) > 0 {
-		call.LabelIds(o.LabelIDs...)
-	}
-	if o.IncludeSpamTrash {
-		call.IncludeSpamTrash(true)
-	}
-	if o.MaxResults > 0 {
-		call.MaxResults(o.MaxResults)
-	}
-	if o.PageToken != "" {
-		call.PageToken(o.PageToken)
-	}
-	if o.Fields != "" {
-		call.Fields(pageFields(o.Fields))
-	}
+	call := applyList(uc.svc.Users.Threads.List(user), opts)
 	r, err := call.Context(CallContext(ctx, user, "users.threads.list")).Do()
 	return r, apiError(err)
 }

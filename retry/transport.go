@@ -143,7 +143,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		wait := bo.NextBackOff()
 		if opts.Rand != nil || p.Jitter > 0 {
-			wait = jitter(p.Initial, wait, p.Jitter, opts.Rand)
+			wait = jitter(wait, p.Jitter, opts.Rand)
 		}
 		if d.RetryAfter > 0 {
 			wait = d.RetryAfter
@@ -240,7 +240,7 @@ func newBackoff(p Policy) *backoff.ExponentialBackOff {
 }
 
 // jitter spreads d uniformly over d × [1−f, 1+f], never below zero.
-func jitter(_ time.Duration, d time.Duration, f float64, rnd func() float64) time.Duration {
+func jitter(d time.Duration, f float64, rnd func() float64) time.Duration {
 	if f == 0 {
 		return d
 	}

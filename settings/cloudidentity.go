@@ -159,15 +159,7 @@ func (s *ProfilesService) List(ctx context.Context, opts *ListOptions) (*Profile
 	if err != nil {
 		return nil, err
 	}
-	call := s.c.ci.InboundSamlSsoProfiles.List().Filter(`customer=="` + cust + `"`)
-	if opts != nil {
-		if opts.PageSize > 0 {
-			call.PageSize(opts.PageSize)
-		}
-		if opts.PageToken != "" {
-			call.PageToken(opts.PageToken)
-		}
-	}
+	call := page(s.c.ci.InboundSamlSsoProfiles.List().Filter(`customer=="`+cust+`"`), opts)
 	res, err := call.Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
@@ -346,15 +338,7 @@ func (s *ProfilesService) ListCredentials(ctx context.Context, profile string, o
 	if err := s.c.services(ctx); err != nil {
 		return nil, err
 	}
-	call := s.c.ci.InboundSamlSsoProfiles.IdpCredentials.List(profile)
-	if opts != nil {
-		if opts.PageSize > 0 {
-			call.PageSize(opts.PageSize)
-		}
-		if opts.PageToken != "" {
-			call.PageToken(opts.PageToken)
-		}
-	}
+	call := page(s.c.ci.InboundSamlSsoProfiles.IdpCredentials.List(profile), opts)
 	res, err := call.Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
@@ -508,15 +492,7 @@ func (s *AssignmentsService) List(ctx context.Context, opts *ListOptions) (*Assi
 	if err != nil {
 		return nil, err
 	}
-	call := s.c.ci.InboundSsoAssignments.List().Filter(`customer=="` + cust + `"`)
-	if opts != nil {
-		if opts.PageSize > 0 {
-			call.PageSize(opts.PageSize)
-		}
-		if opts.PageToken != "" {
-			call.PageToken(opts.PageToken)
-		}
-	}
+	call := page(s.c.ci.InboundSsoAssignments.List().Filter(`customer=="`+cust+`"`), opts)
 	res, err := call.Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
@@ -789,6 +765,25 @@ func checkList(op string, o *ListOptions) error {
 		return workspace.InvalidInput(op, "PageSize", "must be within 1–100 (0 for the server's default)")
 	}
 	return nil
+}
+
+// pageCall is a generated list call's paging setters.
+type pageCall[C any] interface {
+	PageSize(int64) C
+	PageToken(string) C
+}
+
+// page sets opts' paging (nil means the server's defaults) on a list call.
+func page[C pageCall[C]](call C, opts *ListOptions) C {
+	if opts != nil {
+		if opts.PageSize > 0 {
+			call.PageSize(opts.PageSize)
+		}
+		if opts.PageToken != "" {
+			call.PageToken(opts.PageToken)
+		}
+	}
+	return call
 }
 
 // all runs the page function from opts' token until the last page.

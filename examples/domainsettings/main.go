@@ -145,18 +145,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "domainsettings: -domain is required (the account's primary domain)")
 			return 2
 		}
-		if *credentials != "" {
-			if *subject == "" {
-				fmt.Fprintln(stderr, "domainsettings: -credentials needs -subject (a super administrator)")
-				return 2
-			}
-			opts = append(opts, workspace.WithCredentialsFile(*credentials), workspace.WithSubject(*subject))
-		} else {
-			opts = append(opts, workspace.WithoutAuthentication())
+		if *credentials != "" && *subject == "" {
+			fmt.Fprintln(stderr, "domainsettings: -credentials needs -subject (a super administrator)")
+			return 2
 		}
-		if *endpoint != "" {
-			opts = append(opts, workspace.WithEndpoint(*endpoint))
-		}
+		opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
 		if *gatewayTLS && *gateway == "" {
 			fmt.Fprintln(stderr, "domainsettings: -gateway-tls needs -gateway")
 			return 2

@@ -109,14 +109,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		wait.Initial, wait.Max = 500*time.Millisecond, time.Second
 		fmt.Fprintf(stdout, "Demo: fake Google Workspace at %s (files in %s, removed at exit)\n", srv.URL, dir)
 	} else {
-		if *credentials != "" {
-			opts = append(opts, workspace.WithCredentialsFile(*credentials), workspace.WithSubject(*subject))
-		} else {
-			opts = append(opts, workspace.WithoutAuthentication())
-		}
-		if *endpoint != "" {
-			opts = append(opts, workspace.WithEndpoint(*endpoint))
-		}
+		opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
 	}
 	if *domain == "" || *keyFile == "" || (*users == "" && *requests == "") {
 		fmt.Fprintln(stderr, "mailboxexport: -domain, -key and -users (or -request) are required")

@@ -73,14 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return demo(ctx, audit.New(core, srv.Domain()), stdout, stderr)
 	}
-	if *credentials != "" {
-		opts = append(opts, workspace.WithCredentialsFile(*credentials), workspace.WithSubject(*subject))
-	} else {
-		opts = append(opts, workspace.WithoutAuthentication())
-	}
-	if *endpoint != "" {
-		opts = append(opts, workspace.WithEndpoint(*endpoint))
-	}
+	opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
 	if *domain == "" || *source == "" {
 		fmt.Fprintln(stderr, "monitor: -domain and -source are required")
 		return 2

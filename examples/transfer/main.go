@@ -67,14 +67,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		wait.Initial, wait.Max = poll, poll
 		fmt.Fprintf(stdout, "Demo: fake Google Workspace at %s\n", srv.URL)
 	} else {
-		if *credentials != "" {
-			opts = append(opts, workspace.WithCredentialsFile(*credentials), workspace.WithSubject(*subject))
-		} else {
-			opts = append(opts, workspace.WithoutAuthentication())
-		}
-		if *endpoint != "" {
-			opts = append(opts, workspace.WithEndpoint(*endpoint))
-		}
+		opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
 	}
 	if *from == "" || *to == "" {
 		fmt.Fprintln(stderr, "transfer: -from and -to are required")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/quota"
 )
 
@@ -31,4 +32,21 @@ func Limiter(ctx context.Context, redisAddr string, opts ...quota.Option) (*quot
 		return nil, func() {}, err
 	}
 	return lim, closeFn, nil
+}
+
+// Connect returns the client options of the -credentials, -subject and
+// -endpoint flags for real use: the service-account key acting as subject,
+// or no authentication when only an endpoint is given (a proxy that adds
+// credentials, a fake started without them), and the endpoint when set.
+func Connect(credentials, subject, endpoint string) []workspace.Option {
+	var opts []workspace.Option
+	if credentials != "" {
+		opts = append(opts, workspace.WithCredentialsFile(credentials), workspace.WithSubject(subject))
+	} else {
+		opts = append(opts, workspace.WithoutAuthentication())
+	}
+	if endpoint != "" {
+		opts = append(opts, workspace.WithEndpoint(endpoint))
+	}
+	return opts
 }
