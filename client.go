@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/internal/sendonce"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
 )
@@ -209,8 +210,14 @@ func (c *Client) HTTPClient(subject string, scopes ...string) (*http.Client, err
 		Next:     &quotaTransport{next: authed, logger: c.logger, limiter: c.limiter, project: c.project, stats: c.stats},
 		Options:  c.retryOpt,
 		Describe: describe,
-		Logger:   c.logger,
-		Observe:  c.stats.observe,
+		MaxAttempts: func(r *http.Request) int {
+			if sendonce.From(r.Context()) {
+				return 1
+			}
+			return 0
+		},
+		Logger:  c.logger,
+		Observe: c.stats.observe,
 	}
 	hc := &http.Client{Transport: &errorTransport{next: rt, stats: c.stats}, CheckRedirect: checkRedirect}
 	if c.cfg.httpClient != nil {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,7 +15,7 @@ import (
 	"google.golang.org/api/groupsmigration/v1"
 
 	"github.com/gwsadmin/workspace"
-	"github.com/gwsadmin/workspace/mailsource"
+	"github.com/gwsadmin/workspace/migrate"
 )
 
 // MaxMessageSize is the largest message a group archive accepts: 25 MiB,
@@ -33,21 +35,19 @@ const (
 // (groupsmigration v1 archive.insert).
 type ArchiveService struct{ c *Client }
 
-// Prepare normalizes msg's line endings to CRLF and checks it against what
-// a group archive accepts: not empty, at most MaxMessageSize bytes, a
-// parseable header with a From address, at least one recipient (To, Cc or
-// Bcc) and a parseable Date. It returns the normalized message, or an
-// *workspace.InputError naming the first problem.
+// Prepare makes msg ready for a group archive the way a migration does
+// with the migrate.Standard policy: line endings become CRLF and a stray
+// envelope line at the top is removed; a message that is empty, over
+// MaxMessageSize, has no header section, or lacks a From, To or Date
+// header is refused with an *workspace.InputError. Nothing else is
+// refused: Google's answer is the final word.
 func Prepare(msg []byte) ([]byte, error) {
-	norm := mailsource.NormalizeCRLF(msg)
-	if err := mailsource.Validate(norm, MaxMessageSize); err != nil {
-		field, reason := "message", err.Error()
-		if p, ok := err.(*mailsource.Problem); ok {
-			field, reason = p.Field, p.Reason
-		}
-		return nil, &workspace.InputError{Op: "datatransfer: archive.insert", Field: field, Reason: reason}
+	out, _, err := migrate.Prepare(msg, "", MaxMessageSize, migrate.Standard)
+	var ie *workspace.InputError
+	if errors.As(err, &ie) {
+		ie.Op = "datatransfer: archive.insert"
 	}
-	return norm, nil
+	return out, err
 }
 
 // Insert validates msg (see Prepare) and inserts it into the archive of
@@ -97,9 +97,13 @@ func (s *ArchiveService) insert(ctx context.Context, group string, norm []byte) 
 		return apiError(err)
 	}
 	defer resp.Body.Close()
+	// A 2xx answer means the message is stored, even when the rest of the
+	// answer cannot be read: sending it again would store it twice.
 	var res groupsmigration.Groups
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&res); err != nil {
-		return fmt.Errorf("datatransfer: archive.insert: decoding response: %w", err)
+		s.c.core.Logger().LogAttrs(ctx, slog.LevelWarn, "datatransfer: archive.insert: stored, but the answer could not be read",
+			slog.String("group", group), slog.String("error", err.Error()))
+		return nil
 	}
 	if res.ResponseCode != "" && res.ResponseCode != ResponseSuccess {
 		return fmt.Errorf("datatransfer: archive.insert: unexpected responseCode %q", res.ResponseCode)

@@ -1,6 +1,7 @@
 package datatransfer_test
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
+	"github.com/gwsadmin/workspace/migrate"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -30,6 +32,34 @@ func TestInsertNormalizesAndStores(t *testing.T) {
 	}
 }
 
+// TestInsertSendsWhatGoogleMayAccept: messages that only a strict parser
+// refuses (odd dates, sender-less bounce addresses, an envelope line at the
+// top) are sent, and the fake, which follows Google's documents, stores
+// them.
+func TestInsertSendsWhatGoogleMayAccept(t *testing.T) {
+	e := newEnv(t, nil)
+	e.srv.AddGroup("list@example.com")
+	msgs := []string{
+		strings.Replace(goodMsg, "Mon, 2 Jan 2006 15:04:05 -0700", "Tue, 029 Apr 2019 10:00:00 +0900", 1),
+		strings.Replace(goodMsg, "From: Alice <alice@example.com>", "From: MAILER-DAEMON <>", 1),
+		strings.Replace(goodMsg, "From: Alice <alice@example.com>", "From: Mail Delivery Subsystem <MAILER-DAEMON>", 1),
+		strings.Replace(goodMsg, "To: list@example.com", "To: postmaster", 1),
+		"From MAILER-DAEMON Tue Apr 29 10:00:00 2019\n" + goodMsg,
+	}
+	for i, m := range msgs {
+		if err := e.dt.Archive.Insert(t.Context(), "list@example.com", []byte(m)); err != nil {
+			t.Errorf("message %d: %v", i, err)
+		}
+	}
+	got := e.srv.GroupMessages("list@example.com")
+	if len(got) != len(msgs) {
+		t.Fatalf("stored %d messages, want %d", len(got), len(msgs))
+	}
+	if last := got[len(got)-1].Raw; bytes.HasPrefix(last, []byte("From ")) {
+		t.Errorf("envelope line was sent: %.60q", last)
+	}
+}
+
 func TestInsertRefusesBadInputBeforeSending(t *testing.T) {
 	e := newEnv(t, nil)
 	e.srv.AddGroup("list@example.com")
@@ -41,7 +71,8 @@ func TestInsertRefusesBadInputBeforeSending(t *testing.T) {
 		{"no from", "list@example.com", strings.Replace(goodMsg, "From: Alice <alice@example.com>\n", "", 1), "From"},
 		{"no recipients", "list@example.com", strings.Replace(goodMsg, "To: list@example.com\n", "", 1), "To"},
 		{"no date", "list@example.com", strings.Replace(goodMsg, "Date: Mon, 2 Jan 2006 15:04:05 -0700\n", "", 1), "Date"},
-		{"bad date", "list@example.com", strings.Replace(goodMsg, "Mon, 2 Jan 2006 15:04:05 -0700", "yesterday-ish", 1), "Date"},
+		{"blank date", "list@example.com", strings.Replace(goodMsg, "Mon, 2 Jan 2006 15:04:05 -0700", " ", 1), "Date"},
+		{"no header", "list@example.com", "just a line of text\n\nand a body\n", "header"},
 		{"too large", "list@example.com", string(big), "size"},
 		{"bad group", "list", goodMsg, "group"},
 	}
@@ -92,16 +123,16 @@ func TestNoParallelInsertsWithManyWorkers(t *testing.T) {
 	e := newEnv(t, nil, workspacetest.WithProcessingDelay(3*time.Second)) // each insert holds its group 3 ms at speed 1000
 	dir := t.TempDir()
 	msgs := mailgen.Messages(11, 90)
-	var jobs []datatransfer.Job
+	var jobs []migrate.Job
 	groups := []string{"a@example.com", "b@example.com", "c@example.com"}
 	for i, g := range groups {
 		e.srv.AddGroup(g)
 		for k := range 3 {
 			src := writeMbox(t, dir, g+string(rune('0'+k))+".mbox", msgs[i*30+k*10:i*30+k*10+10])
-			jobs = append(jobs, datatransfer.Job{Source: src, Group: g})
+			jobs = append(jobs, migrate.Job{Source: src, Target: g})
 		}
 	}
-	rep, err := e.dt.Migrate(t.Context(), jobs, &datatransfer.MigrateOptions{Workers: 20})
+	rep, err := e.dt.Migrate(t.Context(), jobs, &migrate.Options{Workers: 20})
 	if err != nil {
 		t.Fatal(err)
 	}

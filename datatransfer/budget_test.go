@@ -10,6 +10,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
+	"github.com/gwsadmin/workspace/migrate"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
@@ -33,7 +34,7 @@ func TestMigrateStopsAtDailyBudgetAndResumes(t *testing.T) {
 	msgs := mailgen.Messages(51, 60)
 	src := writeMbox(t, dir, "big.mbox", msgs)
 	e.srv.AddGroup("list@example.com")
-	jobs := []datatransfer.Job{{Source: src, Group: "list@example.com"}}
+	jobs := []migrate.Job{{Source: src, Target: "list@example.com"}}
 
 	rep, err := e.dt.Migrate(t.Context(), jobs, nil)
 	if !errors.Is(err, workspace.ErrQuotaExhausted) {
@@ -83,7 +84,7 @@ func TestMigrateStopsAtServerDailyLimit(t *testing.T) {
 	msgs := mailgen.Messages(52, 40)
 	src := writeMbox(t, dir, "a.mbox", msgs)
 	e.srv.AddGroup("list@example.com")
-	rep, err := e.dt.Migrate(t.Context(), []datatransfer.Job{{Source: src, Group: "list@example.com"}}, nil)
+	rep, err := e.dt.Migrate(t.Context(), []migrate.Job{{Source: src, Target: "list@example.com"}}, nil)
 	if !errors.Is(err, workspace.ErrQuotaExhausted) {
 		t.Fatalf("err = %v, want ErrQuotaExhausted (inserted %d)", err, rep.Inserted)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
+	"github.com/gwsadmin/workspace/migrate"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
@@ -28,7 +29,7 @@ import (
 type crashChild struct {
 	URL   string
 	Token string
-	Jobs  []datatransfer.Job
+	Jobs  []migrate.Job
 }
 
 // TestMain lets the test binary act as the migrating process that the
@@ -56,9 +57,9 @@ func runCrashChild(cfgJSON string) int {
 	}
 	out := bufio.NewWriter(os.Stdout)
 	var mu sync.Mutex // Progress runs on several goroutines
-	_, err = datatransfer.New(core).Migrate(ctx, cfg.Jobs, &datatransfer.MigrateOptions{
-		Progress: func(ev datatransfer.Event) {
-			if ev.Status == datatransfer.Inserted {
+	_, err = datatransfer.New(core).Migrate(ctx, cfg.Jobs, &migrate.Options{
+		Progress: func(ev migrate.Event) {
+			if ev.Status == migrate.Inserted {
 				mu.Lock()
 				defer mu.Unlock()
 				fmt.Fprintln(out, "inserted", ev.Key)
@@ -84,11 +85,11 @@ func TestMigrateSurvivesSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	msgs := mailgen.Messages(21, 300)
 	want := map[string][]string{}
-	var jobs []datatransfer.Job
+	var jobs []migrate.Job
 	for i, g := range []string{"one@example.com", "two@example.com", "three@example.com"} {
 		srv.AddGroup(g)
 		part := msgs[i*100 : (i+1)*100]
-		jobs = append(jobs, datatransfer.Job{Source: writeMbox(t, dir, fmt.Sprintf("s%d.mbox", i), part), Group: g})
+		jobs = append(jobs, migrate.Job{Source: writeMbox(t, dir, fmt.Sprintf("s%d.mbox", i), part), Target: g})
 		want[g] = ids(part)
 	}
 	cfg, _ := json.Marshal(crashChild{URL: srv.URL, Token: srv.IssueToken(srv.AdminEmail(),

@@ -11,6 +11,7 @@ import (
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/mailsource"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
+	"github.com/gwsadmin/workspace/migrate"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
@@ -41,7 +42,7 @@ func ExampleClient_Migrate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	report, err := datatransfer.New(c).Migrate(ctx, []datatransfer.Job{{Source: src, Group: "list@example.com"}}, nil)
+	report, err := datatransfer.New(c).Migrate(ctx, []migrate.Job{{Source: src, Target: "list@example.com"}}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -65,5 +66,5 @@ func ExampleArchiveService_Insert() {
 	err = datatransfer.New(c).Archive.Insert(ctx, "list@example.com", []byte("From: a@example.com\r\nSubject: no date, no recipient\r\n\r\nhi\r\n"))
 	fmt.Println(err)
 	// Output:
-	// datatransfer: archive.insert: invalid To: no recipient header (To, Cc or Bcc)
+	// datatransfer: archive.insert: invalid To: the To header is missing; Google refuses messages without From, To and Date
 }

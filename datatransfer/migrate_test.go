@@ -17,6 +17,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
+	"github.com/gwsadmin/workspace/migrate"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -33,7 +34,7 @@ func dropHeader(msg []byte, name string) []byte {
 
 // fixture writes three sources of different kinds, each with one invalid
 // message, and returns the jobs and the valid messages per group.
-func fixture(t *testing.T) ([]datatransfer.Job, map[string][][]byte) {
+func fixture(t *testing.T) ([]migrate.Job, map[string][][]byte) {
 	dir := t.TempDir()
 	all := mailgen.Messages(7, 150)
 	a, b, c := all[:60], all[60:110], all[110:]
@@ -50,11 +51,11 @@ func fixture(t *testing.T) ([]datatransfer.Job, map[string][][]byte) {
 	if err := mailgen.WriteMaildir(maildir, c); err != nil {
 		t.Fatal(err)
 	}
-	jobs := []datatransfer.Job{
-		{Source: mboxA, Group: "alpha@example.com"},
-		{Source: emlDir, Group: "beta@example.com"},
-		{Source: maildir, Group: "beta@example.com"},
-		{Source: maildir, Group: "gamma@example.com"},
+	jobs := []migrate.Job{
+		{Source: mboxA, Target: "alpha@example.com"},
+		{Source: emlDir, Target: "beta@example.com"},
+		{Source: maildir, Target: "beta@example.com"},
+		{Source: maildir, Target: "gamma@example.com"},
 	}
 	want := map[string][][]byte{
 		"alpha@example.com": a,
@@ -75,8 +76,8 @@ func TestMigrateSeveralSourcesExactlyOnce(t *testing.T) {
 	jobs, want := fixture(t)
 	seedGroups(e.srv, want)
 	var events atomic.Int32
-	rep, err := e.dt.Migrate(t.Context(), jobs, &datatransfer.MigrateOptions{
-		Progress: func(datatransfer.Event) { events.Add(1) },
+	rep, err := e.dt.Migrate(t.Context(), jobs, &migrate.Options{
+		Progress: func(migrate.Event) { events.Add(1) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -89,16 +90,16 @@ func TestMigrateSeveralSourcesExactlyOnce(t *testing.T) {
 			t.Errorf("group %s duplicates %v", g, d)
 		}
 	}
-	if rep.Inserted != 60+90+40 || len(rep.Invalid) != 2 || len(rep.Failed) != 0 || !rep.OK() {
-		t.Errorf("report: inserted %d invalid %d failed %d stopped %q", rep.Inserted, len(rep.Invalid), len(rep.Failed), rep.Stopped)
+	if rep.Inserted != 60+90+40 || len(rep.RefusedLocally) != 2 || len(rep.Failed) != 0 || !rep.OK() {
+		t.Errorf("report: inserted %d invalid %d failed %d stopped %q", rep.Inserted, len(rep.RefusedLocally), len(rep.Failed), rep.Stopped)
 	}
-	fields := []string{rep.Invalid[0].Field, rep.Invalid[1].Field}
+	fields := []string{rep.RefusedLocally[0].Field, rep.RefusedLocally[1].Field}
 	slices.Sort(fields)
 	if diff := cmp.Diff([]string{"Date", "From"}, fields); diff != "" {
 		t.Errorf("invalid fields (-want +got):\n%s", diff)
 	}
-	if rep.Invalid[0].Index < 0 || rep.Invalid[0].Reason == "" {
-		t.Errorf("invalid item lacks position or reason: %+v", rep.Invalid[0])
+	if rep.RefusedLocally[0].Index < 0 || rep.RefusedLocally[0].Reason == "" {
+		t.Errorf("invalid item lacks position or reason: %+v", rep.RefusedLocally[0])
 	}
 	if int(events.Load()) != 190+2 {
 		t.Errorf("progress events %d, want 192", events.Load())
@@ -114,15 +115,16 @@ func TestMigrateSeveralSourcesExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep2.Inserted != 0 || rep2.Resumed != 192 {
-		t.Errorf("rerun inserted %d resumed %d, want 0 and 192", rep2.Inserted, rep2.Resumed)
+	if rep2.Inserted != 0 || rep2.Resumed != 190 || len(rep2.RefusedLocally) != 2 {
+		t.Errorf("rerun inserted %d resumed %d refused %d, want 0, 190 and 2 (refused again, at no cost)",
+			rep2.Inserted, rep2.Resumed, len(rep2.RefusedLocally))
 	}
 	var buf bytes.Buffer
 	if err := rep.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
-	var back datatransfer.Report
-	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || back.Inserted != rep.Inserted || len(back.Invalid) != 2 {
+	var back migrate.Report
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || back.Inserted != rep.Inserted || len(back.RefusedLocally) != 2 {
 		t.Errorf("JSON round trip: %v %+v", err, back)
 	}
 }
@@ -142,7 +144,7 @@ func TestMigrateWithFaults(t *testing.T) {
 				Seed: 42, Rate: 0.1, Kinds: tc.kinds, APIs: []string{"groupsmigration"}}))
 			jobs, want := fixture(t)
 			seedGroups(e.srv, want)
-			rep, err := e.dt.Migrate(t.Context(), jobs, &datatransfer.MigrateOptions{Workers: 3})
+			rep, err := e.dt.Migrate(t.Context(), jobs, &migrate.Options{Workers: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,8 +190,8 @@ func TestMigrateResumesAfterCancel(t *testing.T) {
 	seedGroups(e.srv, want)
 	ctx, cancel := context.WithCancel(t.Context())
 	var n atomic.Int32
-	rep, err := e.dt.Migrate(ctx, jobs, &datatransfer.MigrateOptions{Workers: 2, Progress: func(ev datatransfer.Event) {
-		if ev.Status == datatransfer.Inserted && n.Add(1) == 50 {
+	rep, err := e.dt.Migrate(ctx, jobs, &migrate.Options{Workers: 2, Progress: func(ev migrate.Event) {
+		if ev.Status == migrate.Inserted && n.Add(1) == 50 {
 			cancel()
 		}
 	}})
@@ -226,7 +228,7 @@ func TestMigrateSkipsDuplicateMessageIDs(t *testing.T) {
 	msgs := mailgen.Messages(3, 10)
 	src := writeMbox(t, dir, "dups.mbox", append(slices.Clone(msgs), msgs[2], msgs[5]))
 	e.srv.AddGroup("list@example.com")
-	rep, err := e.dt.Migrate(t.Context(), []datatransfer.Job{{Source: src, Group: "list@example.com"}}, nil)
+	rep, err := e.dt.Migrate(t.Context(), []migrate.Job{{Source: src, Target: "list@example.com"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,11 +247,11 @@ func TestMigrateTooLargeReportedNotSent(t *testing.T) {
 	big := mailgen.LargeMessage(datatransfer.MaxMessageSize + 1024)
 	src := writeMbox(t, dir, "big.mbox", [][]byte{msgs[0], big, msgs[1]})
 	e.srv.AddGroup("list@example.com")
-	rep, err := e.dt.Migrate(t.Context(), []datatransfer.Job{{Source: src, Group: "list@example.com"}}, nil)
+	rep, err := e.dt.Migrate(t.Context(), []migrate.Job{{Source: src, Target: "list@example.com"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Inserted != 2 || len(rep.Invalid) != 1 || rep.Invalid[0].Field != "size" || rep.Invalid[0].Index != 1 {
+	if rep.Inserted != 2 || len(rep.RefusedLocally) != 1 || rep.RefusedLocally[0].Field != "size" || rep.RefusedLocally[0].Index != 1 {
 		t.Errorf("report %+v", rep)
 	}
 }
@@ -260,15 +262,15 @@ func TestMigrateRefusesBadJobsBeforeSending(t *testing.T) {
 	src := writeMbox(t, dir, "a.mbox", mailgen.Messages(1, 2))
 	for _, tc := range []struct {
 		name string
-		jobs []datatransfer.Job
-		opts *datatransfer.MigrateOptions
+		jobs []migrate.Job
+		opts *migrate.Options
 	}{
 		{"no jobs", nil, nil},
-		{"bad group", []datatransfer.Job{{Source: src, Group: "not-an-address"}}, nil},
-		{"missing source", []datatransfer.Job{{Source: filepath.Join(dir, "nope.mbox"), Group: "g@example.com"}}, nil},
-		{"same job twice", []datatransfer.Job{{Source: src, Group: "g@example.com"}, {Source: src, Group: "G@example.com"}}, nil},
-		{"negative workers", []datatransfer.Job{{Source: src, Group: "g@example.com"}}, &datatransfer.MigrateOptions{Workers: -1}},
-		{"journal in missing dir", []datatransfer.Job{{Source: src, Group: "g@example.com"}}, &datatransfer.MigrateOptions{Journal: filepath.Join(dir, "no", "j")}},
+		{"bad group", []migrate.Job{{Source: src, Target: "not-an-address"}}, nil},
+		{"missing source", []migrate.Job{{Source: filepath.Join(dir, "nope.mbox"), Target: "g@example.com"}}, nil},
+		{"same job twice", []migrate.Job{{Source: src, Target: "g@example.com"}, {Source: src, Target: "G@example.com"}}, nil},
+		{"negative workers", []migrate.Job{{Source: src, Target: "g@example.com"}}, &migrate.Options{Workers: -1}},
+		{"journal in missing dir", []migrate.Job{{Source: src, Target: "g@example.com"}}, &migrate.Options{Journal: filepath.Join(dir, "no", "j")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := e.dt.Migrate(t.Context(), tc.jobs, tc.opts)
@@ -288,7 +290,7 @@ func TestJournalTornLineIgnored(t *testing.T) {
 	msgs := mailgen.Messages(5, 5)
 	src := writeMbox(t, dir, "a.mbox", msgs)
 	e.srv.AddGroup("list@example.com")
-	jobs := []datatransfer.Job{{Source: src, Group: "list@example.com"}}
+	jobs := []migrate.Job{{Source: src, Target: "list@example.com"}}
 	if _, err := e.dt.Migrate(t.Context(), jobs, nil); err != nil {
 		t.Fatal(err)
 	}

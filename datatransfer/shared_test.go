@@ -13,6 +13,7 @@ import (
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/internal/testredis"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
+	"github.com/gwsadmin/workspace/migrate"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
@@ -54,7 +55,7 @@ func TestTwoMigrationsIntoOneGroup(t *testing.T) {
 					t.Fatal(err)
 				}
 				wg.Go(func() {
-					rep, err := datatransfer.New(core).Migrate(t.Context(), []datatransfer.Job{{Source: src, Group: "shared@example.com"}}, nil)
+					rep, err := datatransfer.New(core).Migrate(t.Context(), []migrate.Job{{Source: src, Target: "shared@example.com"}}, nil)
 					if !tc.shared {
 						return // the control only shows the refusals the limiter prevents
 					}
@@ -101,7 +102,7 @@ func TestTwoMigrationsIntoOneGroupThroughRedis(t *testing.T) {
 			t.Fatal(err)
 		}
 		wg.Go(func() {
-			rep, err := datatransfer.New(core).Migrate(t.Context(), []datatransfer.Job{{Source: src, Group: "shared@example.com"}}, nil)
+			rep, err := datatransfer.New(core).Migrate(t.Context(), []migrate.Job{{Source: src, Target: "shared@example.com"}}, nil)
 			if err != nil || !rep.OK() || rep.Inserted != 30 {
 				t.Errorf("migration %d: err %v, report %+v", i, err, rep)
 			}

@@ -4,7 +4,7 @@
 // generated Go client cannot do is done here: HTTP batching with per-call
 // retries, range-over-func iterators, full and incremental mailbox sync
 // with a pluggable store, size-checked import, insert and send with
-// resumable uploads, and mbox import through the datatransfer engine.
+// resumable uploads, and mbox import through the migration engine.
 //
 //	c, err := workspace.NewClient(ctx,
 //		workspace.WithCredentialsFile("sa.json"),
@@ -27,7 +27,8 @@
 //     methods not wrapped here (attach CallContext to each call).
 //   - Client.Sync, Client.FullSync with a Store (MemoryStore, BoltStore).
 //   - Client.ImportMbox restores an mbox, .eml folder or Maildir into a
-//     mailbox, sharing datatransfer.Run (journal, resume, report).
+//     mailbox through migrate.Run (journal, resume, report); ImportSink
+//     gives the sink for runs of your own.
 //   - Compose builds an RFC 822 message (emersion/go-message).
 //
 // API reference: https://developers.google.com/workspace/gmail/api/reference/rest

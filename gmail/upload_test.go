@@ -121,7 +121,7 @@ func TestComposeMultipart(t *testing.T) {
 	}
 }
 
-// TestImportMbox: an mbox goes into the mailbox through the datatransfer
+// TestImportMbox: an mbox goes into the mailbox through the migration
 // engine; a second run resumes from the journal and imports nothing again.
 func TestImportMbox(t *testing.T) {
 	e := newEnv(t, nil)
@@ -141,8 +141,8 @@ func TestImportMbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Inserted != 5 || len(rep.Invalid) != 1 || len(rep.Failed) != 0 {
-		t.Errorf("report: inserted %d, invalid %v, failed %v; want 5, 1, 0", rep.Inserted, rep.Invalid, rep.Failed)
+	if rep.Inserted != 5 || len(rep.RefusedLocally) != 1 || len(rep.Failed) != 0 {
+		t.Errorf("report: inserted %d, refused %v, failed %v; want 5, 1, 0", rep.Inserted, rep.RefusedLocally, rep.Failed)
 	}
 	if n := len(e.srv.GmailMessages(e.user)); n != 5 {
 		t.Errorf("mailbox holds %d messages, want 5", n)
@@ -151,8 +151,9 @@ func TestImportMbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Inserted != 0 || rep.Resumed != 6 {
-		t.Errorf("second run: inserted %d, resumed %d; want 0, 6 (the invalid one too)", rep.Inserted, rep.Resumed)
+	if rep.Inserted != 0 || rep.Resumed != 5 || len(rep.RefusedLocally) != 1 {
+		t.Errorf("second run: inserted %d, resumed %d, refused %d; want 0, 5, 1 (the empty one is refused again, for free)",
+			rep.Inserted, rep.Resumed, len(rep.RefusedLocally))
 	}
 	if _, err := e.g.ImportMbox(t.Context(), "nobody", src, nil); !errors.Is(err, workspace.ErrInvalidInput) {
 		t.Errorf("bad user: err = %v, want ErrInvalidInput", err)

@@ -51,6 +51,10 @@ type Transport struct {
 	Logger *slog.Logger
 	// Observe, when set, is called after every attempt.
 	Observe func(Event)
+	// MaxAttempts, when set and returning a positive number, caps the
+	// attempts for one request below its Policy's: 1 sends the request
+	// once and leaves any retry to the caller.
+	MaxAttempts func(*http.Request) int
 
 	budgetOnce sync.Once
 	budget     *Budget
@@ -77,6 +81,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		api, method = t.Describe(req)
 	}
 	p := opts.PolicyFor(api)
+	if t.MaxAttempts != nil {
+		if n := t.MaxAttempts(req); n > 0 && n < p.MaxAttempts {
+			p.MaxAttempts = n
+		}
+	}
 	ctx := req.Context()
 	idempotent := isIdempotent(req.Method)
 
