@@ -68,6 +68,19 @@ const (
 	KeepAll
 )
 
+// String returns "content", "message-id" or "none".
+func (d Dedupe) String() string {
+	switch d {
+	case ByContent:
+		return "content"
+	case ByMessageID:
+		return "message-id"
+	case KeepAll:
+		return "none"
+	}
+	return fmt.Sprintf("Dedupe(%d)", int(d))
+}
+
 // ParseDedupe returns the Dedupe named s: "content" (or ""), "message-id"
 // or "none".
 func ParseDedupe(s string) (Dedupe, error) {
