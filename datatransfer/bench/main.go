@@ -32,6 +32,7 @@ import (
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/mailsource"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
+	"github.com/gwsadmin/workspace/migrate"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
 	"github.com/gwsadmin/workspace/workspacetest"
@@ -39,7 +40,7 @@ import (
 
 type childConfig struct {
 	URL, Token string
-	Jobs       []datatransfer.Job
+	Jobs       []migrate.Job
 	Limit      float64
 }
 
@@ -94,7 +95,7 @@ func throughput(speed float64, groups int, duration time.Duration) error {
 	}
 	defer os.RemoveAll(dir)
 	msgs := mailgen.Messages(1, total)
-	var jobs []datatransfer.Job
+	var jobs []migrate.Job
 	per := total / groups
 	for g := range groups {
 		group := fmt.Sprintf("g%02d@%s", g, srv.Domain())
@@ -108,7 +109,7 @@ func throughput(speed float64, groups int, duration time.Duration) error {
 			return err
 		}
 		f.Close()
-		jobs = append(jobs, datatransfer.Job{Source: path, Group: group})
+		jobs = append(jobs, migrate.Job{Source: path, Target: group})
 	}
 	ctx := context.Background()
 	core, err := client(ctx, srv.URL, srv.IssueToken(srv.AdminEmail(), "https://www.googleapis.com/auth/apps.groups.migration"), limit)
@@ -118,9 +119,9 @@ func throughput(speed float64, groups int, duration time.Duration) error {
 	var mu sync.Mutex
 	var first, last time.Time
 	n := 0
-	rep, err := datatransfer.New(core).Migrate(ctx, jobs, &datatransfer.MigrateOptions{Workers: groups,
-		Progress: func(ev datatransfer.Event) {
-			if ev.Status != datatransfer.Inserted {
+	rep, err := datatransfer.New(core).Migrate(ctx, jobs, &migrate.Options{Workers: groups,
+		Progress: func(ev migrate.Event) {
+			if ev.Status != migrate.Inserted {
 				return
 			}
 			mu.Lock()
@@ -174,7 +175,7 @@ func rss(size, maxMsg int64) error {
 	group := "big@" + srv.Domain()
 	srv.AddGroup(group)
 	cfg, _ := json.Marshal(childConfig{URL: srv.URL, Token: srv.IssueToken(srv.AdminEmail(), "https://www.googleapis.com/auth/apps.groups.migration"),
-		Jobs: []datatransfer.Job{{Source: path, Group: group}}, Limit: 10000})
+		Jobs: []migrate.Job{{Source: path, Target: group}}, Limit: 10000})
 	start := time.Now()
 	cmd := exec.Command(os.Args[0], "-child", string(cfg))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -206,6 +207,6 @@ func runChild(cfgJSON string) error {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("  child: inserted %d (%.1f MB), duplicates %d, invalid %d, failed %d; Go HeapSys %.1f MiB\n",
-		rep.Inserted, float64(rep.Bytes)/1e6, rep.Duplicates, len(rep.Invalid), len(rep.Failed), float64(ms.HeapSys)/(1<<20))
+		rep.Inserted, float64(rep.Bytes)/1e6, rep.Duplicates, len(rep.RefusedLocally), len(rep.Failed), float64(ms.HeapSys)/(1<<20))
 	return nil
 }
