@@ -285,19 +285,11 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, ep *endpoi
 		return nil, false
 	}
 	if !t.hasScope(ep.scopes) {
-		writeStyled(w, ep, googleError{
-			Code:    http.StatusForbidden,
-			Message: "Request had insufficient authentication scopes.",
-			Status:  "PERMISSION_DENIED",
-			Items:   []errorItem{{Message: "Insufficient Permission", Domain: "global", Reason: "insufficientPermissions"}},
-		})
+		writeStyled(w, ep, scopeInsufficient(ep.api))
 		return nil, false
 	}
 	if ep.adminOnly && (!known || !isAdmin) {
-		writeStyled(w, ep, googleError{
-			Code:  http.StatusForbidden,
-			Items: []errorItem{{Message: "Not Authorized to access this resource/api", Domain: "global", Reason: "forbidden"}},
-		})
+		writeStyled(w, ep, notAuthorized())
 		return nil, false
 	}
 	return &caller{Subject: t.subject, Project: t.project, token: t}, true

@@ -35,6 +35,24 @@
 // [Server.InjectFault] queues exact ones. Kinds include 5xx replies, 429
 // with Retry-After, connection resets before reading the body or after the
 // request was processed, slow replies and token expiry. See [FaultKind].
+// Two kinds are drawn only when named ([FaultPlan].Kinds or InjectFault):
+// [FaultTransferFailed] and [FaultStoredUnreadableReply] (processed, then
+// a 200 whose body ends early).
+//
+// # Setup failures
+//
+// [Server.DenyAPI] makes an API refuse every call the way Google does when
+// the API is not enabled in the project (403 accessNotConfigured), the
+// caller may not use it (403 forbidden) or the token lacks its scope (403
+// insufficientPermissions); [Server.AllowAPI] undoes it.
+//
+// # Group archives
+//
+// archive.insert refuses only what Google documents (see migration.go):
+// empty or oversized messages, bare LFs, no header section, a From, To or
+// Date header missing or blank, a missing or read-only group
+// ([Server.SetGroupReadOnly]), parallel inserts into one group. Addresses
+// and dates are not parsed.
 //
 // # Time
 //

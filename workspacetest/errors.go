@@ -25,6 +25,14 @@ type googleError struct {
 	Items   []errorItem
 	Header  http.Header // extra response headers (Retry-After, WWW-Authenticate)
 	Extra   map[string]any
+	// Details is the "details" array of newer Google errors
+	// (google.rpc.ErrorInfo and friends, each with an "@type").
+	Details []any
+	// FrontEnd marks a refusal made by Google's API front end before the
+	// API saw the request (API not enabled, scope not granted): the
+	// endpoint's decorate hook is skipped, so for instance Groups
+	// Migration adds no responseCode.
+	FrontEnd bool
 }
 
 // errorItem is one entry of the "errors" array of a Google JSON error.
@@ -34,6 +42,7 @@ type errorItem struct {
 	Reason       string `json:"reason,omitempty"`
 	Location     string `json:"location,omitempty"`
 	LocationType string `json:"locationType,omitempty"`
+	ExtendedHelp string `json:"extendedHelp,omitempty"`
 }
 
 // reason returns the first item's reason, or "" when there is none.
@@ -80,7 +89,7 @@ func statusName(code int) string {
 // endpoint with a decorate hook, the hook may add fields first.
 func writeGoogleError(w http.ResponseWriter, ge googleError) {
 	rw, _ := w.(*respWriter)
-	if rw != nil && rw.ep != nil && rw.ep.decorate != nil {
+	if rw != nil && rw.ep != nil && rw.ep.decorate != nil && !ge.FrontEnd {
 		rw.ep.decorate(&ge)
 	}
 	if ge.Status == "" {
@@ -103,6 +112,9 @@ func writeGoogleError(w http.ResponseWriter, ge googleError) {
 	}
 	if len(ge.Items) > 0 {
 		inner["errors"] = ge.Items
+	}
+	if len(ge.Details) > 0 {
+		inner["details"] = ge.Details
 	}
 	body["error"] = inner
 	for k, vs := range ge.Header {

@@ -21,9 +21,19 @@ const (
 	// the request body: nothing was processed.
 	FaultResetBeforeBody FaultKind = "reset-before-body"
 	// FaultResetAfterProcessing processes the request fully (a message is
-	// stored, a transfer created), then drops the connection instead of
-	// replying: the client cannot know it succeeded.
+	// stored, a transfer created), then drops the connection (TCP reset)
+	// instead of replying: the client sees a connection error and cannot
+	// know it succeeded.
 	FaultResetAfterProcessing FaultKind = "reset-after-processing"
+	// FaultStoredUnreadableReply processes the request fully (for
+	// archive.insert the message is stored), then sends the real status
+	// line and headers, Content-Length included, but only the first half
+	// of the body, and closes the connection. For a success the client
+	// thus sees 200 and then a body it cannot read or decode as JSON
+	// (io.ErrUnexpectedEOF from Google's Go clients). It is never picked
+	// unless listed in FaultPlan.Kinds or injected, so that seeded plans
+	// written before it existed draw the same faults.
+	FaultStoredUnreadableReply FaultKind = "stored-unreadable-reply"
 	// FaultSlowReply delays the reply by FaultPlan.SlowDelay (scaled by
 	// speed), then processes the request normally.
 	FaultSlowReply FaultKind = "slow-reply"
@@ -40,8 +50,11 @@ const (
 var AllFaultKinds = []FaultKind{
 	FaultHTTP500, FaultHTTP502, FaultHTTP503, FaultHTTP504, FaultHTTP429,
 	FaultResetBeforeBody, FaultResetAfterProcessing, FaultSlowReply,
-	FaultTokenExpiry, FaultTransferFailed,
+	FaultTokenExpiry, FaultTransferFailed, FaultStoredUnreadableReply,
 }
+
+// optInFaults are the kinds a FaultPlan with no Kinds never picks.
+var optInFaults = []FaultKind{FaultTransferFailed, FaultStoredUnreadableReply}
 
 func (k FaultKind) valid() bool { return slices.Contains(AllFaultKinds, k) }
 
@@ -49,7 +62,7 @@ func (k FaultKind) valid() bool { return slices.Contains(AllFaultKinds, k) }
 // processing (so the request counts neither as accepted nor rejected).
 func (k FaultKind) replacesReply() bool {
 	switch k {
-	case FaultSlowReply, FaultResetAfterProcessing, FaultTransferFailed:
+	case FaultSlowReply, FaultResetAfterProcessing, FaultTransferFailed, FaultStoredUnreadableReply:
 		return false
 	}
 	return true
@@ -63,7 +76,7 @@ type FaultPlan struct {
 	// Rate is the probability, in [0, 1], that a request gets a fault.
 	Rate float64
 	// Kinds to pick from, uniformly. Empty means every kind but
-	// FaultTransferFailed.
+	// FaultTransferFailed and FaultStoredUnreadableReply.
 	Kinds []FaultKind
 	// APIs the plan applies to ("groupsmigration", "datatransfer", ...).
 	// Empty means every API except the token endpoint ("oauth2").
@@ -104,7 +117,7 @@ func (f *faultState) init(p FaultPlan) {
 	f.rng = rand.New(rand.NewPCG(uint64(p.Seed), 0x5eed_fa17))
 	f.kinds = p.Kinds
 	if len(f.kinds) == 0 {
-		f.kinds = slices.DeleteFunc(slices.Clone(AllFaultKinds), func(k FaultKind) bool { return k == FaultTransferFailed })
+		f.kinds = slices.DeleteFunc(slices.Clone(AllFaultKinds), func(k FaultKind) bool { return slices.Contains(optInFaults, k) })
 	}
 	f.queue = map[string][]FaultKind{}
 }
@@ -217,7 +230,7 @@ func (s *Server) applyFault(w *respWriter, r *http.Request, ep *endpoint, c *cal
 	case FaultSlowReply:
 		s.sleep(r.Context(), s.scaled(s.faults.plan.SlowDelay))
 		return false
-	default: // reset-after-processing, transfer-failed: handled later
+	default: // reset-after-processing, transfer-failed, stored-unreadable-reply: handled later
 		return false
 	}
 	return true

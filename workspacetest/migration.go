@@ -7,7 +7,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -20,7 +19,7 @@ import (
 // "kind" and "responseCode" added beside "error":
 //
 //	200 SUCCESS
-//	400 INVALID MESSAGE FAILURE  reason "invalid" (bad message),
+//	400 INVALID MESSAGE FAILURE  reason "invalid" (bad message, read-only group),
 //	                             "notFound" (group not seeded),
 //	                             "uploadTooLarge" (over 25 MiB),
 //	                             "badContent" (not message/rfc822)
@@ -28,6 +27,60 @@ import (
 //	401 AUTHORIZATION FAILURE    reason "authError"
 //	503 BACKEND FAILURE          reason "rateLimitExceeded" or
 //	                             "dailyLimitExceeded" (quota), "backendError"
+//
+// # What a message must be
+//
+// The fake refuses only what Google's documents certainly refuse, and
+// stores everything else. Sources: [REF] the archive.insert reference,
+// https://developers.google.com/workspace/admin/groups-migration/v1/reference/archive/insert
+// (its responseCode list: "INVALID MESSAGE FAILURE ... missing From, To or
+// Date field; a line not terminated by CR+LF; empty email content; the
+// target group does not exist or is read-only"); [GUIDE] the
+// manage-email-migrations guide (RFC 822 format, Content-type
+// message/rfc822, "Confirm that the email message's To:, From:, and Date:
+// fields are properly formed"; groups that are suspended, missing or
+// read-only are refused); [DISCO] the discovery document
+// (mediaUpload.accept ["message/rfc822"], maxSize 26214400).
+//
+// Refused, each with 400 INVALID MESSAGE FAILURE and a message naming the
+// problem:
+//
+//   - an empty message, or one of whitespace only [REF];
+//   - more than [MaxMessageSize] bytes, headers and attachments included
+//     [DISCO, REF] (reason "uploadTooLarge");
+//   - a media type other than message/rfc822 [DISCO, GUIDE] (reason
+//     "badContent");
+//   - any LF not preceded by CR, anywhere in the message [REF: lines end
+//     with CR+LF];
+//   - no header section: the first line is not a header field, i.e. not
+//     a name of printable ASCII other than ':' (RFC 822 section 3.1.2),
+//     optionally followed by spaces or tabs (RFC 822's linear white space,
+//     RFC 5322's obs-optional), then ':' [GUIDE: RFC 822 format];
+//   - a From, To or Date field that is absent from the header section, or
+//     present only with a blank (whitespace-only) value after unfolding
+//     [REF, GUIDE]. To means To: the documents name To, so Cc, Bcc or
+//     Resent-To do not stand in for it, even though RFC 822 would accept
+//     any of them as the destination;
+//   - a target group that does not exist (reason "notFound") or is
+//     read-only ([Server.SetGroupReadOnly]) [REF, GUIDE]. Suspended
+//     groups are not modelled.
+//
+// Accepted, because no document gives ground to refuse them: field values
+// are not parsed, so any address syntax ("MAILER-DAEMON <>", "Mail
+// Delivery Subsystem <MAILER-DAEMON>", a bare "postmaster", an unquoted
+// "Doe, John <john@example.com>") and any date text ("Tue, 029 Apr 2019
+// 10:00:00 +0900", obsolete zones, no weekday) pass; 8-bit bytes in
+// headers or body; odd folding (a field whose value starts on a
+// continuation line, whitespace-only continuation lines); later header
+// lines that are not fields (no colon, a name with spaces or 8-bit
+// bytes), which are skipped; bare CRs; a last line without a line ending;
+// several From, To or Date fields (one non-blank occurrence suffices).
+// Whether Google's own parser refuses some of these is not documented.
+//
+// Parallel inserts into one group get 400 UNSUPPORTED_PARALLEL_OPERATION
+// [REF]; quota exhaustion 503 BACKEND FAILURE [REF, limits page]. Google
+// documents no deduplication by Message-ID, so the fake stores duplicates
+// ([Server.Duplicates] lists them).
 
 const scopeGroupsMigration = "https://www.googleapis.com/auth/apps.groups.migration"
 
@@ -58,6 +111,7 @@ type StoredMessage struct {
 type group struct {
 	email    string
 	busy     bool
+	readOnly bool
 	messages []StoredMessage
 }
 
@@ -126,6 +180,20 @@ func (s *Server) Duplicates(group string) []string {
 	}
 	slices.Sort(dups)
 	return dups
+}
+
+// SetGroupReadOnly makes a group's archive read-only, or writable again.
+// archive.insert refuses to add to a read-only archive with 400 INVALID
+// MESSAGE FAILURE, as Google documents for groups in read-only mode. It
+// panics for an unknown group.
+func (s *Server) SetGroupReadOnly(group string, readOnly bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[strings.ToLower(group)]
+	if g == nil {
+		panic("workspacetest: SetGroupReadOnly: unknown group " + group)
+	}
+	g.readOnly = readOnly
 }
 
 // HoldGroup marks a group as having an insert in progress until release
@@ -199,6 +267,11 @@ func (s *Server) migrationInsert(w http.ResponseWriter, r *http.Request) {
 	if g == nil {
 		s.mu.Unlock()
 		migrationError(w, ResponseInvalidMessage, "notFound", "Unable to lookup group "+groupID+": it does not exist or is read-only.")
+		return
+	}
+	if g.readOnly {
+		s.mu.Unlock()
+		migrationError(w, ResponseInvalidMessage, "invalid", "The archive of group "+groupID+" is read-only; no messages can be added to it.")
 		return
 	}
 	if g.busy {
@@ -305,47 +378,103 @@ func readMigrationUpload(r *http.Request) (raw []byte, tooBig bool, problem stri
 	}
 }
 
-// validateRFC822 applies the documented message rules and returns the
-// Message-ID, or a description of what is wrong.
+// validateRFC822 applies the documented message rules (see the top of
+// this file) and returns the Message-ID, or a description of what is
+// wrong. It never parses addresses or dates.
 func validateRFC822(raw []byte) (msgID, problem string) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return "", "the message is empty"
 	}
 	for i, b := range raw {
 		if b == '\n' && (i == 0 || raw[i-1] != '\r') {
-			return "", errorf("line ending at byte %d is a bare LF; lines must end with CRLF", i)
+			line := 1 + bytes.Count(raw[:i], []byte{'\n'})
+			return "", errorf("line %d ends with a bare LF (byte offset %d); every line must end with CRLF", line, i)
 		}
 	}
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return "", "the headers cannot be parsed: " + err.Error()
+	first, _, _ := bytes.Cut(raw, []byte("\r\n"))
+	if _, ok := fieldName(first); !ok {
+		return "", errorf("the message does not start with a header section: the first line %q is not a header field (Name: value)", clip(first, 60))
 	}
-	h := msg.Header
-	if h.Get("From") == "" {
-		return "", "missing From header"
+	fields := headerFields(raw)
+	for _, name := range []string{"From", "To", "Date"} {
+		values, present := fields[strings.ToLower(name)]
+		switch {
+		case !present:
+			return "", "missing " + name + " header"
+		case !slices.ContainsFunc(values, func(v string) bool { return strings.TrimSpace(v) != "" }):
+			return "", "the " + name + " header is empty"
+		}
 	}
-	if _, err := mail.ParseAddressList(h.Get("From")); err != nil {
-		return "", "malformed From header: " + err.Error()
+	if ids := fields["message-id"]; len(ids) > 0 {
+		msgID = strings.TrimSpace(ids[0])
 	}
-	rcpt := false
-	for _, f := range []string{"To", "Cc", "Bcc"} {
-		v := h.Get(f)
-		if v == "" {
+	return msgID, ""
+}
+
+// fieldName returns the name of a header field line: one or more printable
+// ASCII characters other than ':' (RFC 822 section 3.1.2), then optional
+// spaces or tabs, then ':'. ok is false when line is not a field.
+func fieldName(line []byte) (name string, ok bool) {
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 {
+		return "", false
+	}
+	n := bytes.TrimRight(line[:colon], " \t")
+	if len(n) == 0 {
+		return "", false
+	}
+	for _, c := range n {
+		if c < 33 || c > 126 {
+			return "", false
+		}
+	}
+	return string(n), true
+}
+
+// headerFields reads the header section of a CRLF message leniently: it
+// ends at the first empty line (or the end of the message); lines that
+// begin with a space or tab continue the previous field; other lines that
+// are not fields are skipped. The result maps lower-cased field names to
+// their unfolded values (continuation lines trimmed and joined with one
+// space), in order.
+func headerFields(raw []byte) map[string][]string {
+	fields := map[string][]string{}
+	var name string // field being read, "" after a non-field line
+	for len(raw) > 0 {
+		var line []byte
+		line, raw, _ = bytes.Cut(raw, []byte("\r\n"))
+		if len(line) == 0 {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if name != "" {
+				vs := fields[name]
+				if cont := strings.TrimSpace(string(line)); cont != "" {
+					if last := strings.TrimSpace(vs[len(vs)-1]); last == "" {
+						vs[len(vs)-1] = cont
+					} else {
+						vs[len(vs)-1] = last + " " + cont
+					}
+				}
+			}
 			continue
 		}
-		if _, err := mail.ParseAddressList(v); err != nil && f != "Bcc" {
-			return "", "malformed " + f + " header: " + err.Error()
+		n, ok := fieldName(line)
+		if !ok {
+			name = ""
+			continue
 		}
-		rcpt = true
+		name = strings.ToLower(n)
+		_, value, _ := bytes.Cut(line, []byte{':'})
+		fields[name] = append(fields[name], strings.TrimSpace(string(value)))
 	}
-	if !rcpt {
-		return "", "missing To header (or Cc/Bcc)"
+	return fields
+}
+
+// clip shortens b to at most n bytes for an error message.
+func clip(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "..."
 	}
-	if h.Get("Date") == "" {
-		return "", "missing Date header"
-	}
-	if _, err := mail.ParseDate(h.Get("Date")); err != nil {
-		return "", "malformed Date header: " + err.Error()
-	}
-	return strings.TrimSpace(h.Get("Message-Id")), ""
+	return string(b)
 }

@@ -1,6 +1,8 @@
 package workspacetest_test
 
 import (
+	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,41 +49,177 @@ func TestMigrationInsertSuccess(t *testing.T) {
 	}
 }
 
-func TestMigrationInsertInvalid(t *testing.T) {
+// hdr is a valid header section for the refusal and acceptance tables,
+// with the fields named in drop left out.
+func hdr(drop ...string) string {
+	var b strings.Builder
+	for _, f := range []struct{ name, line string }{
+		{"From", "From: alice@example.com\n"},
+		{"To", "To: archive@example.com\n"},
+		{"Date", "Date: Mon, 2 Jan 2006 15:04:05 -0700\n"},
+	} {
+		if !slices.Contains(drop, f.name) {
+			b.WriteString(f.line)
+		}
+	}
+	return crlf(b.String())
+}
+
+// TestMigrationRefusals shows that each refusal Google documents for
+// archive.insert is answered 400 with responseCode INVALID MESSAGE
+// FAILURE, a reason, and a message that says what is wrong, and that
+// nothing is stored.
+func TestMigrationRefusals(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, workspacetest.WithSpeed(1000))
 	s.AddGroup("archive@example.com")
+	s.AddGroup("frozen@example.com")
+	s.SetGroupReadOnly("frozen@example.com", true)
 	svc := migrationService(t, s)
 
+	const body = "\r\nhello\r\n"
+	oversize := message("big@example.com")
+	oversize += strings.Repeat("a", workspacetest.MaxMessageSize+1-len(oversize))
 	tests := []struct {
 		name, group, msg string
-		wantCode         int
 		wantReason       string
+		wantMsg          string // in the error message
 	}{
-		{"empty", "archive@example.com", "", 400, "invalid"},
-		{"no From", "archive@example.com", crlf("To: a@example.com\nDate: Mon, 2 Jan 2006 15:04:05 -0700\n\nx\n"), 400, "invalid"},
-		{"no To", "archive@example.com", crlf("From: a@example.com\nDate: Mon, 2 Jan 2006 15:04:05 -0700\n\nx\n"), 400, "invalid"},
-		{"no Date", "archive@example.com", crlf("From: a@example.com\nTo: b@example.com\n\nx\n"), 400, "invalid"},
-		{"bad Date", "archive@example.com", crlf("From: a@example.com\nTo: b@example.com\nDate: yesterday\n\nx\n"), 400, "invalid"},
-		{"bare LF", "archive@example.com", "From: a@example.com\r\nTo: b@example.com\r\nDate: Mon, 2 Jan 2006 15:04:05 -0700\r\n\r\nline\nnext\r\n", 400, "invalid"},
-		{"unknown group", "nobody@example.com", message("x@example.com"), 400, "notFound"},
-		{"oversize", "archive@example.com", message("big@example.com") + strings.Repeat("a", workspacetest.MaxMessageSize), 400, "uploadTooLarge"},
+		{"empty", "archive@example.com", "", "invalid", "empty"},
+		{"whitespace only", "archive@example.com", " \r\n\t\r\n", "invalid", "empty"},
+		{"one byte over 25 MiB", "archive@example.com", oversize, "uploadTooLarge", "26214400"},
+		{"bare LF in body", "archive@example.com", hdr() + "\r\nline\nnext\r\n", "invalid", "bare LF"},
+		{"bare LF in header", "archive@example.com", "From: a@example.com\nTo: b@example.com\r\nDate: x\r\n\r\nx\r\n", "invalid", "line 1 ends with a bare LF"},
+		{"LF line endings throughout", "archive@example.com", strings.ReplaceAll(message("lf@example.com"), "\r\n", "\n"), "invalid", "bare LF"},
+		{"first line not a field", "archive@example.com", "Hello there\r\n" + hdr() + body, "invalid", "header section"},
+		{"mbox From_ line first", "archive@example.com", "From alice@example.com Mon Jan  2 15:04:05 2006\r\n" + hdr() + body, "invalid", "header section"},
+		{"starts with a blank line", "archive@example.com", "\r\n" + hdr() + body, "invalid", "header section"},
+		{"starts with a continuation", "archive@example.com", " " + hdr() + body, "invalid", "header section"},
+		{"name with 8-bit byte first", "archive@example.com", "Sub\xe9ject: x\r\n" + hdr() + body, "invalid", "header section"},
+		{"no From", "archive@example.com", hdr("From") + body, "invalid", "missing From header"},
+		{"blank From", "archive@example.com", "From:   \t\r\n" + hdr("From") + body, "invalid", "From header is empty"},
+		{"From folded but blank", "archive@example.com", "From:\r\n \r\n\t\r\n" + hdr("From") + body, "invalid", "From header is empty"},
+		{"From only in the body", "archive@example.com", hdr("From") + "\r\nFrom: alice@example.com\r\n", "invalid", "missing From header"},
+		{"no To", "archive@example.com", hdr("To") + body, "invalid", "missing To header"},
+		{"Cc instead of To", "archive@example.com", hdr("To") + "Cc: archive@example.com\r\n" + body, "invalid", "missing To header"},
+		{"Bcc instead of To", "archive@example.com", hdr("To") + "Bcc: archive@example.com\r\n" + body, "invalid", "missing To header"},
+		{"blank To", "archive@example.com", hdr("To") + "To: \r\n" + body, "invalid", "To header is empty"},
+		{"no Date", "archive@example.com", hdr("Date") + body, "invalid", "missing Date header"},
+		{"blank Date", "archive@example.com", hdr("Date") + "Date:\r\n" + body, "invalid", "Date header is empty"},
+		{"unknown group", "nobody@example.com", message("x@example.com"), "notFound", "nobody@example.com"},
+		{"read-only group", "frozen@example.com", message("x@example.com"), "invalid", "read-only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := insert(svc, tt.group, tt.msg)
 			ge := apiError(t, err)
-			got := [2]any{ge.Code, reason(ge)}
-			if diff := cmp.Diff([2]any{tt.wantCode, tt.wantReason}, got); diff != "" {
-				t.Errorf("code, reason (-want +got):\n%s\nbody: %s", diff, ge.Body)
+			if ge.Code != 400 || reason(ge) != tt.wantReason || !strings.Contains(ge.Message, tt.wantMsg) {
+				t.Errorf("got %d %q %q, want 400 %q and a message containing %q", ge.Code, reason(ge), ge.Message, tt.wantReason, tt.wantMsg)
 			}
 			if !strings.Contains(ge.Body, `"responseCode":"INVALID MESSAGE FAILURE"`) {
 				t.Errorf("body lacks responseCode: %s", ge.Body)
 			}
 		})
 	}
+	for _, g := range []string{"archive@example.com", "frozen@example.com"} {
+		if n := s.GroupMessageCount(g); n != 0 {
+			t.Errorf("%s: stored %d refused messages", g, n)
+		}
+	}
+
+	// A read-only group takes messages again once writable.
+	s.SetGroupReadOnly("frozen@example.com", false)
+	if _, err := insert(svc, "frozen@example.com", message("thawed@example.com")); err != nil {
+		t.Errorf("insert after SetGroupReadOnly(false): %v", err)
+	}
+}
+
+// TestMigrationRefusesOtherMediaTypes shows the refusal of a media upload
+// that is not declared message/rfc822.
+func TestMigrationRefusesOtherMediaTypes(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	s.AddGroup("archive@example.com")
+	resp, err := s.Client().Post(s.URL+"/upload/groups/v1/groups/archive@example.com/archive?uploadType=media",
+		"text/plain", strings.NewReader(message("t@example.com")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), `"reason":"badContent"`) || !strings.Contains(string(b), `"responseCode":"INVALID MESSAGE FAILURE"`) {
+		t.Errorf("status %d body %s", resp.StatusCode, b)
+	}
 	if n := s.GroupMessageCount("archive@example.com"); n != 0 {
-		t.Errorf("stored %d invalid messages", n)
+		t.Errorf("stored %d", n)
+	}
+}
+
+// TestMigrationAcceptsUntidyMail shows that mail real archives are full of,
+// which Google's documents give no ground to refuse, is stored as sent,
+// and that its Message-ID is still found.
+func TestMigrationAcceptsUntidyMail(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, workspacetest.WithSpeed(1000))
+	s.AddGroup("archive@example.com")
+	svc := migrationService(t, s)
+
+	bounce := crlf("Return-Path: <>\n" +
+		"From: Mail Delivery Subsystem <MAILER-DAEMON>\n" +
+		"To: postmaster\n" +
+		"Date: Tue, 29 Apr 2019 10:00:00 +0900\n" +
+		"Subject: Undelivered Mail Returned to Sender\n" +
+		"Message-ID: <bounce@mx.example.com>\n" +
+		"MIME-Version: 1.0\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n" +
+		"\n--b\nContent-Type: text/plain\n\nThis is the mail system.\n" +
+		"--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.com\n\nFinal-Recipient: rfc822; nobody@example.org\nAction: failed\nStatus: 5.1.1\n--b--\n")
+	// with builds a message from header lines (joined with CRLF), a
+	// Message-ID and a body.
+	with := func(id string, lines ...string) string {
+		return strings.Join(lines, "\r\n") + "\r\nMessage-ID: <" + id + ">\r\n\r\nbody\r\n"
+	}
+	atLimit := message("limit@example.com")
+	atLimit += strings.Repeat("a", workspacetest.MaxMessageSize-len(atLimit))
+
+	tests := []struct {
+		name, msg, wantID string
+	}{
+		{"bounce from MAILER-DAEMON to postmaster", bounce, "<bounce@mx.example.com>"},
+		{"empty address", with("u1@x", "From: MAILER-DAEMON <>", "To: archive@example.com", "Date: Mon, 2 Jan 2006 15:04:05 -0700"), "<u1@x>"},
+		{"unquoted comma in display name", with("u2@x", "From: Doe, John <john@example.com>", "To: archive@example.com", "Date: Mon, 2 Jan 2006 15:04:05 -0700"), "<u2@x>"},
+		{"three-digit day", with("u3@x", "From: a@example.com", "To: archive@example.com", "Date: Tue, 029 Apr 2019 10:00:00 +0900"), "<u3@x>"},
+		{"obsolete two-digit year and zone", with("u4@x", "From: a@example.com", "To: archive@example.com", "Date: 2 Jan 06 15:04 EST"), "<u4@x>"},
+		{"date that is not a date", with("u5@x", "From: a@example.com", "To: archive@example.com", "Date: yesterday"), "<u5@x>"},
+		{"8-bit header bytes", with("u6@x", "From: J\xfcrgen M\xfcller <j@example.com>", "To: archive@example.com", "Date: Mon, 2 Jan 2006 15:04:05 -0700", "Subject: caf\xc3\xa9 \xff"), "<u6@x>"},
+		{"To value on a continuation line", with("u7@x", "From: a@example.com", "To:", "\tpostmaster", "Date: Mon, 2 Jan 2006 15:04:05 -0700"), "<u7@x>"},
+		{"whitespace-only continuation line", with("u8@x", "From: a@example.com", "Subject: one", " ", "  two", "To: archive@example.com", "Date: Mon, 2 Jan 2006 15:04:05 -0700"), "<u8@x>"},
+		{"header line without a colon", with("u9@x", "From: a@example.com", "this line is not a field", "To: archive@example.com", "Date: Mon, 2 Jan 2006 15:04:05 -0700"), "<u9@x>"},
+		{"space before the colon", with("u10@x", "From : a@example.com", "To\t: archive@example.com", "Date : Mon, 2 Jan 2006 15:04:05 -0700"), "<u10@x>"},
+		{"lower-case names", with("u11@x", "from: a@example.com", "to: archive@example.com", "date: Mon, 2 Jan 2006 15:04:05 -0700"), "<u11@x>"},
+		{"a blank and a filled To", with("u12@x", "From: a@example.com", "To:", "To: archive@example.com", "Date: Mon, 2 Jan 2006 15:04:05 -0700"), "<u12@x>"},
+		{"group syntax, no addresses", with("u13@x", "From: a@example.com", "To: undisclosed-recipients:;", "Date: Mon, 2 Jan 2006 15:04:05 -0700"), "<u13@x>"},
+		{"bare CR in body", with("u14@x", "From: a@example.com", "To: archive@example.com", "Date: Mon, 2 Jan 2006 15:04:05 -0700") + "a\rb\r\n", "<u14@x>"},
+		{"no line ending at the end", strings.TrimSuffix(message("u15@x"), "\r\n"), "<u15@x>"},
+		{"headers only, no body", crlf("From: a@example.com\nTo: archive@example.com\nDate: x\nMessage-ID: <u16@x>\n"), "<u16@x>"},
+		{"folded Message-ID", crlf("From: a@example.com\nTo: archive@example.com\nDate: x\nMessage-ID:\n <u17@x>\n\nbody\n"), "<u17@x>"},
+		{"no Message-ID", hdr() + "\r\nbody\r\n", ""},
+		{"exactly 25 MiB", atLimit, "<limit@example.com>"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := insert(svc, "archive@example.com", tt.msg); err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			msgs := s.GroupMessages("archive@example.com")
+			if len(msgs) != i+1 {
+				t.Fatalf("archive holds %d messages, want %d", len(msgs), i+1)
+			}
+			got := msgs[i]
+			if got.MessageID != tt.wantID || string(got.Raw) != tt.msg || got.Size != len(tt.msg) {
+				t.Errorf("stored Message-ID %q, size %d, same bytes %v; want %q, %d", got.MessageID, got.Size, string(got.Raw) == tt.msg, tt.wantID, len(tt.msg))
+			}
+		})
 	}
 }
 

@@ -18,8 +18,8 @@ package workspacetest
 //	}
 //
 // s.handle wraps the handler with, in order: token check (401/403 in the
-// endpoint's style), fault injection, quota (per project, scaled by speed),
-// logging and Stats. Inside the handler:
+// endpoint's style), setup failures set by DenyAPI, fault injection, quota
+// (per project, scaled by speed), logging and Stats. Inside the handler:
 //
 //   - callerFrom(r) gives the acting user (the token's subject) and project;
 //   - lock s.mu around any read or write of server state (one mutex);
@@ -38,6 +38,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -85,6 +86,9 @@ type Server struct {
 	transfers   []*transfer
 	transferSeq int
 
+	// setup failures set by DenyAPI, by API
+	denied map[string]DenyKind
+
 	// quota, faults, stats
 	quotaRules map[string]quotaRule
 	quotas     map[quotaKey]*quotaState
@@ -120,6 +124,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 		usersByEmail:  map[string]*user{},
 		usersByID:     map[string]*user{},
 		groups:        map[string]*group{},
+		denied:        map[string]DenyKind{},
 		quotaRules:    map[string]quotaRule{},
 		quotas:        map[quotaKey]*quotaState{},
 		stats:         map[string]*APIStats{},
@@ -280,8 +285,9 @@ func (s *Server) newMux() *http.ServeMux {
 	return mux
 }
 
-// handle registers e under pattern with the shared pipeline: auth, faults,
-// quota, then e.h; logging and Stats around it all.
+// handle registers e under pattern with the shared pipeline: auth, setup
+// failures (DenyAPI), faults, quota, then e.h; logging and Stats around it
+// all.
 func (s *Server) handle(mux *http.ServeMux, pattern string, e endpoint) {
 	ep := e
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -301,6 +307,9 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, e endpoint) {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), callerKey{}, c))
+		if s.refuseDenied(rw, &ep, c) {
+			return
+		}
 
 		fault = s.nextFault(&ep, r)
 		if fault != "" && s.applyFault(rw, r, &ep, c, fault) {
@@ -309,11 +318,17 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, e endpoint) {
 		if !s.admit(rw, &ep, c) {
 			return
 		}
-		if fault == FaultResetAfterProcessing {
-			rec := &respWriter{ResponseWriter: httptest.NewRecorder(), ep: &ep}
+		switch fault {
+		case FaultResetAfterProcessing, FaultStoredUnreadableReply:
+			hr := httptest.NewRecorder()
+			rec := &respWriter{ResponseWriter: hr, ep: &ep}
 			ep.h(rec, r)
 			rw.status, rw.reason = rec.status, rec.reason
-			resetConn(w)
+			if fault == FaultResetAfterProcessing {
+				resetConn(w)
+			} else {
+				truncatedReply(w, hr)
+			}
 			return
 		}
 		ep.h(rw, r)
@@ -358,6 +373,27 @@ func resetConn(w http.ResponseWriter) {
 		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()
+}
+
+// truncatedReply sends rec's status line and headers, with a
+// Content-Length for the whole body, then the first half of the body, and
+// closes the connection, so the client sees the status and then an
+// unexpected end of the body.
+func truncatedReply(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	defer conn.Close()
+	res := rec.Result()
+	body := rec.Body.Bytes()
+	res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	res.Header.Del("Transfer-Encoding")
+	_, _ = fmt.Fprintf(buf, "HTTP/1.1 %03d %s\r\n", res.StatusCode, http.StatusText(res.StatusCode))
+	_ = res.Header.Write(buf)
+	_, _ = buf.WriteString("Connection: close\r\n\r\n")
+	_, _ = buf.Write(body[:len(body)/2])
+	_ = buf.Flush()
 }
 
 // validEmail is a loose check: one @, something on both sides.
