@@ -186,8 +186,8 @@ func (r *fileReader) findMoved(name string) string {
 	return ""
 }
 
-// readFile fills m.Data, m.Size and m.TooLarge from the file at p without
-// buffering more than maxSize+1 bytes.
+// readFile fills m.Data, m.Size, m.TooLarge, m.Envelope and m.Fixes from
+// the file at p without buffering more than maxSize+bytes.MinRead bytes.
 func readFile(p string, m *Message, maxSize int64) error {
 	f, err := os.Open(p)
 	if err != nil {
@@ -198,19 +198,41 @@ func readFile(p string, m *Message, maxSize int64) error {
 	if err != nil {
 		return err
 	}
-	if st.Size() > maxSize {
-		m.Size = st.Size()
-		m.TooLarge = true
-		return nil
+	size := st.Size()
+	var pre filePrefix
+	if size > maxSize {
+		// Only the start is read: what is dropped there may bring a file
+		// just over the limit under it.
+		head := make([]byte, min(size, lineBuf))
+		n, err := io.ReadFull(f, head)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return err
+		}
+		pre = examineHead(head[:n], int64(n) == size)
+		if size-int64(pre.drop) > maxSize {
+			pre.set(m)
+			m.Size = size - int64(pre.drop)
+			m.TooLarge = true
+			return nil
+		}
+		if _, err := f.Seek(int64(pre.drop), io.SeekStart); err != nil {
+			return err
+		}
+		size -= int64(pre.drop)
 	}
 	// Room for the whole file plus bytes.MinRead lets ReadFrom reach EOF
 	// without growing; the limit stops a file that grew since Stat.
 	var b bytes.Buffer
-	b.Grow(int(st.Size()) + bytes.MinRead)
+	b.Grow(int(size) + bytes.MinRead)
 	if _, err := b.ReadFrom(io.LimitReader(f, maxSize+1)); err != nil {
 		return err
 	}
 	buf := b.Bytes()
+	if pre.drop == 0 {
+		pre = examineHead(buf, true)
+		buf = buf[pre.drop:]
+	}
+	pre.set(m)
 	if int64(len(buf)) > maxSize {
 		rest, err := io.Copy(io.Discard, f)
 		if err != nil {
@@ -220,9 +242,77 @@ func readFile(p string, m *Message, maxSize int64) error {
 		m.TooLarge = true
 		return nil
 	}
+	if pre.fixes&FixCRLineEnds != 0 {
+		for q := buf; ; {
+			i := bytes.IndexByte(q, '\r')
+			if i < 0 {
+				break
+			}
+			q[i] = '\n'
+			q = q[i+1:]
+		}
+	}
 	m.Size = int64(len(buf))
 	m.Data = buf
 	return nil
+}
+
+// filePrefix is what examineHead found at the start of a file.
+type filePrefix struct {
+	drop  int    // bytes dropped from the start: byte order mark, stray envelope lines
+	env   string // the first stray envelope line, for Message.Envelope
+	fixes Fix
+}
+
+func (p filePrefix) set(m *Message) {
+	m.Envelope = p.env
+	m.Fixes |= p.fixes
+}
+
+// examineHead looks at the start of a message file: head is its first
+// bytes, all of them when whole is set. A UTF-8 byte order mark is
+// dropped; a first block (lineBuf bytes) with CR but no LF means CR line
+// ends; and lines at the top that begin with "From " or ">From " (stray
+// envelope lines; a header field name has no space) are dropped when they
+// end within the first block.
+func examineHead(head []byte, whole bool) filePrefix {
+	var p filePrefix
+	if bytes.HasPrefix(head, utf8BOM) {
+		p.drop = len(utf8BOM)
+		p.fixes |= FixBOM
+	}
+	block := head
+	if len(block) > lineBuf {
+		block = block[:lineBuf]
+	}
+	eol := byte('\n')
+	if rest := block[p.drop:]; bytes.IndexByte(rest, '\r') >= 0 && bytes.IndexByte(rest, '\n') < 0 {
+		p.fixes |= FixCRLineEnds
+		eol = '\r'
+	}
+	for {
+		rest := block[p.drop:]
+		text := rest
+		if len(text) > 0 && text[0] == '>' {
+			text = text[1:]
+		}
+		if !bytes.HasPrefix(text, fromSpace) {
+			break
+		}
+		end := bytes.IndexByte(rest, eol) + 1
+		if end == 0 {
+			if !whole || len(head) > lineBuf {
+				break // the line goes on beyond the first block
+			}
+			end = len(rest)
+		}
+		if p.fixes&FixEnvelopeLine == 0 {
+			p.env = envelopeText(text[len(fromSpace) : end-(len(rest)-len(text))])
+			p.fixes |= FixEnvelopeLine
+		}
+		p.drop += end
+	}
+	return p
 }
 
 // Open opens path as a message source, choosing the reader by what it
@@ -232,8 +322,10 @@ func readFile(p string, m *Message, maxSize int64) error {
 //   - any other folder: OpenEMLDir;
 //   - a file named *.eml: OpenEMLFile;
 //   - any other file: an mbox (OpenMbox) when its first 64 KiB hold a line
-//     that LooksLikeEnvelope after "From ", or when it is empty or named
-//     *.mbox, *.mbx or *.mbs; otherwise a single message (OpenEMLFile).
+//     that LooksLikeEnvelope after "From " (or it begins with "From -", as
+//     Netscape and Thunderbird write), or when it is empty or named *.mbox,
+//     *.mbx or *.mbs; otherwise a single message (OpenEMLFile). Classic
+//     Mac (CR only) line ends are recognized.
 func Open(path string, opts *Options) (Reader, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -279,9 +371,16 @@ func sniffMbox(path string) (bool, error) {
 		return false, err
 	}
 	head = bytes.TrimPrefix(head[:n], utf8BOM)
+	if bytes.HasPrefix(head, []byte("From -")) {
+		return true, nil
+	}
+	eol := byte('\n')
+	if bytes.IndexByte(head, '\r') >= 0 && bytes.IndexByte(head, '\n') < 0 {
+		eol = '\r'
+	}
 	for len(head) > 0 {
 		line := head
-		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		if i := bytes.IndexByte(head, eol); i >= 0 {
 			line, head = head[:i], head[i+1:]
 		} else {
 			head = nil

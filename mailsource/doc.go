@@ -25,40 +25,86 @@
 //
 // # Mbox boundaries
 //
-// A message starts at an envelope line: a line that begins with "From " and
-// either is the first non-blank line of the file or follows an empty line
-// (LF or CRLF files alike). By default the rest of the line must also look
-// like an envelope — a sender word followed by a month name, a time of day
-// and a four-digit year, as every common writer produces (see
-// LooksLikeEnvelope). This resolves most of the mboxo ambiguity: an
-// unescaped body line such as "From here on, ..." after a paragraph break
-// stays in its message, while an unescaped line that copies a complete
-// envelope ("From bob@example.com Mon Jan  1 00:00:00 2024") after a blank
-// line still splits the message, as it would in any mbox reader. Set
-// Options.LaxSeparator to split on every "From " line after an empty line.
+// A message starts at an envelope line, found the way mutt finds it: a line
+// that begins with "From " and whose rest looks like an envelope — a
+// sender word followed by a month name, a time of day and a four-digit
+// year, as every common writer produces (see LooksLikeEnvelope). No empty
+// line is needed before it; the date check is what tells it from a body
+// line such as "From here on, ...". Netscape and Thunderbird write
+// "From - " with a date, with a bare "-" or with nothing after it: any line
+// that begins with "From -" is an envelope line too. With
+// Options.LaxSeparator, every line that begins with "From " and follows an
+// empty line (or is the first non-blank line of the file) is one as well.
+// An unescaped body line that copies a complete envelope line ("From
+// bob@example.com Mon Jan  1 00:00:00 2024") therefore splits its message,
+// as in mutt, unless the message has a right Content-Length header.
+//
+// Content-Length. When a message's header (the lines up to its first empty
+// line) has a Content-Length: N field, in any format, and the N bytes after
+// that empty line end on a message boundary — the end of input, an envelope
+// line, or one empty line (LF or CRLF) followed by an envelope line or the
+// end of input — the body is exactly those N bytes, whatever lines that
+// look like envelope lines it holds (Fixes has FixContentLength when that
+// made a difference). A count that does not land on a boundary is ignored
+// and the line rules apply. A file, or any input that is an io.ReaderAt and
+// an io.Seeker, is checked by reading the few bytes where the count ends.
+// A plain stream has to hold the bytes that follow a line inside the count
+// that looks like an envelope line until the count is reached: at most
+// max(MaxSize, 1 MiB) of them per message and, over the whole input, no
+// more than that plus what has been read, so that wrong counts cannot make
+// reading slower than linear; beyond that limit the line rules apply.
 //
 // The empty line before an envelope line, and the one at the end of the
 // file, belong to the mbox format and are removed from the preceding
-// message. A missing final newline is tolerated (the last line is returned
-// as is). An empty file has no messages. A UTF-8 byte order mark at the
-// start is ignored.
+// message (an empty line inside a right Content-Length count stays). A
+// missing final newline is tolerated (the last line is returned as is). An
+// empty file has no messages.
 //
 // Escaping is undone according to Options.Format: MboxRD (the default)
 // removes one '>' from lines matching ^>+From ; MboxO and MboxCL remove it
-// from ^>From  only; MboxCL2 leaves lines alone. Content-Length headers are
-// not used.
+// from ^>From  only; MboxCL2 leaves lines alone. Lines inside a
+// Content-Length count are unescaped the same way.
 //
-// Bytes before the first envelope line that are not blank are not silently
-// dropped: they are returned first, as a Message with Preamble set and
-// Index -1 (with the same MaxSize rule), so the caller can report them.
-// When a file has no envelope line at all the whole file is that preamble.
+// Line ends may be LF or CRLF. A file whose first 64 KiB hold a CR but no
+// LF has classic Mac line ends: it is read as if every CR were LF (one
+// byte for one, so offsets hold). A UTF-8 byte order mark at the start of
+// the file is dropped.
+//
+// A message whose first line begins with "From " or ">From " (after
+// unescaping) has a second, stray envelope line at its top — typically an
+// .eml file with its own envelope line appended to an mbox, or a
+// Thunderbird "From - " line followed by the original one. No header field
+// begins that way, so such lines are removed from Data (Envelope keeps the
+// envelope line that started the message).
+//
+// Bytes before the first envelope line are not silently dropped. Blank
+// lines there are ignored. If the first non-blank line is a header field
+// ("Name: value", the name printable ASCII without spaces or ':') and the
+// header block it starts (fields and folded lines) has a From, Date,
+// Subject, Message-ID, Received, Return-Path or To field, they are a
+// message: Index 0, the following messages counting from 1; a file that
+// has no envelope line at all is then one message. Otherwise they are
+// returned as a Message with Preamble set and Index -1 (with the same
+// MaxSize rule), so the caller can report them; a file with no envelope
+// line at all is then that preamble.
+//
+// # Fixes
+//
+// Message.Fixes lists what a reader changed to turn stored bytes into a
+// message — byte order mark dropped, stray envelope line removed, From
+// quoting undone, CR line ends converted, body bounded by Content-Length —
+// so that a migration report can show it per message (Fix.String).
 //
 // # Folders
 //
 // OpenEMLDir reads *.eml recursively in byte-wise order of the relative
 // path; OpenMaildir reads cur and new (not tmp) sorted by file name. A file
 // that cannot be read yields a *FileError, after which Next may be called
-// again.
+// again. A file is one message, as stored, except that a UTF-8 byte order
+// mark at its start is dropped, CR line ends (a CR but no LF in the first
+// 64 KiB) are read as LF, and stray envelope lines at its top (lines that
+// begin with "From " or ">From " and end within the first 64 KiB) are
+// removed; the first of these goes to Message.Envelope.
 //
 // # Helpers
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 const (
@@ -23,20 +24,31 @@ const (
 var utf8BOM = []byte("\xef\xbb\xbf")
 
 type mboxReader struct {
+	src    io.Reader // the input as given to NewMbox
 	br     *bufio.Reader
+	back   []byte // bytes given back after a wrong Content-Length, read before br
 	closer io.Closer
 	name   string
 	opts   Options
 
 	off         int64 // bytes consumed from the input
 	atLineStart bool  // the next chunk begins a line
+	readErr     error // the error that ends the input (io.EOF at the end), once seen
 	started     bool  // the preamble has been dealt with
+	fixFirst    Fix   // fixes of the first message read (a byte order mark)
+	fixAll      Fix   // fixes of every message (CR line ends)
 	haveEnv     bool  // an envelope line has been read and its message not yet
 	envOff      int64
 	envLine     string
 	index       int
 	err         error // sticky
 	scratch     []byte
+	raw         []byte // counted body bytes held while a Content-Length is checked
+	givenBack   int64  // bytes given back so far (see holdLimit)
+
+	at   io.ReaderAt // the input, when it can be read at an offset
+	base int64       // the offset in at of offset 0
+	win  []byte      // a window read from at
 }
 
 // NewMbox returns a Reader over the mbox read from r. name is used as
@@ -46,6 +58,7 @@ type mboxReader struct {
 // See the package documentation for how message boundaries are found.
 func NewMbox(r io.Reader, name string, opts *Options) Reader {
 	mr := &mboxReader{
+		src:         r,
 		br:          bufio.NewReaderSize(r, lineBuf),
 		name:        name,
 		opts:        opts.resolved(),
@@ -53,6 +66,15 @@ func NewMbox(r io.Reader, name string, opts *Options) Reader {
 	}
 	if c, ok := r.(io.Closer); ok {
 		mr.closer = c
+	}
+	// A file (or any seekable input) lets a Content-Length be checked by
+	// reading the few bytes where it ends.
+	if ra, ok := r.(io.ReaderAt); ok {
+		if sk, ok := r.(io.Seeker); ok {
+			if pos, err := sk.Seek(0, io.SeekCurrent); err == nil {
+				mr.at, mr.base = ra, pos
+			}
+		}
 	}
 	return mr
 }
@@ -70,6 +92,8 @@ func OpenMbox(path string, opts *Options) (Reader, error) {
 func (r *mboxReader) Close() error {
 	r.err = errClosed
 	r.scratch = nil
+	r.raw = nil
+	r.back = nil
 	if r.closer != nil {
 		c := r.closer
 		r.closer = nil
@@ -87,18 +111,14 @@ func (r *mboxReader) Next() (*Message, error) {
 	}
 	if !r.started {
 		r.started = true
-		// A UTF-8 byte order mark some Windows tools write is dropped.
-		if p, _ := r.br.Peek(len(utf8BOM)); bytes.Equal(p, utf8BOM) {
-			r.br.Discard(len(utf8BOM))
-			r.off += int64(len(utf8BOM))
-		}
+		r.start()
 		pre := &Message{Kind: KindMbox, Source: r.name, Index: -1, Preamble: true}
-		content, err := r.collect(pre, true, false)
+		keep, err := r.collect(pre, true, false)
 		if err != nil {
 			r.err = err
 			return nil, err
 		}
-		if content {
+		if keep {
 			return pre, nil
 		}
 	}
@@ -118,84 +138,563 @@ func (r *mboxReader) Next() (*Message, error) {
 	return nil, io.EOF
 }
 
-// collect reads up to the next envelope line (which it consumes and records)
-// or the end of input, filling m. In preamble mode an envelope line need not
-// follow a blank line, escaping is left alone, and the returned bool says
-// whether anything but blank space was seen. When discard is true nothing
-// is buffered.
-func (r *mboxReader) collect(m *Message, preamble, discard bool) (bool, error) {
-	maxSize := r.opts.MaxSize
-	buf := r.scratch[:0]
-	var size int64
-	tooLarge := discard
-	var pending [2]byte // a held-back blank line: "\n" or "\r\n"
-	pendingLen := 0
-	content := false
+// start looks at the first block of the input: a UTF-8 byte order mark is
+// dropped, and a block with CR but no LF makes the whole input read with
+// every CR turned into LF (classic Mac line ends; offsets are unchanged).
+func (r *mboxReader) start() {
+	p, _ := r.br.Peek(lineBuf)
+	if bytes.HasPrefix(p, utf8BOM) {
+		r.br.Discard(len(utf8BOM))
+		r.off += int64(len(utf8BOM))
+		r.fixFirst = FixBOM
+		p = p[len(utf8BOM):]
+	}
+	if bytes.IndexByte(p, '\r') >= 0 && bytes.IndexByte(p, '\n') < 0 {
+		head := bytes.ReplaceAll(p, []byte{'\r'}, []byte{'\n'})
+		old := r.br
+		old.Discard(len(p))
+		r.br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(head), &crToLF{old}), lineBuf)
+		r.fixAll = FixCRLineEnds
+	}
+}
 
-	add := func(p []byte) {
-		if !tooLarge && size+int64(len(p)) > maxSize {
-			tooLarge = true
-			buf = buf[:0]
+// crToLF turns every CR read through it into LF.
+type crToLF struct{ r io.Reader }
+
+func (c *crToLF) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	for q := p[:n]; ; {
+		i := bytes.IndexByte(q, '\r')
+		if i < 0 {
+			break
 		}
-		size += int64(len(p))
-		if !tooLarge {
-			buf = appendBounded(buf, p, maxSize)
+		q[i] = '\n'
+		q = q[i+1:]
+	}
+	return n, err
+}
+
+// readChunk returns the next chunk of input: a line with its line end, or
+// part of a line longer than the buffer (or than what is left), and
+// advances off and atLineStart. It returns a non-empty chunk and nil, or
+// nil and the error that ended the input (io.EOF at the end).
+func (r *mboxReader) readChunk() ([]byte, error) {
+	if len(r.back) > 0 {
+		b := r.back
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[:i+1]
+		}
+		if len(b) > lineBuf && r.atLineStart {
+			b = b[:lineBuf] // the first chunk of a line is what bufio would give
+		}
+		r.back = r.back[len(b):]
+		if len(r.back) == 0 {
+			r.back = nil
+		}
+		r.off += int64(len(b))
+		r.atLineStart = b[len(b)-1] == '\n'
+		return b, nil
+	}
+	if r.readErr != nil {
+		return nil, r.readErr
+	}
+	return r.tookChunk(r.br.ReadSlice('\n'))
+}
+
+// tookChunk finishes readChunk with what bufio.Reader.ReadSlice returned.
+func (r *mboxReader) tookChunk(b []byte, err error) ([]byte, error) {
+	if err != nil && err != bufio.ErrBufferFull {
+		if err != io.EOF {
+			err = fmt.Errorf("mailsource: %s: reading at offset %d: %w", r.name, r.off+int64(len(b)), err)
+		}
+		r.readErr = err
+		if len(b) == 0 {
+			return nil, err
+		}
+	}
+	r.off += int64(len(b))
+	r.atLineStart = b[len(b)-1] == '\n'
+	return b, nil
+}
+
+// giveBack makes the next reads return p (which the reader now owns) and
+// then what followed, as if the p.len bytes before off had not been read.
+// p must begin a line.
+func (r *mboxReader) giveBack(p []byte) {
+	if len(r.back) > 0 {
+		p = append(p, r.back...)
+	}
+	n := int64(len(p) - len(r.back))
+	r.off -= n
+	r.givenBack += n
+	r.back = p
+	r.atLineStart = true
+}
+
+// holdLimit is how many bytes may be held to check a Content-Length in an
+// input that cannot be read at an offset: at most max(MaxSize, 1 MiB) per
+// message, and in all no more than that plus the bytes read so far, so that
+// giving bytes back at most doubles the reading however many counts are
+// wrong.
+func (r *mboxReader) holdLimit() int64 {
+	return min(max(r.opts.MaxSize, 1<<20), max(r.opts.MaxSize, 1<<20)+r.off-r.givenBack)
+}
+
+// lengthRightAt reports whether a body of n bytes starting at offset body
+// ends on a message boundary (see the package documentation), reading the
+// input at that place. It gives the answer the line by line check of
+// lengthCheck would give.
+func (r *mboxReader) lengthRightAt(body, n int64) (bool, error) {
+	p := body + n
+	from := max(p-3, 0) // the last counted line's end and what precedes it
+	size := 4096
+	if r.win == nil {
+		r.win = make([]byte, 3+2*(lineBuf+2))
+	}
+	for {
+		k, err := r.at.ReadAt(r.win[:size], r.base+from)
+		if err != nil && err != io.EOF {
+			return false, fmt.Errorf("mailsource: %s: reading at offset %d: %w", r.name, from, err)
+		}
+		w := r.win[:k]
+		whole := k < size // w reaches the end of input
+		if r.fixAll&FixCRLineEnds != 0 {
+			for i, c := range w {
+				if c == '\r' {
+					w[i] = '\n'
+				}
+			}
+		}
+		i := int(p - from)
+		if len(w) < i {
+			return false, nil // the input ends inside the count
+		}
+		if i > 0 && w[i-1] != '\n' {
+			return len(w) == i && whole, nil // only the end of input may follow a partial line
+		}
+		lastBlank := n == 0 || (i >= 2 && w[i-2] == '\n') || (i >= 3 && w[i-3] == '\n' && w[i-2] == '\r')
+		rest := w[i:]
+		l1, ok := firstChunk(rest, whole)
+		if ok && len(l1) == 0 {
+			return true, nil // end of input
+		}
+		if ok && r.isSeparator(l1, lastBlank) {
+			return true, nil
+		}
+		if ok && isBlankLine(l1) {
+			l2, ok2 := firstChunk(rest[len(l1):], whole)
+			if ok2 {
+				return len(l2) == 0 || r.isSeparator(l2, true), nil
+			}
+			ok = false
+		}
+		if ok || size > 4096 {
+			return false, nil
+		}
+		size = len(r.win) // a line goes on beyond the window
+	}
+}
+
+// firstChunk returns the first chunk of the line at the start of w, as
+// bufio would return it: up to and including '\n', at most lineBuf bytes.
+// It reports false when w ends before the chunk does and is not the whole
+// rest of the input.
+func firstChunk(w []byte, whole bool) ([]byte, bool) {
+	if i := bytes.IndexByte(w, '\n'); i >= 0 && i < lineBuf {
+		return w[:i+1], true
+	}
+	if len(w) >= lineBuf {
+		return w[:lineBuf], true
+	}
+	return w, whole
+}
+
+// collector accumulates the bytes of one message (or preamble).
+type collector struct {
+	r          *mboxReader
+	m          *Message
+	buf        []byte
+	spare      []byte // buf, kept for reuse once skipping
+	size       int64  // the size, once skipping
+	maxSize    int64
+	skipping   bool    // bytes are counted, not kept
+	skipped    bool    // skipping because the caller said so, not because of the size
+	pending    [2]byte // a held-back blank line: "\n" or "\r\n"
+	pendingLen int
+}
+
+// add appends p to the message. While the message is kept, its size is
+// len(buf), and cap(buf) never exceeds maxSize (appendBounded), so a p
+// that fits the capacity needs no other check.
+func (c *collector) add(p []byte) {
+	if len(c.buf)+len(p) <= cap(c.buf) { // buf is nil once skipping
+		c.buf = append(c.buf, p...)
+		return
+	}
+	c.addSlow(p)
+}
+
+func (c *collector) addSlow(p []byte) {
+	if !c.skipping {
+		if int64(len(c.buf)+len(p)) <= c.maxSize {
+			c.buf = appendBounded(c.buf, p, c.maxSize)
+			return
+		}
+		c.skip()
+	}
+	c.size += int64(len(p))
+}
+
+// skip stops keeping the message; its bytes are counted from now on.
+func (c *collector) skip() {
+	if !c.skipping {
+		c.skipping = true
+		c.size = int64(len(c.buf))
+		c.spare = c.buf[:0]
+		c.buf = nil
+	}
+}
+
+// total returns the size of the message so far.
+func (c *collector) total() int64 {
+	if c.skipping {
+		return c.size
+	}
+	return int64(len(c.buf))
+}
+
+// flush adds the held-back blank line, if any.
+func (c *collector) flush() {
+	if c.pendingLen > 0 {
+		c.add(c.pending[:c.pendingLen])
+		c.pendingLen = 0
+	}
+}
+
+// line adds chunk b of a message line by the line rules: a blank line is
+// held back (it is dropped if an envelope line or the end of input
+// follows), and the "From " quoting is undone at the start of a line when
+// unescape is set.
+func (c *collector) line(b []byte, lineStart, unescape bool) {
+	if lineStart {
+		c.flush()
+		if isBlankLine(b) {
+			c.pendingLen = copy(c.pending[:], b)
+			return
+		}
+		if unescape && b[0] == '>' {
+			if u := c.r.unescape(b); len(u) != len(b) {
+				c.m.Fixes |= FixUnescaped
+				b = u
+			}
+		}
+	}
+	c.add(b)
+}
+
+// lengthCheck is the state of a Content-Length being checked: the counted
+// body is read by the line rules until a line in it looks like an envelope
+// line (a conflict); from there on its bytes are held in raw until the end
+// of the count shows whether the header was right.
+type lengthCheck struct {
+	known       bool  // the count was found right by reading ahead (lengthRightAt)
+	remaining   int64 // counted bytes still to read
+	after       int   // 0: in the counted body; 1: right after it; 2: after it and one blank line
+	lastBlank   bool  // the last counted line is blank
+	conflict    bool
+	conflictOff int64
+	blank       [2]byte // the blank line after the count (after == 2)
+	blankLen    int
+}
+
+type lengthVerdict int
+
+const (
+	lengthMore      lengthVerdict = iota // undecided; the chunk was taken
+	lengthRight                          // the count ends the message; the chunk, if any, is an envelope line
+	lengthWrong                          // the count is wrong; the chunk, if any, is to be read by the line rules
+	lengthWrongHeld                      // the count is wrong; the chunk is already held
+)
+
+// holding reports whether counted bytes are being held.
+func (k *lengthCheck) holding() bool { return k.conflict && !k.known }
+
+// step takes the next chunk b (nil at the end of input) while a
+// Content-Length is checked.
+func (k *lengthCheck) step(c *collector, b []byte, lineStart bool, start int64, unescape bool) lengthVerdict {
+	r := c.r
+	switch k.after {
+	case 0:
+		if len(b) == 0 || int64(len(b)) > k.remaining {
+			return lengthWrong // the input ends, or the count ends inside a line
+		}
+		switch {
+		case k.holding():
+			r.raw = append(r.raw, b...)
+		case lineStart && r.isSeparator(b, c.pendingLen > 0):
+			if k.known {
+				k.conflict = true
+				c.line(b, lineStart, unescape)
+				break
+			}
+			if r.holdLimit() <= int64(len(b)) {
+				return lengthWrong // no more holding: believe the lines
+			}
+			k.conflict = true
+			k.conflictOff = start
+			r.raw = append(r.raw[:0], b...)
+		default:
+			c.line(b, lineStart, unescape)
+		}
+		k.remaining -= int64(len(b))
+		k.lastBlank = lineStart && isBlankLine(b)
+		if k.remaining == 0 {
+			k.after = 1
+		}
+		if k.holding() && int64(len(r.raw)) > r.holdLimit() {
+			return lengthWrongHeld // too much to hold: believe the lines
+		}
+		return lengthMore
+	case 1:
+		switch {
+		case len(b) == 0:
+			return lengthRight
+		case !lineStart:
+			return lengthWrong
+		case r.isSeparator(b, k.lastBlank):
+			return lengthRight
+		case isBlankLine(b):
+			k.blankLen = copy(k.blank[:], b)
+			k.after = 2
+			return lengthMore
+		}
+		return lengthWrong
+	}
+	if len(b) == 0 || r.isSeparator(b, true) {
+		return lengthRight
+	}
+	return lengthWrong
+}
+
+// collect reads up to the next envelope line (which it consumes and records)
+// or the end of input, filling m. In preamble mode leading blank lines are
+// dropped, escaping is left alone, and m turns into message 0 when its
+// header says it is a message; the returned bool says whether m is to be
+// returned. When discard is true nothing is buffered.
+func (r *mboxReader) collect(m *Message, preamble, discard bool) (bool, error) {
+	c := collector{r: r, m: m, buf: r.scratch[:0], maxSize: r.opts.MaxSize}
+	if discard {
+		c.skip()
+		c.skipped = true
+	}
+	var (
+		first     = !preamble // the next line is the message's first
+		seen      = !preamble // a non-blank line has been read
+		deciding  = preamble  // preamble: whether it is a message is not known yet
+		isMsg     = !preamble // unescape, and honour Content-Length
+		inHeader  = true
+		cl        = int64(-1) // the Content-Length header, if any
+		counting  bool        // a Content-Length is being checked
+		k         lengthCheck
+		headerEnd bool
+	)
+	decide := func() {
+		deciding = false
+		isMsg = true
+		m.Preamble = false
+		m.Index = 0
+		r.index = 1
+		if r.opts.Skip != nil && r.opts.Skip(m) {
+			c.skip()
+			c.skipped = true
 		}
 	}
 
 	r.haveEnv = false
+	r.raw = r.raw[:0]
+loop:
 	for {
 		lineStart := r.atLineStart
 		start := r.off
-		b, err := r.br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			err = nil
+		var b []byte
+		var err error
+		if len(r.back) == 0 && r.readErr == nil {
+			b, err = r.br.ReadSlice('\n')
+			if len(b) > 0 && (err == nil || err == bufio.ErrBufferFull) {
+				r.off += int64(len(b))
+				r.atLineStart = b[len(b)-1] == '\n'
+				err = nil
+			} else {
+				b, err = r.tookChunk(b, err)
+			}
+		} else {
+			b, err = r.readChunk()
 		}
-		if len(b) > 0 {
-			r.off += int64(len(b))
-			r.atLineStart = b[len(b)-1] == '\n'
-			if lineStart && r.isEnvelope(b, preamble || pendingLen > 0) {
-				if err2 := r.takeEnvelope(start, b); err2 != nil {
-					return false, err2
-				}
-				break
+		if err != nil && err != io.EOF {
+			return false, err
+		}
+		if !counting && len(b) > 0 && !first && seen && !deciding && !inHeader {
+			// In the body, the common case: a line that cannot be an
+			// envelope line, blank or escaped.
+			if !lineStart {
+				c.add(b)
+				continue
 			}
-			if lineStart {
-				if pendingLen > 0 {
-					add(pending[:pendingLen])
-					pendingLen = 0
-				}
-				if isBlankLine(b) {
-					pendingLen = copy(pending[:], b)
-					b = nil
-				} else if !preamble {
-					b = r.unescape(b)
-				}
+			if c0 := b[0]; c0 != 'F' && c0 != '>' && c0 != '\n' && c0 != '\r' {
+				c.flush()
+				c.add(b)
+				continue
 			}
-			if len(b) > 0 {
-				if preamble && !content && len(bytes.TrimSpace(b)) > 0 {
-					content = true
+		}
+		if counting {
+			switch k.step(&c, b, lineStart, start, isMsg) {
+			case lengthMore:
+				continue
+			case lengthRight:
+				c.flush() // the last counted line belongs to the body, blank or not
+				if k.conflict || (k.after == 1 && k.lastBlank) {
+					m.Fixes |= FixContentLength
 				}
-				add(b)
+				if !k.holding() {
+					r.raw = r.raw[:0]
+				}
+				for p := r.raw; len(p) > 0; {
+					ln := p
+					if i := bytes.IndexByte(p, '\n'); i >= 0 {
+						ln = p[:i+1]
+					}
+					p = p[len(ln):]
+					if u := r.unescape(ln); len(u) != len(ln) {
+						m.Fixes |= FixUnescaped
+						ln = u
+					}
+					c.add(ln)
+				}
+				if len(b) > 0 {
+					if err := r.takeEnvelope(start, b); err != nil {
+						return false, err
+					}
+				}
+				break loop
+			case lengthWrongHeld:
+				b = nil
+			}
+			// The count is wrong.
+			counting = false
+			if k.holding() {
+				// The message ends at the first line that looked like an
+				// envelope line; what follows it is read again.
+				back := r.raw
+				r.raw = nil
+				back = append(back, k.blank[:k.blankLen]...)
+				back = append(back, b...)
+				r.giveBack(back)
+				c.pendingLen = 0
+				line, _ := r.readChunk()
+				if err := r.takeEnvelope(k.conflictOff, line); err != nil {
+					return false, err
+				}
+				break loop
+			}
+			if k.blankLen > 0 {
+				c.line(k.blank[:k.blankLen], true, isMsg)
 			}
 		}
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			return false, fmt.Errorf("mailsource: %s: reading at offset %d: %w", r.name, r.off, err)
+
+		if lineStart {
+			if first {
+				if u := r.unescape(b); bytes.HasPrefix(u, fromSpace) || bytes.HasPrefix(u, gtFromSpace) {
+					// A stray envelope line at the top of the message.
+					m.Fixes |= FixEnvelopeLine
+					if err := r.skipLine(); err != nil {
+						return false, err
+					}
+					continue
+				}
+				first = false
+			}
+			if b[0] == 'F' && r.isSeparator(b, c.pendingLen > 0 || !seen) {
+				if err := r.takeEnvelope(start, b); err != nil {
+					return false, err
+				}
+				break
+			}
+			blank := isBlankLine(b)
+			if !seen {
+				if blank {
+					continue // blank lines before the first envelope line
+				}
+				seen = true
+				m.Offset = start
+				if !isField(b) {
+					deciding = false
+				} else if isKeyField(b) {
+					decide()
+				}
+			} else if deciding {
+				switch {
+				case blank:
+					deciding = false
+				case b[0] == ' ' || b[0] == '\t':
+				case isField(b):
+					if isKeyField(b) {
+						decide()
+					}
+				default:
+					deciding = false
+				}
+			}
+			if inHeader {
+				if blank {
+					inHeader = false
+					headerEnd = isMsg && cl >= 0
+				} else if cl < 0 && b[0]|0x20 == 'c' {
+					cl = contentLength(b)
+				}
+			}
+		}
+		c.line(b, lineStart, isMsg)
+		if headerEnd {
+			// The header ends here, and the body has a Content-Length.
+			headerEnd = false
+			known := false
+			if r.at != nil {
+				right, err := r.lengthRightAt(r.off, cl)
+				if err != nil {
+					return false, err
+				}
+				if !right {
+					continue // the line rules apply
+				}
+				known = true
+			}
+			counting = true // the header's blank line stays held until the count is right
+			k = lengthCheck{known: known, remaining: cl, lastBlank: true}
+			if cl == 0 {
+				k.after = 1
+			}
 		}
 	}
 
-	m.Size = size
-	if tooLarge {
-		m.TooLarge = !discard
+	m.Size = c.total()
+	if !preamble || seen {
+		m.Fixes |= r.fixFirst | r.fixAll
+		r.fixFirst = 0
+	}
+	buf := c.buf
+	if c.skipping {
+		buf = c.spare
+		m.TooLarge = !c.skipped
 		m.Data = nil
 	} else if r.opts.ReuseBuffer {
 		// The caller is done with the previous Data: lend the buffer.
 		m.Data = buf[:len(buf):len(buf)]
 		r.scratch = buf[:0]
-		return content, nil
+		r.trimRaw()
+		return seen && !c.skipped, nil
 	} else if cap(buf) > scratchKeep {
 		// Too big to keep as scratch: hand the buffer over instead of
 		// copying it, so a 25 MiB message costs one 25 MiB buffer, not two.
@@ -210,7 +709,15 @@ func (r *mboxReader) collect(m *Message, preamble, discard bool) (bool, error) {
 	} else {
 		r.scratch = nil
 	}
-	return content, nil
+	r.trimRaw()
+	return seen && !c.skipped, nil
+}
+
+// trimRaw drops a large hold buffer rather than keep it between messages.
+func (r *mboxReader) trimRaw() {
+	if cap(r.raw) > scratchKeep {
+		r.raw = nil
+	}
 }
 
 // appendBounded appends p to buf, growing the capacity geometrically but
@@ -239,44 +746,112 @@ func isBlankLine(b []byte) bool {
 	return (len(b) == 1 && b[0] == '\n') || (len(b) == 2 && b[0] == '\r' && b[1] == '\n')
 }
 
-var fromSpace = []byte("From ")
+var (
+	fromSpace   = []byte("From ")
+	gtFromSpace = []byte(">From ")
+)
 
-// isEnvelope reports whether b, a chunk that starts a line, is an envelope
-// line: it starts with "From ", the previous line was blank (or afterBlank
-// is otherwise granted) and, unless LaxSeparator is set, the rest looks
-// like an envelope.
-func (r *mboxReader) isEnvelope(b []byte, afterBlank bool) bool {
-	if !afterBlank || !bytes.HasPrefix(b, fromSpace) {
+// isSeparator reports whether b, a chunk that starts a line, is an
+// envelope line: it starts with "From " and either the rest looks like an
+// envelope or starts with "-" (Netscape and Thunderbird write "From - "
+// with or without a date), or LaxSeparator is set and the line follows a
+// blank line (afterBlank).
+func (r *mboxReader) isSeparator(b []byte, afterBlank bool) bool {
+	if len(b) < len(fromSpace) || b[0] != 'F' || !bytes.HasPrefix(b, fromSpace) {
 		return false
 	}
-	return r.opts.LaxSeparator || LooksLikeEnvelope(b[len(fromSpace):])
+	return isEnvelopeLine(b) || (r.opts.LaxSeparator && afterBlank)
+}
+
+// isEnvelopeLine reports whether line, which starts with "From ", is an
+// envelope line by the default rules.
+func isEnvelopeLine(line []byte) bool {
+	rest := line[len(fromSpace):]
+	return (len(rest) > 0 && rest[0] == '-') || LooksLikeEnvelope(rest)
 }
 
 // takeEnvelope records the envelope line starting with chunk b at offset
 // start, consuming the rest of the line if it was longer than the buffer.
 func (r *mboxReader) takeEnvelope(start int64, b []byte) error {
-	line := b[len(fromSpace):]
+	r.envLine = envelopeText(b[len(fromSpace):])
+	r.envOff = start
+	r.haveEnv = true
+	return r.skipLine()
+}
+
+// envelopeText returns an envelope line after its "From " without the line
+// end, at most maxEnvelope bytes.
+func envelopeText(line []byte) string {
 	line = bytes.TrimRight(line, "\r\n")
 	if len(line) > maxEnvelope {
 		line = line[:maxEnvelope]
 	}
-	r.envLine = string(line)
-	r.envOff = start
-	r.haveEnv = true
+	return string(line)
+}
+
+// skipLine consumes the rest of the current line.
+func (r *mboxReader) skipLine() error {
 	for !r.atLineStart {
-		c, err := r.br.ReadSlice('\n')
-		r.off += int64(len(c))
-		if len(c) > 0 {
-			r.atLineStart = c[len(c)-1] == '\n'
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil && err != bufio.ErrBufferFull {
-			return fmt.Errorf("mailsource: %s: reading at offset %d: %w", r.name, r.off, err)
+		if _, err := r.readChunk(); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
 		}
 	}
 	return nil
+}
+
+// isField reports whether line starts with a header field name (printable
+// ASCII other than ':') followed by ':'.
+func isField(line []byte) bool {
+	for i, c := range line {
+		if c == ':' {
+			return i > 0
+		}
+		if c <= ' ' || c > '~' {
+			return false
+		}
+	}
+	return false
+}
+
+// keyFields are the header fields that make the text before the first
+// envelope line a message.
+var keyFields = [...]string{"from", "date", "subject", "message-id", "received", "return-path", "to"}
+
+// isKeyField reports whether line, a header field, is one of keyFields.
+func isKeyField(line []byte) bool {
+	name := line[:bytes.IndexByte(line, ':')]
+	for _, k := range keyFields {
+		if len(name) == len(k) && strings.EqualFold(string(name), k) {
+			return true
+		}
+	}
+	return false
+}
+
+var contentLengthName = []byte("content-length:")
+
+// contentLength returns the value of line if it is a valid Content-Length
+// header field (digits, surrounded by optional white space), else -1.
+func contentLength(line []byte) int64 {
+	if len(line) < len(contentLengthName) || (line[0]|0x20) != 'c' ||
+		!bytes.EqualFold(line[:len(contentLengthName)], contentLengthName) {
+		return -1
+	}
+	v := bytes.Trim(line[len(contentLengthName):], " \t\r\n")
+	if len(v) == 0 || len(v) > 15 {
+		return -1
+	}
+	var n int64
+	for _, c := range v {
+		if !isDigit(c) {
+			return -1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
 }
 
 // unescape undoes the "From " quoting of the reader's format on chunk b,

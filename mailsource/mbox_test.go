@@ -25,11 +25,24 @@ type got struct {
 	Data     string
 	TooLarge bool
 	Preamble bool
+	Fixes    mailsource.Fix
 }
 
+// readMbox reads in twice, from a seekable reader and from a plain stream
+// (which check a Content-Length differently), and requires the same
+// messages from both.
 func readMbox(t *testing.T, in string, opts *mailsource.Options) []got {
 	t.Helper()
-	r := mailsource.NewMbox(strings.NewReader(in), "test.mbox", opts)
+	out := readMboxFrom(t, strings.NewReader(in), opts)
+	if diff := cmp.Diff(out, readMboxFrom(t, struct{ io.Reader }{strings.NewReader(in)}, opts), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("seekable and stream readers differ (-seekable +stream):\n%s", diff)
+	}
+	return out
+}
+
+func readMboxFrom(t *testing.T, in io.Reader, opts *mailsource.Options) []got {
+	t.Helper()
+	r := mailsource.NewMbox(in, "test.mbox", opts)
 	defer r.Close()
 	var out []got
 	for {
@@ -46,7 +59,7 @@ func readMbox(t *testing.T, in string, opts *mailsource.Options) []got {
 		if !m.TooLarge && int64(len(m.Data)) != m.Size {
 			t.Errorf("message %d: Size %d, len(Data) %d", m.Index, m.Size, len(m.Data))
 		}
-		out = append(out, got{m.Index, m.Offset, m.Envelope, m.Size, string(m.Data), m.TooLarge, m.Preamble})
+		out = append(out, got{m.Index, m.Offset, m.Envelope, m.Size, string(m.Data), m.TooLarge, m.Preamble, m.Fixes})
 	}
 	if _, err := r.Next(); err != io.EOF {
 		t.Errorf("Next after EOF = %v, want io.EOF", err)
@@ -56,6 +69,11 @@ func readMbox(t *testing.T, in string, opts *mailsource.Options) []got {
 
 func msg(i int, off int64, data string) got {
 	return got{Index: i, Offset: off, Envelope: env[5:], Size: int64(len(data)), Data: data}
+}
+
+func fixed(g got, f mailsource.Fix) got {
+	g.Fixes = f
+	return g
 }
 
 func TestMboxEdgeCases(t *testing.T) {
@@ -85,24 +103,28 @@ func TestMboxEdgeCases(t *testing.T) {
 		{"blank lines kept inside", e + "S: x\n\n\n\nbody\n\n\n", nil, []got{msg(0, 0, "S: x\n\n\n\nbody\n\n")}},
 		{"empty message", e + "\n" + e + a + "\n", nil, []got{msg(0, 0, ""), msg(1, int64(len(e)+1), a)}},
 		{"leading blank lines ignored", "\n\n" + e + a, nil, []got{msg(0, 2, a)}},
-		{"byte order mark", "\xef\xbb\xbf" + e + a, nil, []got{msg(0, 3, a)}},
+		{"byte order mark", "\xef\xbb\xbf" + e + a, nil, []got{fixed(msg(0, 3, a), mailsource.FixBOM)}},
 		{"garbage before first From", "junk line\nmore junk\n\n" + e + a, nil, []got{
 			{Index: -1, Size: 20, Data: "junk line\nmore junk\n", Preamble: true},
 			msg(0, 21, a)}},
 		{"garbage directly followed by From", "junk\n" + e + a, nil, []got{
 			{Index: -1, Size: 5, Data: "junk\n", Preamble: true}, msg(0, 5, a)}},
-		{"no From line at all", "Subject: x\n\nhello\n", nil, []got{
-			{Index: -1, Size: 18, Data: "Subject: x\n\nhello\n", Preamble: true}}},
-		{"From line without blank line before is body", e + "S: x\n\nline\n" + env + "\nmore\n", nil,
-			[]got{msg(0, 0, "S: x\n\nline\n"+env+"\nmore\n")}},
+		{"no From line at all, not a message", "S: x\n\nhello\n", nil, []got{
+			{Index: -1, Size: 12, Data: "S: x\n\nhello\n", Preamble: true}}},
+		{"no From line at all, a message", "Subject: x\n\nhello\n", nil, []got{
+			{Index: 0, Size: 18, Data: "Subject: x\n\nhello\n"}}},
+		{"envelope line without blank line before splits", e + "S: x\n\nline\n" + env + "\nmore\n", nil,
+			[]got{msg(0, 0, "S: x\n\nline\n"), msg(1, int64(len(e+"S: x\n\nline\n")), "more\n")}},
+		{"From line that is no envelope without blank line before is body", e + "S: x\n\nline\nFrom me, hi\nmore\n", nil,
+			[]got{msg(0, 0, "S: x\n\nline\nFrom me, hi\nmore\n")}},
 		{"unescaped prose From after blank stays in body", e + "S: x\n\nhi\n\nFrom here on we differ.\n", nil,
 			[]got{msg(0, 0, "S: x\n\nhi\n\nFrom here on we differ.\n")}},
 		{"unescaped prose From splits in lax mode", e + "S: x\n\nhi\n\nFrom here on\n", &mailsource.Options{LaxSeparator: true},
 			[]got{msg(0, 0, "S: x\n\nhi\n"), {Index: 1, Offset: int64(len(e + "S: x\n\nhi\n\n")), Envelope: "here on", Data: ""}}},
 		{"mboxrd unescape", e + "S: x\n\n>From a\n>>From b\n>>>From c\n>Fromage\n> From d\n", nil,
-			[]got{msg(0, 0, "S: x\n\nFrom a\n>From b\n>>From c\n>Fromage\n> From d\n")}},
+			[]got{fixed(msg(0, 0, "S: x\n\nFrom a\n>From b\n>>From c\n>Fromage\n> From d\n"), mailsource.FixUnescaped)}},
 		{"mboxo unescape", e + "S: x\n\n>From a\n>>From b\n", &mailsource.Options{Format: mailsource.MboxO},
-			[]got{msg(0, 0, "S: x\n\nFrom a\n>>From b\n")}},
+			[]got{fixed(msg(0, 0, "S: x\n\nFrom a\n>>From b\n"), mailsource.FixUnescaped)}},
 		{"mboxcl2 no unescape", e + "S: x\n\n>From a\n>>From b\n", &mailsource.Options{Format: mailsource.MboxCL2},
 			[]got{msg(0, 0, "S: x\n\n>From a\n>>From b\n")}},
 		{"escape only at line start", e + "S: x\n\nsay >From x\n", nil, []got{msg(0, 0, "S: x\n\nsay >From x\n")}},
@@ -141,7 +163,7 @@ func TestMboxSkip(t *testing.T) {
 		}
 		return m.Index < 3
 	}}
-	out := readMbox(t, in.String(), opts)
+	out := readMboxFrom(t, strings.NewReader(in.String()), opts)
 	if diff := cmp.Diff([]int{0, 1, 2, 3, 4}, seen); diff != "" {
 		t.Errorf("Skip calls (-want +got):\n%s", diff)
 	}

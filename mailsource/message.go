@@ -53,13 +53,14 @@ const (
 	// that really began with ">From " comes back as "From " — mboxo cannot
 	// tell the two apart.
 	MboxO
-	// MboxCL is read like MboxO. The Content-Length header it carries is not
-	// used to find message boundaries.
+	// MboxCL is read like MboxO for escaping; its Content-Length headers
+	// are used to find message boundaries, as in every format (see the
+	// package documentation).
 	MboxCL
-	// MboxCL2 has no escaping at all: lines are returned as stored. The
-	// Content-Length header is not used to find message boundaries, so a
-	// body line that looks like a full envelope line after a blank line
-	// still splits the message (see the package documentation).
+	// MboxCL2 has no escaping at all: lines are returned as stored. A body
+	// line that looks like an envelope line stays in its message when the
+	// message's Content-Length header is right; otherwise it splits the
+	// message (see the package documentation).
 	MboxCL2
 )
 
@@ -105,11 +106,12 @@ type Options struct {
 	// Format is the mbox dialect. It is ignored for .eml files and Maildir.
 	Format Format
 
-	// LaxSeparator makes an mbox reader treat every line that starts with
-	// "From " and follows an empty line as a message boundary, as classic
-	// mbox readers do. By default such a line must also look like an
-	// envelope line (a sender, a month name, a time and a year); see the
-	// package documentation.
+	// LaxSeparator makes an mbox reader also treat every line that starts
+	// with "From " and follows an empty line (or is the first non-blank
+	// line of the file) as a message boundary, as classic mbox readers do.
+	// By default a "From " line is a boundary only when it looks like an
+	// envelope line (a sender, a month name, a time and a year) or starts
+	// with "From -"; see the package documentation.
 	LaxSeparator bool
 
 	// ReuseBuffer lets an mbox reader return Data in one buffer that it
@@ -121,10 +123,12 @@ type Options struct {
 	ReuseBuffer bool
 
 	// Skip, when set, is called for every message before its content is
-	// read, with Source, Kind, Index, Offset, Name and Key known (Data and
-	// Size are not). When it returns true the message is passed over
-	// without being buffered and Next does not return it. Use it to resume
-	// a migration from a journal.
+	// read, with Source, Kind, Index, Offset, Name and Key known (Data,
+	// Size, Envelope of files and Fixes are not). When it returns true the
+	// message is passed over without being buffered and Next does not
+	// return it. Use it to resume a migration from a journal. A message
+	// found before the first envelope line of an mbox is only known to be
+	// one once its header has been read, so Skip is called for it then.
 	Skip func(m *Message) bool
 }
 
@@ -156,7 +160,8 @@ type Message struct {
 	// preamble (see Preamble) has Index -1.
 	Index int
 	// Offset is the byte offset of the message's envelope ("From ") line in
-	// an mbox; 0 for files.
+	// an mbox, or, for a message or preamble found before the first
+	// envelope line, of its first non-blank line; 0 for files.
 	Offset int64
 	// Name is the file's path relative to Source, with forward slashes, for
 	// folders of .eml files and Maildir ("cur/1700000000.M1P2.host:2,S"); the
@@ -164,25 +169,91 @@ type Message struct {
 	Name string
 	// Envelope is the mbox envelope line without "From " and the line end
 	// (e.g. "alice@example.com Mon Jan  1 00:00:00 2024"), at most 1 KiB.
-	// Empty for files.
+	// For a file it is the stray envelope line removed from the top of the
+	// file (see FixEnvelopeLine), without its "From " or ">From ", and
+	// empty when there was none.
 	Envelope string
-	// Size is the length of the message in bytes: for files the file size,
-	// for mbox the length after undoing the "From " escaping (the envelope
-	// line and the blank separator line are not counted). When TooLarge is
-	// false, Size == len(Data).
+	// Size is the length of the message in bytes after the changes listed
+	// in Fixes: for files the file size less a dropped byte order mark and
+	// stray envelope lines, for mbox the length after undoing the "From "
+	// escaping (the envelope line and the blank separator line are not
+	// counted). When TooLarge is false, Size == len(Data).
 	Size int64
 	// Data holds the message as stored (line ends untouched, mbox escaping
-	// undone). It is nil when TooLarge is true.
+	// undone), except for the changes listed in Fixes. It is nil when
+	// TooLarge is true.
 	Data []byte
 	// TooLarge is true when Size exceeds Options.MaxSize; the message was
 	// skipped, not buffered.
 	TooLarge bool
 	// Preamble is true for the bytes found before the first envelope line
-	// of an mbox. They are not a message; they are returned (with Index -1,
+	// of an mbox when they are not a message (see the package
+	// documentation for when they are). They are returned (with Index -1,
 	// and Data bounded by MaxSize like any message) so that the caller can
 	// report them instead of losing them silently. Blank lines before the
 	// first envelope line are ignored and produce no Preamble.
 	Preamble bool
+	// Fixes lists what the reader changed to make the stored bytes a
+	// message, for a migration report. Zero means Data is the message as
+	// stored, apart from the ordinary mbox envelope and separator lines.
+	Fixes Fix
+}
+
+// Fix is a set of changes a Reader made to a message (see Message.Fixes).
+type Fix uint
+
+const (
+	// FixBOM: a UTF-8 byte order mark at the start of the file was
+	// dropped.
+	FixBOM Fix = 1 << iota
+	// FixEnvelopeLine: a stray envelope line ("From ..." or ">From ...")
+	// was removed from the top of the message: the first line of an .eml
+	// or Maildir file, or a second envelope line right after an mbox
+	// envelope line. It is not set for the ordinary mbox envelope line.
+	FixEnvelopeLine
+	// FixUnescaped: mbox "From " quoting was undone on at least one line,
+	// according to Options.Format.
+	FixUnescaped
+	// FixCRLineEnds: the file had classic Mac line ends (CR only), which
+	// were read as LF.
+	FixCRLineEnds
+	// FixContentLength: the message's Content-Length header decided where
+	// it ends, and the line rules alone would have ended it elsewhere (a
+	// line inside it looks like an envelope line) or without its last
+	// empty line.
+	FixContentLength
+)
+
+// fixNames are the phrases of Strings, in bit order.
+var fixNames = [...]string{
+	"byte order mark dropped",
+	"envelope line removed",
+	"mbox From-quoting undone",
+	"CR line ends converted",
+	"bounded by Content-Length",
+}
+
+// Strings returns a short phrase for each fix in f, in the order of the
+// constants (FixBOM first), e.g. ["byte order mark dropped", "bounded by
+// Content-Length"]. Unknown bits are shown as "Fix(0x40)". It returns nil
+// when f is zero.
+func (f Fix) Strings() []string {
+	var out []string
+	for i, name := range fixNames {
+		if f&(1<<i) != 0 {
+			out = append(out, name)
+		}
+	}
+	if rest := f &^ (1<<len(fixNames) - 1); rest != 0 {
+		out = append(out, "Fix(0x"+strconv.FormatUint(uint64(rest), 16)+")")
+	}
+	return out
+}
+
+// String returns the phrases of Strings joined with ", ", or "" when f is
+// zero.
+func (f Fix) String() string {
+	return strings.Join(f.Strings(), ", ")
 }
 
 // Key returns a stable identity for the message, suitable for a migration

@@ -19,7 +19,11 @@ var envelopeTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 // separator follow the message's first line (CRLF or LF). A message that
 // does not end with a line end gets one, which is the only change a
 // round trip through NewMbox makes (besides, for MboxO, turning ">From "
-// body lines into "From ").
+// body lines into "From "), with two exceptions: a message whose first
+// line begins with "From " or ">From " loses that line (the reader takes
+// it for a stray envelope line), and a wrong Content-Length header that
+// happens to count up to a message boundary in the written file bounds the
+// message there.
 type MboxWriter struct {
 	w      *bufio.Writer
 	format Format
