@@ -141,13 +141,7 @@ func backend() error {
 
 func checkAccounted(t *testing.T, r *Report) {
 	t.Helper()
-	failed := 0
-	for _, it := range r.Failed {
-		if it.Index >= 0 {
-			failed++
-		}
-	}
-	sum := r.Inserted + r.Duplicates + r.Resumed + len(r.RefusedLocally) + len(r.RefusedByGoogle) + failed + r.Pending
+	sum := r.Inserted + r.Duplicates + r.Resumed + len(r.RefusedLocally) + len(r.RefusedByGoogle) + len(r.Failed) + len(r.Pending)
 	if sum != r.Messages {
 		t.Errorf("report accounts for %d messages, read %d: %+v", sum, r.Messages, r)
 	}
@@ -299,7 +293,7 @@ func TestSetupFailureStopsRunAndJournalsNothingFinal(t *testing.T) {
 			if !errors.As(err, &se) || se.Target != "" || !strings.Contains(err.Error(), tt.advice) {
 				t.Fatalf("err = %v, want a run-wide *SetupError with advice %q", err, tt.advice)
 			}
-			if len(sink.attempts) != 1 || r.Stopped == "" || r.OK() || r.Pending != 1 {
+			if len(sink.attempts) != 1 || r.Stopped == "" || r.OK() || len(r.Pending) != 1 {
 				t.Errorf("attempts %v, report %+v: want one attempt, stopped, one pending", sink.attempts, r)
 			}
 			sink.every = nil
@@ -352,7 +346,7 @@ func TestRefusalsBeforeFirstSuccessAreNotFinal(t *testing.T) {
 		t.Fatalf("err = %v, want a *SetupError about a missing group", err)
 	}
 	if len(sink.attempts) != tentativeLimit || len(r.RefusedByGoogle) != tentativeLimit ||
-		!strings.HasPrefix(r.RefusedByGoogle[0].Reason, notFinal) {
+		!r.RefusedByGoogle[0].Tentative {
 		t.Errorf("attempts %d, refused %+v", len(sink.attempts), r.RefusedByGoogle)
 	}
 	// The group now exists; one message really is bad.
@@ -362,11 +356,11 @@ func TestRefusalsBeforeFirstSuccessAreNotFinal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Inserted != 7 || len(r.RefusedByGoogle) != 1 || strings.HasPrefix(r.RefusedByGoogle[0].Reason, notFinal) {
+	if r.Inserted != 7 || len(r.RefusedByGoogle) != 1 || r.RefusedByGoogle[0].Tentative {
 		t.Errorf("rerun: inserted %d, refused %+v", r.Inserted, r.RefusedByGoogle)
 	}
-	// m1's refusal came after m0 was stored... no: m0 was first. Either
-	// way it is final now: a third run sends nothing.
+	// m1 was refused after m0 was stored: final, so a third run sends
+	// nothing.
 	r, err = Run(t.Context(), jobs, sink, testOpts(c))
 	if err != nil || r.Resumed != 8 || r.Inserted != 0 {
 		t.Errorf("third run: %v %+v", err, r)
@@ -383,7 +377,7 @@ func TestQuotaSpentStopsWithResumeAfter(t *testing.T) {
 	sink.errs["m1"] = []error{quotaErr{daily}}
 	c := newClock()
 	r, err := Run(t.Context(), []Job{{Source: src, Target: "list@example.com"}}, sink, testOpts(c))
-	if !errors.Is(err, workspace.ErrQuotaExhausted) || r.ResumeAfter.IsZero() || r.Pending != 1 || r.Inserted != 1 {
+	if !errors.Is(err, workspace.ErrQuotaExhausted) || r.ResumeAfter.IsZero() || len(r.Pending) != 1 || r.Inserted != 1 {
 		t.Fatalf("err %v, report %+v", err, r)
 	}
 	r, err = Run(t.Context(), []Job{{Source: src, Target: "list@example.com"}}, sink, testOpts(c))

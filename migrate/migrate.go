@@ -290,7 +290,7 @@ func Run(ctx context.Context, jobs []Job, sink Sink, opts *Options) (*Report, er
 	for range min(o.Workers, len(order)) {
 		wg.Go(func() {
 			for t := range work {
-				tr := &targetRun{run: r, target: t, queued: map[string]*pending{},
+				tr := &targetRun{run: r, target: t, queued: map[string]*pending{}, queuedIDs: map[string]*pending{},
 					confirmed: len(r.st.stored[t]) > 0, counts: r.report.Targets[t]}
 				tr.migrate(ctx, byTarget[t])
 			}
@@ -440,6 +440,7 @@ type targetRun struct {
 	queue     []*pending          // waiting for a retry
 	queuedLen int64               // bytes in queue
 	queued    map[string]*pending // by content hash: unfinished messages
+	queuedIDs map[string]*pending // by Message-ID: unfinished messages
 	confirmed bool                // a message is known to be stored in the target
 	tentative []*pending          // refusals before the first stored message
 	failedRun int                 // messages in a row that failed
@@ -472,8 +473,7 @@ func (t *targetRun) migrateSource(ctx context.Context, source string, j *journal
 	ropts := &mailsource.Options{MaxSize: t.sink.MaxSize(), Format: t.opts.Format, ReuseBuffer: true}
 	rd, err := mailsource.Open(source, ropts)
 	if err != nil {
-		it := Item{Target: t.target, Source: source, Key: source, Index: -1, Reason: "cannot open source: " + err.Error()}
-		t.final(Failed, it, err, 0)
+		t.sourceError(Item{Target: t.target, Source: source, Key: source, Index: -1, Reason: "cannot open source: " + err.Error()})
 		return
 	}
 	defer rd.Close()
@@ -499,13 +499,19 @@ func (t *targetRun) migrateSource(ctx context.Context, source string, j *journal
 				t.final(Failed, it, err, 0)
 				continue
 			}
-			it := Item{Target: t.target, Source: source, Key: source, Index: -1, Reason: "reading the source stopped: " + err.Error()}
-			t.final(Failed, it, err, 0)
+			t.sourceError(Item{Target: t.target, Source: source, Key: source, Index: -1, Reason: "reading the source stopped: " + err.Error()})
 			return
 		}
 		t.count(1)
 		t.handle(ctx, j, msg, occ)
 	}
+}
+
+func (t *targetRun) sourceError(it Item) {
+	t.mu.Lock()
+	t.report.SourceErrors = append(t.report.SourceErrors, it)
+	t.mu.Unlock()
+	t.emit(t.event(it, Failed, errors.New(it.Reason)))
 }
 
 func (t *targetRun) count(n int) {
@@ -571,14 +577,22 @@ func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Mess
 			return
 		}
 	}
+	if t.opts.Dedupe == ByMessageID && rec.MsgID != "" {
+		if q := t.queuedIDs[rec.MsgID]; q != nil {
+			q.followers = append(q.followers, it)
+			return
+		}
+	}
 	pm := &pending{item: it, rec: rec, j: j, possibleDup: t.st.inFlight[rec.ident()]}
-	if c, ok := ids[rec.MsgID]; ok && rec.MsgID != "" && c != rec.Norm {
-		pm.sameID = true
+	if rec.MsgID != "" && t.queuedIDs[rec.MsgID] == nil {
+		t.queuedIDs[rec.MsgID] = pm
 	}
 	// The reader lends its buffer until the next message; a message that
 	// may wait for a retry needs its own copy.
 	pm.data = p.data
-	t.queued[rec.Norm] = pm
+	if t.queued[rec.Norm] == nil {
+		t.queued[rec.Norm] = pm
+	}
 	t.attempt(ctx, pm)
 	if pm.readyAt.IsZero() {
 		return
@@ -636,6 +650,9 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 	switch oc {
 	case stored:
 		t.record(pm, stOK, true)
+		if c, ok := t.st.ids[t.target][pm.rec.MsgID]; ok && pm.rec.MsgID != "" && c != pm.rec.Norm {
+			pm.sameID = true
+		}
 		t.confirmed = true
 		t.failedRun = 0
 		t.st.markStored(t.target, pm.rec.Norm, pm.rec.MsgID)
@@ -652,7 +669,7 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 			for i := range t.report.RefusedByGoogle {
 				it := &t.report.RefusedByGoogle[i]
 				if it.Target == t.target {
-					it.Reason = strings.TrimPrefix(it.Reason, notFinal)
+					it.Tentative = false
 				}
 			}
 			t.mu.Unlock()
@@ -763,15 +780,16 @@ func (t *targetRun) abandon() {
 	// sends those messages again.
 }
 
-// notFinal starts the reason of a refusal made before the target's first
-// stored message.
-const notFinal = "not final (no message of this target was stored yet): "
-
 // finishPending reports pm and the identical messages that waited on it.
 func (t *targetRun) finishPending(pm *pending, st Status, err error) {
-	delete(t.queued, pm.rec.Norm)
+	if t.queued[pm.rec.Norm] == pm {
+		delete(t.queued, pm.rec.Norm)
+	}
+	if pm.rec.MsgID != "" && t.queuedIDs[pm.rec.MsgID] == pm {
+		delete(t.queuedIDs, pm.rec.MsgID)
+	}
 	if st == RefusedByGoogle && !t.confirmed {
-		pm.item.Reason = notFinal
+		pm.item.Tentative = true
 	}
 	t.final(st, pm.item, err, pm.attempts)
 	t.mu.Lock()
@@ -792,10 +810,11 @@ func (t *targetRun) finishPending(pm *pending, st Status, err error) {
 	for _, f := range pm.followers {
 		switch st {
 		case Inserted:
-			f.Reason = "identical to " + pm.item.Key + ", stored in this run"
+			f.Reason = "same as " + pm.item.Key + ", stored in this run"
 			t.final(Duplicate, f, nil, 0)
 		default:
-			f.Reason = "identical to " + pm.item.Key + ": "
+			f.Reason = "waited for " + pm.item.Key + ", which ended " + st.String() + ": "
+			f.Tentative = pm.item.Tentative
 			t.final(st, f, err, 0)
 		}
 	}
@@ -840,7 +859,7 @@ func (t *targetRun) final(st Status, it Item, err error, attempts int) {
 		r.Failed = append(r.Failed, it)
 		c.Failed++
 	case Pending:
-		r.Pending++
+		r.Pending = append(r.Pending, it)
 		c.Pending++
 	}
 	t.mu.Unlock()

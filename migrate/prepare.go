@@ -3,6 +3,7 @@ package migrate
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,7 +107,7 @@ func prepare(msg *mailsource.Message, target string, maxSize int64, policy Polic
 	}
 	for n := 0; n < maxEnvelopeRemovals && isEnvelopeLine(data); n++ {
 		data = data[lineEnd(data):]
-		if n == 0 {
+		if n == 0 && !slices.Contains(repairs, RepairEnvelopeLine) {
 			repairs = append(repairs, RepairEnvelopeLine)
 		}
 	}

@@ -122,6 +122,40 @@ func TestDedupeRules(t *testing.T) {
 	}
 }
 
+// TestSameMessageIDWhileTheFirstWaitsForRetry: the Message-ID rules hold
+// when the first message with an id is still waiting for its retry.
+func TestSameMessageIDWhileTheFirstWaitsForRetry(t *testing.T) {
+	a := msg("a", "Message-ID: <same@x>")
+	b := msg("b", "Message-ID: <same@x>")
+	for _, tt := range []struct {
+		dedupe Dedupe
+		stored []string
+		sameID int
+	}{
+		{ByContent, []string{"b", "a"}, 1},
+		{ByMessageID, []string{"a"}, 0},
+	} {
+		t.Run(tt.dedupe.String(), func(t *testing.T) {
+			src := writeMbox(t, t.TempDir(), "a.mbox", a, b)
+			sink := newSink()
+			sink.errs["a"] = []error{backend()}
+			o := testOpts(newClock())
+			o.Dedupe = tt.dedupe
+			r, err := Run(t.Context(), []Job{{Source: src, Target: "list@example.com"}}, sink, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.stored, sink.storedIn("list@example.com")); diff != "" {
+				t.Errorf("stored (-want +got):\n%s", diff)
+			}
+			if len(r.SameMessageID) != tt.sameID {
+				t.Errorf("same Message-ID %+v, want %d", r.SameMessageID, tt.sameID)
+			}
+			checkAccounted(t, r)
+		})
+	}
+}
+
 // TestDuplicateOfAMessageWaitingForRetry waits for that message's outcome.
 func TestDuplicateOfAMessageWaitingForRetry(t *testing.T) {
 	dir := t.TempDir()

@@ -20,7 +20,6 @@ type Report struct {
 	Inserted   int   `json:"inserted"`   // stored in this run
 	Duplicates int   `json:"duplicates"` // skipped: the same message is already in the target
 	Resumed    int   `json:"resumed"`    // done by an earlier run, per the journal
-	Pending    int   `json:"pending"`    // read, not finished: the run or its target stopped first
 	Bytes      int64 `json:"bytes"`      // bytes stored in this run
 
 	// RefusedLocally lists messages refused before any request: empty,
@@ -35,8 +34,16 @@ type Report struct {
 	// Failed lists messages that could not be stored (the last error);
 	// the next run with the same journal sends them again.
 	Failed []Item `json:"failed,omitempty"`
+	// Pending lists messages read but not finished because the run or
+	// their target stopped first; the next run sends them.
+	Pending []Item `json:"pending,omitempty"`
+	// SourceErrors lists sources that could not be opened or read to the
+	// end (not messages: they are not counted in Messages). The next run
+	// reads them again.
+	SourceErrors []Item `json:"sourceErrors,omitempty"`
 	// Repaired lists the stored messages that were changed on the way,
-	// each with Item.Repairs.
+	// each with Item.Repairs. (RepairCounts counts over every message
+	// read, refused ones included.)
 	Repaired []Item `json:"repaired,omitempty"`
 	// SameMessageID lists stored messages whose Message-ID was already
 	// used in the target by a different message.
@@ -92,13 +99,18 @@ type Item struct {
 	Repairs   []string `json:"repairs,omitempty"` // what was changed before sending
 	Field     string   `json:"field,omitempty"`   // for refusals: the offending part
 	Reason    string   `json:"reason,omitempty"`
+	// Tentative marks a refusal by Google that is not final: it came
+	// before any message of the target was stored, and Google answers
+	// the same way for a group that does not exist, so the next run
+	// sends the message again.
+	Tentative bool `json:"tentative,omitempty"`
 }
 
 // OK reports whether the run did all it could: it was not stopped, no
 // target stopped, and no message failed. Refused messages do not count
 // against it.
 func (r *Report) OK() bool {
-	if r.Stopped != "" || len(r.Failed) > 0 || r.Pending > 0 {
+	if r.Stopped != "" || len(r.Failed) > 0 || len(r.Pending) > 0 || len(r.SourceErrors) > 0 {
 		return false
 	}
 	for _, t := range r.Targets {
@@ -126,7 +138,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 }
 
 func (r *Report) sort() {
-	for _, l := range [][]Item{r.RefusedLocally, r.RefusedByGoogle, r.Failed, r.Repaired, r.SameMessageID, r.PossibleDuplicates} {
+	for _, l := range [][]Item{r.RefusedLocally, r.RefusedByGoogle, r.Failed, r.Pending, r.SourceErrors, r.Repaired, r.SameMessageID, r.PossibleDuplicates} {
 		slices.SortStableFunc(l, func(a, b Item) int {
 			if c := strings.Compare(a.Source, b.Source); c != 0 {
 				return c

@@ -59,23 +59,14 @@ func (s *summary) print() bool {
 	s.printf("\nMigration report (%s; policy %s, dedupe %s)\n",
 		r.Finished.Sub(r.Started).Round(time.Millisecond), s.policy, dedupeName(s.dedupe))
 
-	// Failed items with no index are sources that could not be opened or
-	// read to the end: they are not messages read.
-	var failedMsgs, failedSources []migrate.Item
-	for _, it := range r.Failed {
-		if it.Index < 0 {
-			failedSources = append(failedSources, it)
-		} else {
-			failedMsgs = append(failedMsgs, it)
-		}
-	}
+	failedMsgs, failedSources := r.Failed, r.SourceErrors
 	parts := []struct {
 		n    int
 		what string
 	}{
 		{r.Inserted, "stored"}, {r.Duplicates, "duplicates"}, {r.Resumed, "done before"},
 		{len(r.RefusedLocally), "refused locally"}, {len(r.RefusedByGoogle), "refused by Google"},
-		{len(failedMsgs), "failed"}, {r.Pending, "pending"},
+		{len(failedMsgs), "failed"}, {len(r.Pending), "pending"},
 	}
 	sum := 0
 	var terms []string
@@ -106,7 +97,7 @@ func (s *summary) print() bool {
 	s.printf("  refused by Google:               %d\n", len(r.RefusedByGoogle))
 	s.items(r.RefusedByGoogle, func(it migrate.Item) string {
 		tag := ""
-		if strings.HasPrefix(it.Reason, "not final") {
+		if it.Tentative {
 			tag = " [NOT FINAL: the group never took a message, so it may not exist; sent again by the next run]"
 		}
 		return fmt.Sprintf("%s in %s: %s%s", s.where(it), it.Target, it.Reason, tag)
@@ -123,11 +114,14 @@ func (s *summary) print() bool {
 		s.printf("  sources not read to the end:     %d (their unread messages are not counted above)\n", len(failedSources))
 		s.items(failedSources, func(it migrate.Item) string { return fmt.Sprintf("%s: %s", s.where(it), it.Reason) })
 	}
-	s.printf("  pending, not finished:           %d", r.Pending)
-	if r.Pending > 0 {
+	s.printf("  pending, not finished:           %d", len(r.Pending))
+	if len(r.Pending) > 0 {
 		s.printf(" (the run or their group stopped first; the next run sends them)")
 	}
 	s.printf("\n")
+	s.items(r.Pending, func(it migrate.Item) string {
+		return fmt.Sprintf("%s in %s: %s", s.where(it), it.Target, it.Reason)
+	})
 
 	s.printf("  possible duplicates:             %d (sent again after the connection dropped once the message was sent: each may be stored twice)\n",
 		len(r.PossibleDuplicates))
