@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -393,3 +394,26 @@ type quotaErr struct{ e *workspace.Error }
 func (q quotaErr) Error() string        { return q.e.Error() }
 func (q quotaErr) Is(target error) bool { return target == workspace.ErrQuotaExhausted }
 func (q quotaErr) Unwrap() error        { return q.e }
+
+// TestUnreachableServerStopsInSeconds: connection refused before anything
+// was stored stops the run after a few quick attempts, naming the host.
+func TestUnreachableServerStopsInSeconds(t *testing.T) {
+	dir := t.TempDir()
+	src := writeMbox(t, dir, "a.mbox", msg("m0"), msg("m1"), msg("m2"))
+	sink := newSink()
+	sink.every = &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}, Err: syscall.ECONNREFUSED}
+	c := newClock()
+	start := c.Now()
+	r, err := Run(t.Context(), []Job{{Source: src, Target: "list@example.com"}}, sink, testOpts(c))
+	var se *SetupError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "127.0.0.1:1") || !strings.Contains(err.Error(), "check the endpoint") {
+		t.Fatalf("err = %v, want a *SetupError naming the host", err)
+	}
+	if waited := c.Now().Sub(start); waited > 5*time.Second {
+		t.Errorf("gave up after %v of waiting, want seconds", waited)
+	}
+	if r.Inserted != 0 || len(r.Pending) == 0 || r.OK() {
+		t.Errorf("report %+v", r)
+	}
+	checkAccounted(t, r)
+}

@@ -176,6 +176,9 @@ const (
 	// failedLimit is how many messages in a row that failed after every
 	// attempt stop the target.
 	failedLimit = 3
+	// unreachableAttempts is how many attempts without a connection,
+	// before anything was stored, stop the run.
+	unreachableAttempts = 3
 	// queueLimit and queueBytes bound the messages waiting for a retry in
 	// one target.
 	queueLimit = 16
@@ -363,7 +366,8 @@ type run struct {
 	jmu      sync.Mutex
 	journals map[string]*journal
 
-	mu         sync.Mutex // guards report, stopErr, targetErrs
+	anyStored  atomic.Bool // a message was stored in this run
+	mu         sync.Mutex  // guards report, stopErr, targetErrs
 	report     *Report
 	stopped    atomic.Bool
 	stopErr    error
@@ -649,6 +653,7 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 	}
 	switch oc {
 	case stored:
+		t.run.anyStored.Store(true)
 		t.record(pm, stOK, true)
 		if c, ok := t.st.ids[t.target][pm.rec.MsgID]; ok && pm.rec.MsgID != "" && c != pm.rec.Norm {
 			pm.sameID = true
@@ -693,7 +698,19 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 			t.record(pm, stUnsent, true)
 		}
 		t.finishPending(pm, st, err)
-	case throttled, transient, unsent, ambiguous:
+	case unsent:
+		if !t.run.anyStored.Load() && pm.attempts >= unreachableAttempts {
+			// Nothing got through yet: a wrong address or no network,
+			// not a passing fault. Say so in seconds, not minutes.
+			t.record(pm, stUnsent, true)
+			t.run.stop(&SetupError{Err: err, Advice: fmt.Sprintf("No connection could be made in %d attempts and nothing "+
+				"was stored yet in this run: check the endpoint address, the network and any proxy. Nothing was recorded "+
+				"as final; run again once the server can be reached.", pm.attempts)})
+			t.finishPending(pm, Pending, err)
+			return
+		}
+		fallthrough
+	case throttled, transient, ambiguous:
 		if oc == ambiguous {
 			pm.ambiguous++
 			pm.possibleDup = true
