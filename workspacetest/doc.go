@@ -37,7 +37,9 @@
 // request was processed, slow replies and token expiry. See [FaultKind].
 // Two kinds are drawn only when named ([FaultPlan].Kinds or InjectFault):
 // [FaultTransferFailed] and [FaultStoredUnreadableReply] (processed, then
-// a 200 whose body ends early).
+// a 200 whose body ends early). The outer request of a Gmail batch is
+// faulted only when named: API "gmail.batch" (its parts are "gmail"
+// calls, faulted like any other).
 //
 // # Setup failures
 //

@@ -80,7 +80,8 @@ func (s *Server) registerGmail(mux *http.ServeMux) {
 					return
 				}
 				charged := method
-				if r.URL.Query().Get("upload_id") != "" {
+				uploadID := r.URL.Query().Get("upload_id")
+				if uploadID != "" {
 					charged = "" // a resumable chunk: the session start paid
 				}
 				done, ok := s.gmailAdmit(w, r, c, user, charged)
@@ -88,6 +89,13 @@ func (s *Server) registerGmail(mux *http.ServeMux) {
 					return
 				}
 				defer done()
+				if uploadID != "" {
+					// Keep the reply that finishes the upload, for
+					// later requests to the finished session.
+					tee := &replyTee{ResponseWriter: w}
+					defer s.gmailUploadReply(uploadID, r, tee)
+					w = tee
+				}
 				h(w, r, user)
 			},
 		})
@@ -128,7 +136,13 @@ func (s *Server) registerGmail(mux *http.ServeMux) {
 
 	route("GET "+u+"/history", "history.list", gmailRead, s.gmailHistoryList)
 
-	mux.HandleFunc("POST /batch/gmail/v1", func(w http.ResponseWriter, r *http.Request) { s.gmailBatch(w, r, mux) })
+	// The outer batch request has its own key, "gmail.batch", for faults
+	// and Stats: each part still counts as a "gmail" call. It needs no
+	// token of its own (each part is checked).
+	s.handle(mux, "POST /batch/gmail/v1", endpoint{
+		api: gmailBatchAPI, method: "batch", noAuth: true, style: styleJSON,
+		h: func(w http.ResponseWriter, r *http.Request) { s.gmailBatch(w, r, mux) },
+	})
 }
 
 // gmailUser resolves the userId path parameter against the token.

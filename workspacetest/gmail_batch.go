@@ -34,10 +34,25 @@ import (
 // with Content-ID <X> gets Content-ID <response-X>.
 //
 // A connection-reset fault drawn for a part drops the whole batch
-// connection, as it would for a real batch.
+// connection, as it would for a real batch: the parts before it ran, the
+// ones after it did not.
+//
+// The outer request goes through the fault pipeline too, under the API
+// name "gmail.batch" (InjectFault("gmail.batch", ...), or FaultPlan.APIs
+// naming it; a plan with no APIs leaves it alone). A 5xx, 429 or
+// reset-before-body fault on it runs none of the parts;
+// FaultResetAfterProcessing runs every part, then drops the connection;
+// FaultStoredUnreadableReply runs every part, then sends the 200 with only
+// the first half of the multipart reply. That is how a client meets a lost
+// batch: it cannot tell which parts ran. Stats()["gmail.batch"] counts the
+// outer requests (a fault that replaces the reply counts in Faults only).
 
 // gmailMaxBatch is the most calls one batch may hold.
 const gmailMaxBatch = 100
+
+// gmailBatchAPI is the API name of the outer batch request, for faults and
+// Stats.
+const gmailBatchAPI = "gmail.batch"
 
 type batchPart struct {
 	contentID string

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,102 @@ func TestGmailBatchFaultsPerPart(t *testing.T) {
 	}
 	if diff := cmp.Diff(fromLog, faulted); diff != "" {
 		t.Errorf("fault log vs part statuses (-log +parts):\n%s", diff)
+	}
+}
+
+// TestGmailBatchOuterFaults: faults aimed at the outer batch request
+// ("gmail.batch") run none of the parts (503) or all of them before the
+// reply is lost (reset after processing, truncated reply); a plan that
+// names no API leaves the outer request alone.
+func TestGmailBatchOuterFaults(t *testing.T) {
+	t.Parallel()
+	const bob = "bob@example.com"
+	modify := `{"addLabelIds":["STARRED"]}`
+	post := func(s *workspacetest.Server, id string) (*http.Response, error) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for i, req := range []string{
+			"GET /gmail/v1/users/me/messages/" + id,
+			"POST /gmail/v1/users/me/messages/" + id + "/modify\r\nContent-Type: application/json\r\n\r\n" + modify,
+		} {
+			pw, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/http"}, "Content-ID": {fmt.Sprintf("<p%d>", i)}})
+			io.WriteString(pw, req+"\r\n")
+		}
+		mw.Close()
+		req, _ := http.NewRequest("POST", s.URL+"/batch/gmail/v1", &buf)
+		req.Header.Set("Content-Type", "multipart/mixed; boundary="+mw.Boundary())
+		return userHTTPClient(t, s, bob).Do(req)
+	}
+	starred := func(s *workspacetest.Server) bool {
+		for _, m := range s.GmailMessages(bob) {
+			if slices.Contains(m.LabelIDs, "STARRED") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tc := range []struct {
+		kind    workspacetest.FaultKind
+		ran     bool // the parts ran
+		status  int  // 0: no reply
+		readErr bool // the reply body ends early
+	}{
+		{workspacetest.FaultHTTP503, false, 503, false},
+		{workspacetest.FaultResetBeforeBody, false, 0, false},
+		{workspacetest.FaultResetAfterProcessing, true, 0, false},
+		{workspacetest.FaultStoredUnreadableReply, true, 200, true},
+	} {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			s := newGmailServer(t)
+			id := s.AddGmailMessage(bob, []byte(mailMsg("a@example.org", bob, "Outer", "x")), "INBOX")
+			s.InjectFault("gmail.batch", tc.kind, 1)
+			resp, err := post(s, id)
+			status, readErr := 0, false
+			if err == nil {
+				status = resp.StatusCode
+				_, rerr := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				readErr = rerr != nil
+			}
+			if status != tc.status || readErr != tc.readErr {
+				t.Errorf("status %d (read error %v), want %d (%v); err %v", status, readErr, tc.status, tc.readErr, err)
+			}
+			if got := starred(s); got != tc.ran {
+				t.Errorf("modify ran = %v, want %v", got, tc.ran)
+			}
+			st := s.Stats()
+			if st["gmail.batch"].Faults[tc.kind] != 1 {
+				t.Errorf("gmail.batch stats = %+v", st["gmail.batch"])
+			}
+			if want := map[bool]int{true: 2, false: 0}[tc.ran]; st["gmail"].Accepted != want {
+				t.Errorf("gmail parts accepted = %d, want %d", st["gmail"].Accepted, want)
+			}
+			// The next batch goes through.
+			resp, err = post(s, id)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("next batch: %v %v", resp, err)
+			}
+			resp.Body.Close()
+			if st := s.Stats()["gmail.batch"]; st.Accepted < 1 {
+				t.Errorf("gmail.batch stats = %+v", st)
+			}
+		})
+	}
+
+	// A plan with no APIs faults every part, never the outer request.
+	s := newGmailServer(t, workspacetest.WithFaults(workspacetest.FaultPlan{Seed: 1, Rate: 1, Kinds: []workspacetest.FaultKind{workspacetest.FaultHTTP503}}))
+	id := s.AddGmailMessage(bob, []byte(mailMsg("a@example.org", bob, "Outer", "x")), "INBOX")
+	resp, err := post(s, id)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("batch under a plan: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	for _, ev := range s.FaultLog() {
+		if ev.API != "gmail" {
+			t.Errorf("fault %+v, want only Gmail parts faulted", ev)
+		}
+	}
+	if n := len(s.FaultLog()); n != 2 {
+		t.Errorf("%d faults, want one per part", n)
 	}
 }

@@ -109,6 +109,8 @@ type gmailState struct {
 	inflight map[string]int
 	holds    map[string]*GmailHold
 	uploads  map[string]*gmailUpload // resumable sessions by upload id
+	// uploadLog lists the requests to upload sessions (GmailUploadLog).
+	uploadLog []GmailUploadRequest
 }
 
 type gmailQuotaKey struct{ user, project string }

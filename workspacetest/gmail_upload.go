@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -31,14 +33,83 @@ import (
 //     reply. Chunks cost no quota units but go through auth, faults and
 //     the concurrency cap; a chunk re-sent after a failure may overlap
 //     what was received (the overlap is skipped).
+//  3. After an interruption, a client asks how far the upload got with an
+//     empty PUT and "Content-Range: bytes */total": 308 with the Range
+//     received (no Range when nothing was), and resumes from there. Once
+//     the last byte has arrived, every request to the session (a status
+//     query, a chunk sent again) gets the reply that finished the upload
+//     again, so a client whose last chunk's reply was lost learns that
+//     the message was stored, without storing it twice. A session that
+//     ExpireGmailUploads dropped answers 404, as Google does once a
+//     session has expired: the upload must start over.
+//
+// GmailUploadLog lists the requests each session received, with the
+// bytes held before and after each, so tests can see where a client
+// resumed.
 
-// gmailUpload is an open resumable upload session.
+// gmailUpload is a resumable upload session.
 type gmailUpload struct {
 	user  string
 	path  string
 	meta  gmailMessageIn
 	data  []byte
 	limit int
+	// finishedBy is the request that brought the last byte, size the
+	// upload's length; reply is the answer that request got, kept for
+	// later requests to the session.
+	finishedBy *http.Request
+	size       int64
+	reply      *storedReply
+}
+
+// storedReply is the reply that finished an upload.
+type storedReply struct {
+	code   int
+	header http.Header
+	body   []byte
+}
+
+// GmailUploadRequest is one request to a resumable upload session, as
+// GmailUploadLog lists it.
+type GmailUploadRequest struct {
+	UploadID string // the session (upload_id)
+	User     string // the mailbox owner
+	// First and Last are the byte range the request carried
+	// (Content-Range), both -1 for a status query ("bytes */total").
+	First, Last int64
+	// Total is the upload's size as the request gave it, -1 for "*".
+	Total int64
+	// Received is how many bytes the session held when the request came;
+	// Committed how many it held after it. A client that resumes from the
+	// committed offset sends First == Received.
+	Received, Committed int64
+	// Finished is true once the session has every byte (the message was
+	// stored, or refused, by the request that brought the last one).
+	Finished bool
+}
+
+// GmailUploadLog returns the requests that reached resumable upload
+// sessions (after auth, faults and quota), in order. Session starts are
+// not listed.
+func (s *Server) GmailUploadLog() []GmailUploadRequest {
+	g := s.gmail()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(g.uploadLog)
+}
+
+// ExpireGmailUploads drops every resumable upload session that has not
+// received its last byte, as Google does after a week: the next request
+// to one gets 404 and the client must start the upload over.
+func (s *Server) ExpireGmailUploads() {
+	g := s.gmail()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, up := range g.uploads {
+		if up.finishedBy == nil {
+			delete(g.uploads, id)
+		}
+	}
 }
 
 // gmailResumable handles a resumable upload request. It returns the
@@ -75,6 +146,24 @@ func (s *Server) gmailResumable(w http.ResponseWriter, r *http.Request, user str
 		return gmailMessageIn{}, nil, false
 	}
 	have := int64(len(up.data))
+	if up.finishedBy != nil {
+		have = up.size
+	}
+	entry := GmailUploadRequest{UploadID: id, User: user, First: first, Last: last, Total: total, Received: have, Committed: have}
+	if up.finishedBy != nil {
+		// Finished: whatever is asked, the reply that finished it.
+		entry.Finished = true
+		g.uploadLog = append(g.uploadLog, entry)
+		if up.reply == nil { // the finishing request is still being answered
+			writeError(w, http.StatusServiceUnavailable, "backendError", "The upload is being finalized; try again.")
+			return gmailMessageIn{}, nil, false
+		}
+		maps.Copy(w.Header(), up.reply.header)
+		w.WriteHeader(up.reply.code)
+		_, _ = w.Write(up.reply.body)
+		return gmailMessageIn{}, nil, false
+	}
+	defer func() { g.uploadLog = append(g.uploadLog, entry) }()
 	if first >= 0 {
 		if first > have || last-first+1 != int64(len(chunk)) {
 			writeError(w, http.StatusBadRequest, "badRequest",
@@ -89,6 +178,7 @@ func (s *Server) gmailResumable(w http.ResponseWriter, r *http.Request, user str
 		return gmailMessageIn{}, nil, false
 	}
 	up.data = append(up.data, chunk...)
+	entry.Committed = int64(len(up.data))
 	if total < 0 || int64(len(up.data)) < total {
 		if len(up.data) > 0 {
 			w.Header().Set("Range", "bytes=0-"+strconv.Itoa(len(up.data)-1))
@@ -103,8 +193,54 @@ func (s *Server) gmailResumable(w http.ResponseWriter, r *http.Request, user str
 		}
 		return gmailMessageIn{}, nil, false
 	}
-	delete(g.uploads, id)
+	up.finishedBy, up.size = r, int64(len(up.data))
+	entry.Finished = true
 	return up.meta, up.data, true
+}
+
+// replyTee passes a reply through and keeps a copy of it.
+type replyTee struct {
+	http.ResponseWriter
+	code   int
+	header http.Header
+	body   bytes.Buffer
+}
+
+func (t *replyTee) WriteHeader(code int) {
+	if t.code == 0 {
+		t.code, t.header = code, t.Header().Clone()
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *replyTee) Write(b []byte) (int, error) {
+	if t.code == 0 {
+		t.WriteHeader(http.StatusOK)
+	}
+	t.body.Write(b)
+	return t.ResponseWriter.Write(b)
+}
+
+// gmailUploadReply keeps the reply of the request that finished upload
+// id, if r was that request.
+func (s *Server) gmailUploadReply(id string, r *http.Request, t *replyTee) {
+	g := s.gmail()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	up := g.uploads[id]
+	if up == nil || up.finishedBy != r || up.reply != nil {
+		return
+	}
+	code := t.code
+	if code == 0 {
+		code = http.StatusOK
+	}
+	h := t.header
+	if h == nil {
+		h = http.Header{}
+	}
+	up.reply = &storedReply{code: code, header: h, body: bytes.Clone(t.body.Bytes())}
+	up.data = nil // handed over; size keeps its length
 }
 
 // gmailStartUpload opens a session and answers with its URI.

@@ -2,10 +2,14 @@ package workspacetest_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	gmail "google.golang.org/api/gmail/v1"
 	"google.golang.org/api/googleapi"
@@ -76,10 +80,91 @@ func TestGmailResumableUpload(t *testing.T) {
 	if r := chunk("bytes 5-"+strconv.Itoa(len(msg)-1)+"/"+strconv.Itoa(len(msg)), msg[5:]); r.StatusCode != 200 {
 		t.Errorf("overlapping last chunk: %d", r.StatusCode)
 	}
-	if r := chunk("bytes */10", ""); r.StatusCode != 404 {
-		t.Errorf("finished session: %d", r.StatusCode)
+	// A finished session answers a status query, or the last chunk sent
+	// again, with the reply that finished it: the message, stored once.
+	total := strconv.Itoa(len(msg))
+	for _, again := range []struct{ rng, data string }{{"bytes */" + total, ""}, {"bytes 5-" + strconv.Itoa(len(msg)-1) + "/" + total, msg[5:]}} {
+		req, _ := http.NewRequest("PUT", loc, strings.NewReader(again.data))
+		req.Header.Set("Content-Range", again.rng)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m gmail.Message
+		err = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || err != nil || m.Id == "" {
+			t.Errorf("%s on the finished session: %d %v %+v", again.rng, resp.StatusCode, err, m)
+		}
 	}
 	if n := len(s.GmailMessages(bob)); n != 2 {
 		t.Errorf("%d messages", n)
+	}
+	log := s.GmailUploadLog()
+	last := log[len(log)-1]
+	if !last.Finished || last.Received != int64(len(msg)) || last.Committed != int64(len(msg)) {
+		t.Errorf("last log entry = %+v", last)
+	}
+}
+
+// TestGmailResumableStatusAndExpiry: an empty PUT with "bytes */total"
+// reports what the session holds, the log shows where each request
+// started, and an expired session answers 404.
+func TestGmailResumableStatusAndExpiry(t *testing.T) {
+	t.Parallel()
+	s := newGmailServer(t)
+	const bob = "bob@example.com"
+	hc := userHTTPClient(t, s, bob)
+	start := func() string {
+		req, _ := http.NewRequest("POST", s.URL+"/upload/gmail/v1/users/me/messages/import?uploadType=resumable", strings.NewReader("{}"))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("session start: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Location")
+	}
+	put := func(loc, rng, data string) *http.Response {
+		req, _ := http.NewRequest("PUT", loc, strings.NewReader(data))
+		req.Header.Set("Content-Range", rng)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	msg := mailMsg("a@example.org", bob, "Status", strings.Repeat("x", 100))
+	total := strconv.Itoa(len(msg))
+	loc := start()
+	if r := put(loc, "bytes */"+total, ""); r.StatusCode != 308 || r.Header.Get("Range") != "" {
+		t.Errorf("status of an empty session: %d %q, want 308 with no Range", r.StatusCode, r.Header.Get("Range"))
+	}
+	put(loc, "bytes 0-39/"+total, msg[:40])
+	if r := put(loc, "bytes */"+total, ""); r.StatusCode != 308 || r.Header.Get("Range") != "bytes=0-39" {
+		t.Errorf("status after 40 bytes: %d %q", r.StatusCode, r.Header.Get("Range"))
+	}
+	if r := put(loc, "bytes 40-"+strconv.Itoa(len(msg)-1)+"/"+total, msg[40:]); r.StatusCode != 200 {
+		t.Errorf("last chunk: %d", r.StatusCode)
+	}
+	var got []string
+	for _, e := range s.GmailUploadLog() {
+		got = append(got, fmt.Sprintf("%d-%d %d>%d %v", e.First, e.Last, e.Received, e.Committed, e.Finished))
+	}
+	end := strconv.Itoa(len(msg) - 1)
+	want := []string{"-1--1 0>0 false", "0-39 0>40 false", "-1--1 40>40 false", "40-" + end + " 40>" + total + " true"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("upload log (-want +got):\n%s", diff)
+	}
+
+	loc = start()
+	put(loc, "bytes 0-39/"+total, msg[:40])
+	s.ExpireGmailUploads()
+	if r := put(loc, "bytes */"+total, ""); r.StatusCode != 404 {
+		t.Errorf("status of an expired session: %d, want 404", r.StatusCode)
+	}
+	if n := len(s.GmailMessages(bob)); n != 1 {
+		t.Errorf("%d messages, want 1", n)
 	}
 }
