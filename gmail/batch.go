@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/sendonce"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
 )
@@ -76,8 +77,10 @@ type BatchOptions struct {
 	// requests: raise Parallel only with small batches.
 	Parallel int
 	// MaxAttempts is how many times a call is sent at most, the first
-	// time included (default 6). Only throttles (403 rateLimitExceeded or
-	// userRateLimitExceeded, 429), 408, 5xx and a lost batch are retried.
+	// time included (default 6). What is sent again is said at Batch: a
+	// call that only reads after a throttle, a 408 or 5xx, or a lost
+	// batch; a call that changes something only after an answer that
+	// proves it was not carried out (a throttle).
 	MaxAttempts int
 	// Initial and Max bound the exponential backoff between rounds of
 	// retries (defaults 1 s and 32 s, Gmail's advice). A Retry-After the
@@ -129,12 +132,13 @@ func (o *BatchOptions) withDefaults() (BatchOptions, error) {
 type BatchStats struct {
 	Requests  int64 // HTTP batch requests sent (round trips)
 	Parts     int64 // calls sent inside batches, retries included
-	Retried   int64 // calls sent again after a throttle or server error
+	Retried   int64 // calls sent again after a throttle, a server error or a lost batch
 	Throttled int64 // calls the server refused for rate or concurrency (403/429)
-	Failed    int64 // calls that finally failed, for any reason
+	Failed    int64 // calls that finally failed, for any reason (Unknown included)
+	Unknown   int64 // calls that change something whose outcome is unknown (*OutcomeUnknownError)
 }
 
-type batchCounters struct{ requests, parts, retried, throttled, failed atomic.Int64 }
+type batchCounters struct{ requests, parts, retried, throttled, failed, unknown atomic.Int64 }
 
 func (g *Client) counters() *batchCounters { return &g.ctr }
 
@@ -142,8 +146,46 @@ func (g *Client) counters() *batchCounters { return &g.ctr }
 func (g *Client) BatchStats() BatchStats {
 	c := g.counters()
 	return BatchStats{Requests: c.requests.Load(), Parts: c.parts.Load(), Retried: c.retried.Load(),
-		Throttled: c.throttled.Load(), Failed: c.failed.Load()}
+		Throttled: c.throttled.Load(), Failed: c.failed.Load(), Unknown: c.unknown.Load()}
 }
+
+// OutcomeUnknownError is the error of a call that changes something
+// (messages.send, insert, import, modify, batchModify, trash, delete,
+// labels.create, ... : any call whose HTTP method is not GET) when no
+// answer says whether Gmail carried it out: its batch was lost (the
+// connection dropped, the batch got a 5xx or 408, its reply could not be
+// read or had no answer for the call), or the call's own answer was a 5xx
+// or 408, after which Google does not promise that nothing was done.
+//
+// Batch never sends such a call again, since a second send could do it
+// twice (a message sent twice, a label created twice). Find out whether
+// it happened (list the sent messages, get the labels) and send it again
+// yourself if it did not. A throttle answer (429, 403
+// rateLimitExceeded/userRateLimitExceeded) proves a call was refused, so
+// such a call is sent again and never ends with this error.
+//
+// A resumable upload (Insert, Import, Send of a large message) whose last
+// chunk got no clear answer, and whose session could not tell whether it
+// finished, also ends with this error.
+type OutcomeUnknownError struct {
+	// Method is Gmail's method id, e.g. "users.messages.send".
+	Method string
+	// Err is what happened instead of an answer: the transport's error,
+	// the batch's or the call's own 5xx answer (a *workspace.Error), or a
+	// reply that could not be read.
+	Err error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	cause := "no answer"
+	if e.Err != nil {
+		cause = strings.TrimPrefix(e.Err.Error(), "gmail: "+e.Method+": ")
+	}
+	return "gmail: " + e.Method + ": outcome unknown, not sent again: " + cause
+}
+
+// Unwrap returns the cause.
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
 // BatchError reports the calls of a Batch that failed. The other calls
 // succeeded and their results are kept.
@@ -175,11 +217,26 @@ func (e *BatchError) Unwrap() []error {
 // Each call is charged to the quota on its own, with its method's cost,
 // before its batch is sent; the batch request itself is not charged
 // again. A batch holds one of the user's concurrency slots while it is in
-// flight. Calls that fail with a throttle (403 rateLimitExceeded or
-// userRateLimitExceeded, 429), 408 or 5xx, or whose batch was lost, are
-// sent again in a later batch after a backoff, while the calls that
-// succeeded are kept. Each call's outcome is in its StatusCode, Err and
-// Result fields.
+// flight. The batch request is sent once by the client's transport: Batch
+// does its own retries, call by call, in later batches after a backoff,
+// and keeps the calls that succeeded. What is sent again depends on what
+// the call does:
+//
+//   - A call that only reads (HTTP GET: messages.get and list,
+//     threads.get, history.list, labels.get and list, ...) is sent again
+//     after a throttle (429, 403 rateLimitExceeded or
+//     userRateLimitExceeded), a 408 or 5xx answer, or a lost batch (the
+//     connection dropped, the batch got a 5xx or 408, the reply could not
+//     be read or had no answer for it).
+//   - A call that changes something (any other HTTP method: send, insert,
+//     import, modify, batchModify, trash, delete, labels.create, ...) is
+//     sent again only after an answer that proves it was not carried out:
+//     its own throttle answer, a throttle answer to the whole batch, or a
+//     batch that never left (connection refused). After a 5xx or 408, or
+//     a lost batch, it ends with an *OutcomeUnknownError and is never
+//     sent again: it may have been done.
+//
+// Each call's outcome is in its StatusCode, Err and Result fields.
 //
 // Batch returns nil when every call succeeded, a *BatchError listing the
 // failed ones otherwise, or an *workspace.InputError (before any request)
@@ -248,6 +305,9 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 			switch {
 			case out.err == nil:
 				c.Err = nil
+			case out.maybeDone && !c.reads():
+				c.Err = &OutcomeUnknownError{Method: c.Method, Err: out.err}
+				ctr.unknown.Add(1)
 			case out.retry && c.Attempts < o.MaxAttempts && out.retryAfter <= o.MaxRetryAfter:
 				next = append(next, c)
 				wait = max(wait, out.retryAfter)
@@ -277,6 +337,16 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 	return nil
 }
 
+// reads reports whether c only reads (HTTP GET or HEAD), so that sending
+// it twice cannot change anything.
+func (c *BatchCall) reads() bool {
+	switch strings.ToUpper(c.HTTPMethod) {
+	case "", http.MethodGet, http.MethodHead:
+		return true
+	}
+	return false
+}
+
 // backoff returns the wait before retry round n+1: Initial·2ⁿ capped at
 // Max, with ±20 % jitter.
 func backoff(o BatchOptions, n int) time.Duration {
@@ -293,19 +363,67 @@ func backoff(o BatchOptions, n int) time.Duration {
 
 // partOutcome is what became of one call in one batch.
 type partOutcome struct {
-	err        error
-	retry      bool
-	throttled  bool
-	reason     string
-	retryAfter time.Duration
+	err error
+	// retry says the failure may pass (a throttle, a 408 or 5xx, a lost
+	// batch); maybeDone that the call may have been carried out all the
+	// same (no answer, or one that proves nothing), so that only a call
+	// that reads may be sent again.
+	retry, maybeDone bool
+	throttled        bool
+	reason           string
+	retryAfter       time.Duration
 }
 
-// batchCall is the Call the outer batch request carries. Its API is empty
-// on purpose: the quota layer has no rule for it, so the request is not
-// charged again (each part was charged before the batch was sent), and the
-// retry layer uses its default policy for it.
+// batchCallContext returns the context of the outer batch request. Its
+// Call has no API on purpose: the quota layer has no rule for it, so the
+// request is not charged again (each part was charged before the batch
+// was sent). It is marked to be sent once: Batch retries call by call
+// (a transport retry would send every call again, writes included).
 func batchCallContext(ctx context.Context, user string) context.Context {
-	return workspace.WithCall(ctx, &workspace.Call{Method: "gmail.batch", User: user})
+	return workspace.WithCall(sendonce.With(ctx), &workspace.Call{Method: "gmail.batch", User: user})
+}
+
+// lostBatch is the outcome of every call of a batch that got no answer of
+// its own: err is what came instead of the multipart reply.
+func lostBatch(ctx context.Context, err error) partOutcome {
+	err = apiError(err)
+	out := partOutcome{err: fmt.Errorf("gmail: batch request lost: %w", err)}
+	if ctx.Err() != nil {
+		return out
+	}
+	var we *workspace.Error
+	if errors.As(err, &we) {
+		// An answer to the whole batch, or a local refusal (token,
+		// quota) before it was sent.
+		out.err = fmt.Errorf("gmail: batch request refused: %w", err)
+		switch {
+		case errors.Is(we, workspace.ErrRateLimited):
+			// A throttle: the batch was refused, none of its calls ran.
+			out.retry, out.throttled, out.retryAfter = true, true, we.RetryAfter
+			if len(we.Reasons) > 0 {
+				out.reason = we.Reasons[0]
+			}
+		case we.Temporary():
+			// 5xx or 408: Google does not say which calls ran.
+			out.retry, out.maybeDone = true, we.StatusCode != 0
+		}
+		return out
+	}
+	d := retry.Classify(workspace.APIGmail, nil, err)
+	switch {
+	case d.Class == retry.Transient && !d.Ambiguous:
+		// Never sent (connection refused, DNS): nothing ran.
+		out.retry = true
+	case d.Class == retry.Transient:
+		// Sent, then the connection dropped or timed out: any call may
+		// have run.
+		out.retry, out.maybeDone = true, true
+	default:
+		// An error of unknown kind: not worth another try, and nothing
+		// proves that the calls did not run.
+		out.maybeDone = true
+	}
+	return out
 }
 
 // sendBatch sends one HTTP batch of calls and records each call's outcome
@@ -389,23 +507,25 @@ func (g *Client) sendBatch(ctx context.Context, uc *userConn, user string, calls
 	req.Header.Set("Content-Type", "multipart/mixed; boundary="+mw.Boundary())
 	resp, err := uc.hc.Do(req)
 	if err != nil {
-		err = apiError(err)
-		lost := partOutcome{err: fmt.Errorf("gmail: batch request lost: %w", err), retry: ctx.Err() == nil}
-		var we *workspace.Error
-		if errors.As(err, &we) && !we.Temporary() {
-			lost.retry = false
-		}
+		lost := lostBatch(ctx, err)
 		for _, i := range send {
 			outs[i] = lost
+		}
+		if lost.throttled {
+			report = quota.Outcome{Throttled: true, Reason: lost.reason, RetryAfter: lost.retryAfter}
 		}
 		return
 	}
 	defer resp.Body.Close()
 	got := map[int]bool{}
-	g.readBatch(resp, calls, send, ids, outs, got)
+	readErr := g.readBatch(resp, calls, send, ids, outs, got)
 	for _, i := range send {
 		if !got[i] {
-			outs[i] = partOutcome{err: fmt.Errorf("gmail: %s: no answer for this call in the batch response", calls[i].Method), retry: true}
+			why := "no answer for this call in the batch response"
+			if readErr != nil {
+				why = "batch response unreadable: " + readErr.Error()
+			}
+			outs[i] = partOutcome{err: fmt.Errorf("gmail: %s: %s", calls[i].Method, why), retry: true, maybeDone: true}
 		}
 		if o := outs[i]; o.throttled && !report.Throttled {
 			report = quota.Outcome{Throttled: true, Reason: o.reason, RetryAfter: o.retryAfter}
@@ -415,18 +535,22 @@ func (g *Client) sendBatch(ctx context.Context, uc *userConn, user string, calls
 
 // readBatch parses a multipart/mixed batch response. Parts are matched by
 // Content-ID (<response-ID>); a part without one takes the next
-// unanswered call in order.
-func (g *Client) readBatch(resp *http.Response, calls []*BatchCall, send []int, ids map[string]int, outs []partOutcome, got map[int]bool) {
+// unanswered call in order. It returns why the response could not be
+// read to its end, or nil; calls left without an answer are not in got.
+func (g *Client) readBatch(resp *http.Response, calls []*BatchCall, send []int, ids map[string]int, outs []partOutcome, got map[int]bool) error {
 	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || !strings.HasPrefix(mt, "multipart/") || params["boundary"] == "" {
-		return // every call is unanswered: retried
+		return fmt.Errorf("not a multipart reply (Content-Type %q)", resp.Header.Get("Content-Type"))
 	}
 	mr := multipart.NewReader(resp.Body, params["boundary"])
 	pos := 0
 	for {
 		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
 		if err != nil {
-			return
+			return err
 		}
 		id := strings.TrimSpace(p.Header.Get("Content-ID"))
 		id = strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")
@@ -446,7 +570,7 @@ func (g *Client) readBatch(resp *http.Response, calls []*BatchCall, send []int, 
 		}
 		data, err := io.ReadAll(p)
 		if err != nil {
-			return
+			return err
 		}
 		got[i] = true
 		outs[i] = decodePart(calls[i], data)
@@ -458,14 +582,16 @@ func decodePart(c *BatchCall, data []byte) partOutcome {
 	data = bytes.TrimLeft(data, "\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(data)), nil)
 	if err != nil {
-		return partOutcome{err: fmt.Errorf("gmail: %s: unreadable answer in batch: %w", c.Method, err), retry: true}
+		return partOutcome{err: fmt.Errorf("gmail: %s: unreadable answer in batch: %w", c.Method, err), retry: true, maybeDone: true}
 	}
 	defer resp.Body.Close()
 	c.StatusCode = resp.StatusCode
 	if resp.StatusCode < 300 {
 		b, err := io.ReadAll(resp.Body)
 		if err != nil {
-			return partOutcome{err: fmt.Errorf("gmail: %s: unreadable answer in batch: %w", c.Method, err), retry: true}
+			// Done (the status says so) but the answer is lost: a read
+			// may be sent again, a write is not.
+			return partOutcome{err: fmt.Errorf("gmail: %s: done, but its answer in the batch is unreadable: %w", c.Method, err), retry: c.reads()}
 		}
 		if c.Result != nil && len(bytes.TrimSpace(b)) > 0 {
 			if err := json.Unmarshal(b, c.Result); err != nil {
@@ -481,6 +607,9 @@ func decodePart(c *BatchCall, data []byte) partOutcome {
 		we.Attempts = c.Attempts
 	}
 	out := partOutcome{err: err, retry: d.Class.Retryable(), retryAfter: d.RetryAfter}
+	// A 408 or 5xx of the call's own proves nothing about whether it
+	// ran; a throttle proves it did not.
+	out.maybeDone = d.Class == retry.Transient
 	if d.Class == retry.Throttle {
 		out.throttled = true
 		if d.Info != nil && len(d.Info.Reasons) > 0 {

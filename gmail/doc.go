@@ -72,12 +72,29 @@
 // itself carries a workspace.Call with no API, which the quota layer does
 // not charge, so nothing is counted twice. A batch in flight holds one of
 // the user's concurrency slots (it is one HTTP request; the parts' charge
-// only passes through a slot). Calls inside a batch that fail with a
-// throttle, 408 or 5xx, or whose batch was lost, are sent again in a later
-// batch after a backoff (1 s, 2 s, ... 32 s, or the part's Retry-After up
-// to 2 minutes), at most 6 times; calls that succeeded are kept and never
-// sent again. A part's Retry-After longer than that ends the call with
-// its error.
+// only passes through a slot).
+//
+// The batch request is sent once by the core's transport; Batch retries
+// call by call, in a later batch after a backoff (1 s, 2 s, ... 32 s, or
+// the part's Retry-After up to 2 minutes), at most 6 times, and calls
+// that succeeded are kept and never sent again. Which calls are sent
+// again depends on what they do:
+//
+//	                                    reads (GET)   changes (send, insert, import,
+//	                                                  modify, trash, delete, labels...)
+//	its own 429 / 403 rate limit         again         again (proves it was not done)
+//	429 / 403 rate limit on the batch    again         again
+//	batch never sent (conn. refused)     again         again
+//	its own 408 or 5xx                   again         *OutcomeUnknownError
+//	batch lost: connection dropped,      again         *OutcomeUnknownError
+//	  408 or 5xx on the batch, reply
+//	  unreadable or missing the call
+//	any other answer (400, 404, ...)     its error     its error
+//
+// A call that changes something and ends with an *OutcomeUnknownError
+// may or may not have been carried out; Batch never sends it twice.
+// A part's Retry-After longer than 2 minutes ends the call with its
+// error.
 //
 // Send is not retried into a sending limit: Gmail's 429 "User-rate limit
 // exceeded (Mail sending)" comes back at once as a *SendLimitError with
@@ -117,7 +134,8 @@
 // an oversized or empty message, an unknown format. Batch and GetMany
 // return a *BatchError listing the calls that failed, each with its own
 // error; its Unwrap lets errors.Is ask whether any call was, say, not
-// found. Send returns a *SendLimitError for Gmail's sending limits. A
-// spent daily budget of the limiter (2026 regime) matches
-// workspace.ErrQuotaExhausted.
+// found; a call that changes something and whose outcome is unknown has
+// an *OutcomeUnknownError (errors.As). Send returns a *SendLimitError for
+// Gmail's sending limits. A spent daily budget of the limiter (2026
+// regime) matches workspace.ErrQuotaExhausted.
 package gmail
