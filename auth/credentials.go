@@ -8,7 +8,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 
 	"golang.org/x/oauth2"
@@ -234,11 +237,9 @@ type fetchFunc func(ctx context.Context) (*oauth2.Token, error)
 // scopes through hc (nil means the client in each call's ctx, or
 // http.DefaultClient).
 func (c *Credentials) fetcher(subject string, scopes []string, hc *http.Client) (fetchFunc, error) {
+	hc = keepNetErrors(hc)
 	withClient := func(ctx context.Context) context.Context {
-		if hc != nil {
-			return context.WithValue(ctx, oauth2.HTTPClient, hc)
-		}
-		return ctx
+		return context.WithValue(ctx, oauth2.HTTPClient, hc)
 	}
 	switch c.typ {
 	case TypeServiceAccount:
@@ -256,7 +257,9 @@ func (c *Credentials) fetcher(subject string, scopes []string, hc *http.Client) 
 		return func(ctx context.Context) (*oauth2.Token, error) {
 			// A new jwt token source starts empty, so Token always signs a
 			// new assertion and asks the endpoint: caching is the caller's.
-			return cfg.TokenSource(withClient(ctx)).Token()
+			var failed netFailures
+			tok, err := cfg.TokenSource(failed.watch(withClient(ctx))).Token()
+			return tok, failed.explain(err)
 		}, nil
 	case TypeAuthorizedUser:
 		if subject != "" {
@@ -275,9 +278,10 @@ func (c *Credentials) fetcher(subject string, scopes []string, hc *http.Client) 
 			mu.Unlock()
 			// A token with only a refresh token is expired, so the source
 			// refreshes at once.
-			tok, err := cfg.TokenSource(withClient(ctx), &oauth2.Token{RefreshToken: rt}).Token()
+			var failed netFailures
+			tok, err := cfg.TokenSource(failed.watch(withClient(ctx)), &oauth2.Token{RefreshToken: rt}).Token()
 			if err != nil {
-				return nil, err
+				return nil, failed.explain(err)
 			}
 			if tok.RefreshToken != "" && tok.RefreshToken != rt {
 				mu.Lock()
@@ -289,4 +293,107 @@ func (c *Credentials) fetcher(subject string, scopes []string, hc *http.Client) 
 	default:
 		return nil, fmt.Errorf("auth: unsupported credentials type %q", c.typ)
 	}
+}
+
+// The oauth2 packages flatten a network failure on the way to the token
+// endpoint into text ("oauth2: cannot fetch token: %v"), which hides
+// whether it was a refused connection or a reset. netFailures keeps the
+// original error so that callers (the retry layer) can tell a failure of
+// the network or of the endpoint, worth another try, from credentials the
+// endpoint refused.
+
+// keepNetErrors returns a copy of hc (http.DefaultClient when nil) whose
+// transport reports its failures to the netFailures in the request's
+// context.
+func keepNetErrors(hc *http.Client) *http.Client {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	cp := *hc
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	cp.Transport = &failureRecorder{base: base}
+	return &cp
+}
+
+type netFailuresKey struct{}
+
+// netFailures holds the last network failure of one token fetch.
+type netFailures struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (n *netFailures) watch(ctx context.Context) context.Context {
+	return context.WithValue(ctx, netFailuresKey{}, n)
+}
+
+func (n *netFailures) set(err error) {
+	n.mu.Lock()
+	n.err = err
+	n.mu.Unlock()
+}
+
+// explain returns err, or, when a network failure was seen, an error with
+// err's text that unwraps to that failure.
+func (n *netFailures) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	n.mu.Lock()
+	cause := n.err
+	n.mu.Unlock()
+	if cause == nil || errors.Is(err, cause) {
+		return err
+	}
+	return &netError{text: err.Error(), cause: cause}
+}
+
+type netError struct {
+	text  string
+	cause error
+}
+
+func (e *netError) Error() string { return e.text }
+func (e *netError) Unwrap() error { return e.cause }
+
+// failureRecorder records the failures of its base transport, and of
+// reading the answers' bodies, in the request's netFailures.
+type failureRecorder struct{ base http.RoundTripper }
+
+func (f *failureRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	n, _ := req.Context().Value(netFailuresKey{}).(*netFailures)
+	resp, err := f.base.RoundTrip(req)
+	if n == nil {
+		return resp, err
+	}
+	if err != nil {
+		n.set(&url.Error{Op: urlOp(req.Method), URL: req.URL.Redacted(), Err: err})
+		return resp, err
+	}
+	resp.Body = &recordedBody{ReadCloser: resp.Body, n: n, url: req.URL.Redacted()}
+	return resp, nil
+}
+
+type recordedBody struct {
+	io.ReadCloser
+	n   *netFailures
+	url string
+}
+
+func (b *recordedBody) Read(p []byte) (int, error) {
+	k, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.n.set(&url.Error{Op: "Read", URL: b.url, Err: err})
+	}
+	return k, err
+}
+
+func urlOp(method string) string {
+	if method == "" {
+		return "Get"
+	}
+	return method[:1] + strings.ToLower(method[1:])
 }

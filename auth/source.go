@@ -21,8 +21,12 @@ const DefaultEarlyExpiry = time.Minute
 // TokenError reports that no token could be obtained for a subject. Err is
 // the underlying failure; it is often an *oauth2.RetrieveError, whose body
 // holds the token endpoint's explanation (for example "unauthorized_client"
-// when domain-wide delegation is not set up for the requested scopes).
-// The core client maps a TokenError to workspace.ErrUnauthenticated.
+// when domain-wide delegation is not set up for the requested scopes), or a
+// network failure on the way to the endpoint (kept in the chain, so
+// errors.Is(err, syscall.ECONNREFUSED) works). The core client retries a
+// TokenError whose endpoint failed (5xx, 429, 408) or could not be reached
+// like any transient failure, and maps one whose endpoint refused the
+// credentials to workspace.ErrUnauthenticated.
 type TokenError struct {
 	Subject string // the impersonated user, "" for none
 	Err     error
