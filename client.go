@@ -40,6 +40,7 @@ type Client struct {
 	pool     *auth.Pool
 	limiter  quota.Limiter
 	retryOpt *retry.Options
+	contact  *retry.Contact
 	logger   *slog.Logger
 	stats    *stats
 	project  string
@@ -63,7 +64,7 @@ func NewClient(ctx context.Context, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	c := &Client{cfg: cfg, clients: make(map[string]*http.Client), stats: newStats()}
+	c := &Client{cfg: cfg, clients: make(map[string]*http.Client), stats: newStats(), contact: new(retry.Contact)}
 	c.logger = cfg.logger
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
@@ -218,6 +219,7 @@ func (c *Client) HTTPClient(subject string, scopes ...string) (*http.Client, err
 		},
 		Logger:  c.logger,
 		Observe: c.stats.observe,
+		Contact: c.contact,
 	}
 	hc := &http.Client{Transport: &errorTransport{next: rt, stats: c.stats}, CheckRedirect: checkRedirect}
 	if c.cfg.httpClient != nil {
@@ -289,8 +291,14 @@ func (q *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	release, err := q.limiter.Acquire(req.Context(), &qr)
 	if waited := nanotime() - start; waited > 1000 {
 		q.stats.quotaWait(call.API, waited)
-		if waited > int64(50*time.Millisecond) && q.logger.Enabled(req.Context(), slog.LevelDebug) {
-			q.logger.LogAttrs(req.Context(), slog.LevelDebug, "workspace: paced by quota",
+		// Waits over a second are worth telling at Info: a run that seems
+		// stuck is often only paced.
+		level := slog.LevelDebug
+		if waited > int64(time.Second) {
+			level = slog.LevelInfo
+		}
+		if waited > int64(50*time.Millisecond) && q.logger.Enabled(req.Context(), level) {
+			q.logger.LogAttrs(req.Context(), level, "workspace: paced by quota",
 				slog.String("api", call.API), slog.String("method", call.Method),
 				slog.Duration("wait", time.Duration(waited)))
 		}
@@ -331,7 +339,8 @@ func (e *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	api, method := describe(req)
 	e.stats.request(api)
-	resp, err := e.next.RoundTrip(req)
+	var rep retry.Report
+	resp, err := e.next.RoundTrip(req.WithContext(retry.WithReport(req.Context(), &rep)))
 	if err != nil {
 		e.stats.failure(api)
 		if ctxErr := req.Context().Err(); ctxErr != nil {
@@ -340,11 +349,7 @@ func (e *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if errors.Is(err, quota.ErrBudgetExhausted) {
 			return nil, quotaError(api, method, err)
 		}
-		var te *auth.TokenError
-		if errors.As(err, &te) {
-			return nil, &Error{API: api, Method: method, Message: "cannot obtain token", Err: err, class: retry.Auth}
-		}
-		return nil, err
+		return nil, transportError(api, method, err, &rep)
 	}
 	if resp.StatusCode < 400 {
 		return resp, nil
@@ -353,9 +358,52 @@ func (e *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	d := retry.Classify(api, resp, nil)
 	attempts, _ := strconv.Atoi(resp.Header.Get(retry.AttemptsHeader))
 	resp.Header.Del(retry.AttemptsHeader)
-	ae := newError(api, method, d, resp, max(attempts, 1))
+	ae := newError(api, method, d, resp, max(attempts, rep.Attempts, 1))
+	ae.OutcomeUnknown, ae.MayHaveHappenedTwice = rep.OutcomeUnknown, rep.Twice
 	resp.Body.Close()
 	return nil, ae
+}
+
+// transportError words a failure without an HTTP answer. A token that
+// could not be had, a host that could not be reached, a call whose outcome
+// is unknown, and a failure that outlasted the retries become an *Error
+// that says so; any other failure (one attempt, nothing to add) is
+// returned as it came.
+func transportError(api, method string, err error, rep *retry.Report) error {
+	d := rep.Last
+	if rep.Attempts == 0 {
+		d = retry.Classify(api, nil, err)
+	}
+	e := &Error{API: api, Method: method, Attempts: max(rep.Attempts, 1), Err: err, class: d.Class,
+		OutcomeUnknown: rep.OutcomeUnknown, MayHaveHappenedTwice: rep.Twice}
+	var te *auth.TokenError
+	switch {
+	case errors.As(err, &te):
+		e.Message = "cannot obtain a token"
+		switch d.Class {
+		case retry.Transient, retry.Throttle:
+			e.Message = "cannot obtain a token (the token endpoint failed, not the credentials)"
+		case retry.Canceled:
+			e.class = retry.Auth
+		}
+		if d.Connect && rep.Host != "" {
+			e.Message = "cannot obtain a token: cannot connect to the token endpoint " + rep.Host
+		}
+	case d.Connect && rep.GiveUp == "unreachable":
+		e.Message = fmt.Sprintf("cannot connect to %s; nothing has answered this client yet, so it stopped after %d quick tries (check the endpoint and the network)", rep.Host, rep.Attempts)
+	case d.Connect && rep.Attempts > 1:
+		e.Message = "cannot connect to " + rep.Host
+	case rep.OutcomeUnknown:
+		e.Message = "no answer"
+		if d.Ambiguous {
+			e.Message = "connection lost after the request was sent"
+		}
+	case rep.Attempts > 1:
+		e.Message = "no answer"
+	default:
+		return err
+	}
+	return e
 }
 
 // defaultLimiter builds the limiter used when WithQuota is not given.

@@ -38,6 +38,14 @@ var (
 	// ErrInvalidInput: the server refused the input (400, a legacy API's
 	// 403), or local validation refused it before any request was sent.
 	ErrInvalidInput = errors.New("workspace: invalid input")
+	// ErrOutcomeUnknown: a call that changes something (sends mail,
+	// starts a transfer or an export, creates a monitor...) ended in a
+	// failure that does not prove Google did nothing (500, 502, 504, a
+	// connection lost after the request was sent). The call may have taken
+	// effect; it was not repeated (see retry.Methods). Check before
+	// sending it again. Error.MayHaveHappenedTwice tells whether the
+	// caller allowed repeats and the call may have happened twice.
+	ErrOutcomeUnknown = errors.New("workspace: outcome unknown")
 )
 
 // Error is an error answer from a Google API, or a local refusal by the
@@ -58,7 +66,15 @@ type Error struct {
 	Attempts   int           // attempts made, retries included
 	Header     http.Header   // response headers
 	Body       []byte        // response body, capped at 64 KiB
-	Err        error         // the local cause (quota budget), nil for server answers
+	Err        error         // the local cause (quota budget, network, token), nil for server answers
+	// OutcomeUnknown is set when the call changes something and its last
+	// failure does not prove it did nothing: it may have taken effect
+	// (errors.Is(err, ErrOutcomeUnknown)).
+	OutcomeUnknown bool
+	// MayHaveHappenedTwice is set when the caller allowed repeats after
+	// such failures (retry.AllowAmbiguousRepeats or
+	// Policy.RetryAmbiguous) and two attempts may have taken effect.
+	MayHaveHappenedTwice bool
 
 	class retry.Class
 }
@@ -78,9 +94,15 @@ func (e *Error) Error() string {
 	if e.StatusCode != 0 {
 		fmt.Fprintf(&b, "%d ", e.StatusCode)
 	}
-	if e.Err != nil && e.Message == "" {
+	switch {
+	case e.Err != nil && e.Message == "":
 		b.WriteString(e.Err.Error())
-	} else {
+	case e.Err != nil && e.StatusCode == 0:
+		// A local failure: the message says what, the cause says why.
+		b.WriteString(e.Message)
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	default:
 		b.WriteString(e.Message)
 	}
 	if len(e.Reasons) > 0 {
@@ -88,6 +110,12 @@ func (e *Error) Error() string {
 	}
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	switch {
+	case e.MayHaveHappenedTwice:
+		b.WriteString("; it was repeated after an answer that left its outcome unknown, as the caller allowed: it may have happened twice")
+	case e.OutcomeUnknown:
+		b.WriteString("; outcome unknown: this call changes something and the failure does not prove it did nothing, so it was not repeated: it may have taken effect")
 	}
 	return b.String()
 }
@@ -104,6 +132,8 @@ func (e *Error) Is(target error) bool {
 		return e.class == retry.QuotaExhausted
 	case ErrUnauthenticated:
 		return e.class == retry.Auth
+	case ErrOutcomeUnknown:
+		return e.OutcomeUnknown
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound || e.GDataCode == 1301
 	case ErrPermissionDenied:
@@ -129,7 +159,9 @@ func (e *Error) authorizationFailure() bool {
 }
 
 // Temporary reports whether the failure may go away by itself (a throttle
-// or a transient server error that outlasted the retries).
+// or a transient server error that outlasted the retries, a network
+// failure, a token endpoint that failed). When OutcomeUnknown is also set,
+// the call may have taken effect: check before sending it again.
 func (e *Error) Temporary() bool { return e.class == retry.Throttle || e.class == retry.Transient }
 
 // HTTPStatusCode returns the HTTP status.

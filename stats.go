@@ -21,10 +21,10 @@ type APIStats struct {
 type apiCounters struct {
 	requests, attempts, failures, retryWait, quotaWait atomic.Int64
 	retries                                            [retry.Canceled + 1]atomic.Int64
-	gaveUp                                             [6]atomic.Int64
+	gaveUp                                             [len(giveUpNames)]atomic.Int64
 }
 
-var giveUpNames = [6]string{"attempts", "budget", "retry-after", "body", "ambiguous", "ctx"}
+var giveUpNames = [...]string{"attempts", "budget", "retry-after", "body", "ambiguous", "ctx", "unreachable", "never"}
 
 type stats struct {
 	apis map[string]*apiCounters // fixed at creation: read without locks

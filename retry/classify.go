@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/oauth2"
+
+	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/internal/apierr"
 	"github.com/gwsadmin/workspace/quota"
 )
@@ -50,6 +53,21 @@ type Decision struct {
 	// Ambiguous is true for a transport error after which the request may
 	// have reached the server (a reset after the body was written).
 	Ambiguous bool
+	// NothingDone is true when the outcome proves the server did not act
+	// on the request: a throttle answer (429, a rate-limit reason,
+	// UNSUPPORTED_PARALLEL_OPERATION, a legacy API's 503 quota answer,
+	// GData ServerBusy), a connection that was never made, a token that
+	// could not be had. Transport also sets it for a request that failed
+	// before it was fully written. Calls that change something (OnProof)
+	// are repeated only after such outcomes.
+	NothingDone bool
+	// Connect is true when no connection could be made (refused, DNS
+	// failure, no route): the request never left.
+	Connect bool
+	// Token is true when the failure was getting a token for the request
+	// (the token endpoint's answer or the way to it), so the request
+	// itself was not sent.
+	Token bool
 }
 
 // LegacyAPIs are the APIs whose documentation says that 503 means a quota
@@ -85,7 +103,34 @@ func Classify(api string, resp *http.Response, err error) Decision {
 	info := apierr.Inspect(resp)
 	d := Decision{StatusCode: resp.StatusCode, Info: info, RetryAfter: info.RetryAfter}
 	d.Class = classifyStatus(api, info)
+	d.NothingDone = d.Class == Throttle && throttleProves(api, info)
 	return d
+}
+
+// proofReasons are the throttle reasons that say the request was refused
+// before any work was done.
+var proofReasons = []string{
+	"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED",
+	"concurrentLimitExceeded", "UNSUPPORTED_PARALLEL_OPERATION",
+}
+
+// throttleProves reports whether a throttle answer proves that nothing
+// was done: 429, a rate-limit reason, GData's ServerBusy, or a legacy
+// API's 503 (documented as a quota answer) that does not name a backend
+// failure. A 503 "backendError" is a server error whatever the API.
+func throttleProves(api string, info *apierr.Info) bool {
+	if info.StatusCode == http.StatusTooManyRequests || info.GDataCode == 1001 {
+		return true
+	}
+	for _, r := range proofReasons {
+		if info.HasReason(r) {
+			return true
+		}
+	}
+	if info.StatusCode == http.StatusServiceUnavailable && LegacyAPIs[api] {
+		return !info.HasReason("backendError") && !info.HasReason("BACKEND FAILURE")
+	}
+	return false
 }
 
 func classifyStatus(api string, info *apierr.Info) Class {
@@ -153,17 +198,18 @@ func classifyErr(err error) Decision {
 	if errors.Is(err, quota.ErrBudgetExhausted) {
 		return Decision{Class: QuotaExhausted}
 	}
+	var te *auth.TokenError
+	if errors.As(err, &te) {
+		return classifyToken(te)
+	}
 	// A connection that was never made: the request was not sent.
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
-		return Decision{Class: Transient}
-	}
-	if errors.Is(err, syscall.ECONNREFUSED) {
-		return Decision{Class: Transient}
+		return Decision{Class: Transient, NothingDone: true, Connect: true}
 	}
 	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) && dnsErr.Temporary() {
-		return Decision{Class: Transient}
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dnsErr) {
+		return Decision{Class: Transient, NothingDone: true, Connect: true}
 	}
 	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
@@ -179,4 +225,31 @@ func classifyErr(err error) Decision {
 		return Decision{Class: Transient, Ambiguous: true}
 	}
 	return Decision{Class: Permanent}
+}
+
+// classifyToken sorts a failure to get a token. The request it was for
+// was never sent, so nothing was done whatever the class. The token
+// endpoint's 5xx and 408, and network failures on the way to it, are
+// transient; its 429 is a throttle; any other answer (invalid_grant,
+// unauthorized_client, ...) means the credentials were refused.
+func classifyToken(te *auth.TokenError) Decision {
+	d := Decision{Class: Auth, NothingDone: true, Token: true}
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.As(te.Err, &re) && re.Response != nil:
+		d.StatusCode = re.Response.StatusCode
+		switch s := re.Response.StatusCode; {
+		case s == http.StatusTooManyRequests:
+			d.Class = Throttle
+			d.RetryAfter = apierr.Parse(s, re.Response.Header, re.Body).RetryAfter
+		case s >= 500 || s == http.StatusRequestTimeout:
+			d.Class = Transient
+		}
+	default:
+		if inner := classifyErr(te.Err); inner.Class == Transient || inner.Class == Canceled {
+			d.Class = inner.Class
+			d.Connect = inner.Connect
+		}
+	}
+	return d
 }

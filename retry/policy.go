@@ -23,10 +23,12 @@ type Policy struct {
 	// longer one is not waited: the error is returned at once, so that a
 	// "try again in 6 hours" never hangs a program.
 	MaxRetryAfter time.Duration
-	// RetryAmbiguous allows retrying writes (POST, PATCH) after a transport
-	// error that may have happened once the server had the request. Such a
-	// retry can apply the write twice. Idempotent methods (GET, HEAD, PUT,
-	// DELETE, OPTIONS) are always retried.
+	// RetryAmbiguous repeats this API's calls that change something
+	// (OnProof in Methods) also after failures that do not prove the
+	// server did nothing (500, 502, 504, a connection lost after the
+	// request was sent), as AllowAmbiguousRepeats does for one call. Such
+	// a repeat can apply the change twice. Safe calls are always repeated;
+	// Never calls never are.
 	RetryAmbiguous bool
 }
 

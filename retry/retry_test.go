@@ -182,7 +182,7 @@ func TestTransportRetriesThenSucceeds(t *testing.T) {
 	defer srv.Close()
 	rec := &recorder{}
 	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
-	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader("payload"))
+	req, _ := http.NewRequest("PUT", srv.URL, strings.NewReader("payload"))
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
@@ -373,25 +373,172 @@ type onceReader struct{ r io.Reader }
 
 func (o *onceReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
-func TestBodyWithoutGetBodyReplayedFromCopy(t *testing.T) {
-	s := &script{answers: []func(http.ResponseWriter){status(503, "")}}
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	rec := &recorder{}
-	tr := newTransport("groupsmigration", fixed, rec, retry.Unbudgeted)
-	req, _ := http.NewRequest("POST", srv.URL, &onceReader{strings.NewReader("message body")})
-	if req.GetBody != nil {
-		t.Fatal("test needs a request without GetBody")
+// recordingBody is a body without GetBody that notes when it is read and
+// closed, to show the transport is done with it before the first attempt.
+type recordingBody struct {
+	mu     sync.Mutex
+	r      io.Reader
+	eof    bool
+	closed bool
+}
+
+func (b *recordingBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		b.eof = true
 	}
+	return n, err
+}
+
+func (b *recordingBody) Close() error {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	return nil
+}
+
+// TestBodyWithoutGetBodyHeldBeforeFirstAttempt replaces a test that
+// asserted a copy made while net/http read the body: the body is read
+// whole and closed before the first attempt, and every attempt gets its
+// own reader through GetBody.
+func TestBodyWithoutGetBodyHeldBeforeFirstAttempt(t *testing.T) {
+	body := &recordingBody{r: strings.NewReader("message body")}
+	var sent []string
+	attempts := 0
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		attempts++
+		body.mu.Lock()
+		done := body.eof && body.closed
+		body.mu.Unlock()
+		if !done {
+			t.Errorf("attempt %d: the caller's body was not read and closed before the attempt", attempts)
+		}
+		if r.GetBody == nil || r.ContentLength != int64(len("message body")) {
+			t.Errorf("attempt %d: GetBody %v, ContentLength %d", attempts, r.GetBody != nil, r.ContentLength)
+		}
+		b, _ := io.ReadAll(r.Body)
+		sent = append(sent, string(b))
+		code := 200
+		if attempts == 1 {
+			code = 503
+		}
+		return &http.Response{StatusCode: code, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+	})
+	rec := &recorder{}
+	tr := &retry.Transport{Next: next, Options: &retry.Options{Default: fixed, Sleep: rec.sleep, Budget: retry.Unbudgeted},
+		Describe: func(*http.Request) (string, string) { return "groupsmigration", "archive.insert" }}
+	req, _ := http.NewRequest("POST", "http://example.invalid/", body)
+	req.GetBody, req.ContentLength = nil, -1
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if diff := cmp.Diff([]string{"message body", "message body"}, s.bodies); diff != "" {
+	if diff := cmp.Diff([]string{"message body", "message body"}, sent); diff != "" {
 		t.Errorf("bodies (-want +got):\n%s", diff)
 	}
 }
+
+// A body over MaxReplayBody without GetBody is sent once, whole.
+func TestOversizedBodySentOnce(t *testing.T) {
+	size := retry.MaxReplayBody + 10
+	var sizes []int64
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		sizes = append(sizes, n)
+		return &http.Response{StatusCode: 503, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+	})
+	tr := &retry.Transport{Next: next, Options: &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted},
+		Describe: func(*http.Request) (string, string) { return "settings", "sso.general.update" }}
+	req, _ := http.NewRequest("PUT", "http://example.invalid/", &onceReader{io.LimitReader(zeros{}, int64(size))})
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if len(sizes) != 1 || sizes[0] != int64(size) {
+		t.Errorf("attempts sent %v bytes: want one attempt with the whole %d", sizes, size)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestReplayUnderReset sends a body without GetBody to a server that
+// drops the connection (TCP reset) after reading a little of it, then
+// answers the next attempt. Run with -race: nothing may read the caller's
+// body while net/http is still writing it, and the replayed body must be
+// whole. The body is far larger than socket buffers, so the first attempt
+// cannot have been written in full: even the POST write (OnProof) is sent
+// again, as nothing can have been done.
+func TestReplayUnderReset(t *testing.T) {
+	payload := strings.Repeat("0123456789abcdef", 1<<20) // 16 MiB
+	for _, tc := range []struct {
+		method, name string
+		early        bool // answer 503 at once, before reading the body
+	}{
+		{"PUT", "sso.general.update", false},   // Safe
+		{"POST", "emailrouting.create", false}, // OnProof
+		// net/http may still be writing the first body when the early
+		// answer comes back: the replay must not share it.
+		{"PUT", "sso.general.update", true},
+	} {
+		name := tc.method
+		if tc.early {
+			name += "/early-answer"
+		}
+		t.Run(name, func(t *testing.T) {
+			var mu sync.Mutex
+			var got []int
+			hits := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				hits++
+				first := hits == 1
+				mu.Unlock()
+				if first && tc.early {
+					w.Header().Set("Connection", "close")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					return
+				}
+				if first {
+					_, _ = io.CopyN(io.Discard, r.Body, 64<<10)
+					hijack(w)
+					return
+				}
+				b, _ := io.ReadAll(r.Body)
+				mu.Lock()
+				got = append(got, len(b))
+				mu.Unlock()
+				if string(b) != payload {
+					t.Errorf("replayed body differs (%d bytes)", len(b))
+				}
+			}))
+			defer srv.Close()
+			tr := &retry.Transport{Next: http.DefaultTransport,
+				Options:  &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted},
+				Describe: func(*http.Request) (string, string) { return "settings", tc.name }}
+			req, _ := http.NewRequest(tc.method, srv.URL, &onceReader{strings.NewReader(payload)})
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			if hits != 2 || len(got) != 1 || got[0] != len(payload) {
+				t.Errorf("%d hits, replayed bodies %v: want 2 hits and one whole body of %d bytes", hits, got, len(payload))
+			}
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestPolicyValidate(t *testing.T) {
 	for _, p := range []retry.Policy{
