@@ -3,6 +3,8 @@ package pager
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -51,7 +53,8 @@ func TestAll(t *testing.T) {
 		{"one page", map[string]page{"": {[]int{1, 2}, ""}}, []int{1, 2}, false},
 		{"three pages", map[string]page{"": {[]int{1}, "a"}, "a": {[]int{2}, "b"}, "b": {[]int{3}, ""}}, []int{1, 2, 3}, false},
 		{"empty middle page", map[string]page{"": {[]int{1}, "a"}, "a": {nil, "b"}, "b": {[]int{3}, ""}}, []int{1, 3}, false},
-		{"looping token stops", map[string]page{"": {[]int{1}, "a"}, "a": {[]int{2}, "a"}}, []int{1, 2}, false},
+		{"a token repeated at once is an error", map[string]page{"": {[]int{1}, "a"}, "a": {[]int{2}, "a"}}, []int{1, 2}, true},
+		{"a token repeated later is an error", map[string]page{"": {[]int{1}, "a"}, "a": {[]int{2}, "b"}, "b": {[]int{3}, "a"}}, []int{1, 2, 3}, true},
 		{"error after a page", map[string]page{"": {[]int{1}, "missing"}}, []int{1}, true},
 	}
 	for _, tt := range tests {
@@ -91,5 +94,34 @@ func TestAllStopsEarlyAndOnCancel(t *testing.T) {
 	_, err := collect(All(ctx, "", Fetch[int](f)))
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRepeatedTokenSaysSo(t *testing.T) {
+	m := map[string]page{"": {[]int{1}, "a"}, "a": {[]int{2}, "b"}, "b": {[]int{3}, "a"}}
+	_, err := collect(All(context.Background(), "", pages(m)))
+	var le *LoopError
+	if !errors.As(err, &le) || le.Token != "a" || le.Page != 3 {
+		t.Fatalf("err = %v, want a *LoopError for token a on page 3", err)
+	}
+	if !strings.Contains(err.Error(), `page token "a"`) {
+		t.Errorf("message %q does not name the token", err)
+	}
+	// The starting token counts as seen.
+	_, err = collect(All(context.Background(), "a", pages(map[string]page{"a": {[]int{2}, "a"}})))
+	if !errors.As(err, &le) {
+		t.Errorf("a page sending back the starting token: err = %v", err)
+	}
+}
+
+func TestEndlessTokensAreBounded(t *testing.T) {
+	n := 0
+	f := func(_ context.Context, tok string) ([]*int, string, error) {
+		n++
+		return nil, fmt.Sprint(n), nil
+	}
+	_, err := collect(All(context.Background(), "", Fetch[int](f)))
+	if err == nil || n != MaxPages {
+		t.Fatalf("after %d pages err = %v, want an error after %d", n, err, MaxPages)
 	}
 }
