@@ -247,9 +247,11 @@ func scanFields(data []byte) header {
 				f.end = end
 			}
 		default:
+			// White space before the colon is RFC 822's syntax (RFC 5322's
+			// obsolete form, which receivers accept).
 			colon := bytes.IndexByte(line, ':')
-			if colon > 0 && isFieldName(line[:colon]) {
-				h.fields = append(h.fields, field{name: string(line[:colon]),
+			if name := bytes.TrimRight(line[:max(colon, 0)], " \t"); colon > 0 && isFieldName(name) {
+				h.fields = append(h.fields, field{name: string(name),
 					value: strings.TrimSpace(string(line[colon+1:])), start: pos, end: end})
 				if first {
 					h.present = true

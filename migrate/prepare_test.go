@@ -35,6 +35,8 @@ func TestPrepare(t *testing.T) {
 			want: "From: MAILER-DAEMON <>\r\nTo: postmaster\r\nDate: Tue, 029 Apr 2019 10:00:00 +0900\r\n\r\nx\r\n"},
 		{name: "header line without colon passed over", raw: "From: a@b\r\nTo: c@d\r\nbogus line\r\nDate: Mon, 2 Mar 2026 09:00:00 +0000\r\n\r\nx\r\n",
 			want: "From: a@b\r\nTo: c@d\r\nbogus line\r\nDate: Mon, 2 Mar 2026 09:00:00 +0000\r\n\r\nx\r\n"},
+		{name: "white space before the colon", raw: "From : a@b\r\nTo\t: c@d\r\nDate : Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\nx\r\n",
+			want: "From : a@b\r\nTo\t: c@d\r\nDate : Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\nx\r\n"},
 		{name: "empty", raw: " \r\n\r\n", field: "message"},
 		{name: "no header section", raw: "hello there\r\n\r\nbody\r\n", field: "header"},
 		{name: "starts with a blank line", raw: "\r\nFrom: a@b\r\n", field: "header"},
