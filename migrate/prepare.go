@@ -168,7 +168,12 @@ func prepare(msg *mailsource.Message, target string, maxSize int64, policy Polic
 // isEnvelopeLine reports whether data starts with an mbox envelope line
 // ("From " or ">From "), which is never a header field.
 func isEnvelopeLine(data []byte) bool {
-	return bytes.HasPrefix(data, []byte("From ")) || bytes.HasPrefix(data, []byte(">From "))
+	rest, ok := bytes.CutPrefix(data, []byte("From "))
+	if !ok {
+		rest, ok = bytes.CutPrefix(data, []byte(">From "))
+	}
+	// "From : a@b" is a From field written the RFC 822 way.
+	return ok && !bytes.HasPrefix(bytes.TrimLeft(rest, " \t"), []byte(":"))
 }
 
 func lineEnd(data []byte) int {
