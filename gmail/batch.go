@@ -151,8 +151,8 @@ func (g *Client) BatchStats() BatchStats {
 
 // OutcomeUnknownError is the error of a call that changes something
 // (messages.send, insert, import, modify, batchModify, trash, delete,
-// labels.create, ... : any call whose HTTP method is not GET) when no
-// answer says whether Gmail carried it out: its batch was lost (the
+// labels.create, ...; in a batch, any call whose HTTP method is not GET
+// or HEAD) when no answer says whether Gmail carried it out: its batch was lost (the
 // connection dropped, the batch got a 5xx or 408, its reply could not be
 // read or had no answer for the call), or the call's own answer was a 5xx
 // or 408, after which Google does not promise that nothing was done.
@@ -347,14 +347,17 @@ func (c *BatchCall) reads() bool {
 	return false
 }
 
-// backoff returns the wait before retry round n+1: Initial·2ⁿ capped at
-// Max, with ±20 % jitter.
-func backoff(o BatchOptions, n int) time.Duration {
-	d := o.Initial
+// backoff returns the wait before retry round n+1.
+func backoff(o BatchOptions, n int) time.Duration { return expBackoff(o.Initial, o.Max, n) }
+
+// expBackoff returns the wait before retry n+1: initial·2ⁿ capped at
+// maxWait, with ±20 % jitter.
+func expBackoff(initial, maxWait time.Duration, n int) time.Duration {
+	d := initial
 	for range n {
 		d *= 2
-		if d >= o.Max {
-			d = o.Max
+		if d >= maxWait {
+			d = maxWait
 			break
 		}
 	}

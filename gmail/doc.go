@@ -106,10 +106,27 @@
 // Messages are checked before any request: MaxSendSize (35 MiB) for
 // Send, MaxInsertSize (150 MiB) for Insert and Import. Messages up to
 // DefaultResumableThreshold (5 MiB) go in one request; larger ones use
-// the resumable upload protocol in chunks of DefaultChunkSize (8 MiB),
-// each chunk retried on its own. The quota layer charges each chunk
-// request like the call (Gmail charges only the session start), which
-// errs on the side of pacing too slowly.
+// Google's resumable upload protocol: a request that opens a session,
+// then the bytes in chunks of DefaultChunkSize (8 MiB).
+//
+// A resumable upload is charged to the limiter once, with its method's
+// cost (a 6 MiB import: 25 units, however many chunks), as Gmail charges
+// only the session start; it holds one of the user's concurrency slots
+// until it ends, waits included. Its requests are sent once by the core's
+// transport: the upload has one retry loop of its own (InsertOptions.Retry,
+// SendOptions.Retry: 6 tries of a step without progress, backoff from 1 s
+// to 32 s, Retry-After up to 2 minutes). After a chunk fails (a throttle,
+// 408, 5xx, a dropped connection), it asks the session where it stands
+// (an empty PUT with "Content-Range: bytes */total") and resumes from the
+// offset in the Range of the 308 answer, so no byte the server holds is
+// sent again. If the session answers with the message, the upload had
+// finished and its answer was lost: the message is returned, stored once.
+// A session that expired (404) before the last byte is started over; if
+// the last byte was sent and nothing says whether the message was stored,
+// the upload ends with an *OutcomeUnknownError rather than risk storing
+// (or sending) it twice. Under the migration engine (ImportMbox,
+// ImportSink), which does its own retries, each step is tried once, but
+// a lost answer to the last chunk is still resolved by one status query.
 //
 // # Sync
 //

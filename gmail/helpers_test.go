@@ -3,6 +3,7 @@ package gmail_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -48,20 +49,50 @@ type env struct {
 	g     *gmail.Client
 	clock *fakeClock
 	user  string
-	// sleeps records the waits between batch retry rounds.
+	wire  *wire
+	// sleeps records the waits between batch retry rounds and upload
+	// retries.
 	mu     sync.Mutex
 	sleeps []time.Duration
 }
 
+// wire is the client's base transport; before, when set, sees each
+// request on its way out (tests inject faults at the right moment).
+type wire struct {
+	next   http.RoundTripper
+	mu     sync.Mutex
+	before func(*http.Request)
+}
+
+func (w *wire) RoundTrip(r *http.Request) (*http.Response, error) {
+	w.mu.Lock()
+	f := w.before
+	w.mu.Unlock()
+	if f != nil {
+		f(r)
+	}
+	return w.next.RoundTrip(r)
+}
+
+// onRequest sets the hook that sees each request on its way out.
+func (e *env) onRequest(f func(*http.Request)) {
+	e.wire.mu.Lock()
+	e.wire.before = f
+	e.wire.mu.Unlock()
+}
+
+// sleep records d and advances the fake clock instead of sleeping.
+func (e *env) sleep(ctx context.Context, d time.Duration) error {
+	e.mu.Lock()
+	e.sleeps = append(e.sleeps, d)
+	e.mu.Unlock()
+	e.clock.Advance(d)
+	return ctx.Err()
+}
+
 // batchOpts returns batch options whose sleeps advance the fake clock.
 func (e *env) batchOpts(size int) *gmail.BatchOptions {
-	return &gmail.BatchOptions{Size: size, Sleep: func(ctx context.Context, d time.Duration) error {
-		e.mu.Lock()
-		e.sleeps = append(e.sleeps, d)
-		e.mu.Unlock()
-		e.clock.Advance(d)
-		return ctx.Err()
-	}}
+	return &gmail.BatchOptions{Size: size, Sleep: e.sleep}
 }
 
 // newEnv starts a fake with a seeded user and a gmail client acting
@@ -75,17 +106,21 @@ func newEnv(t *testing.T, lim quota.Limiter, opts ...workspacetest.Option) *env 
 	if lim == nil {
 		lim = quota.Unlimited
 	}
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(base.CloseIdleConnections)
+	w := &wire{next: base}
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()),
 		workspace.WithSubject(srv.AdminEmail()),
 		workspace.WithScopes(auth.ScopeGmailFull),
+		workspace.WithHTTPClient(&http.Client{Transport: w}),
 		workspace.WithRetry(fastRetry), workspace.WithQuota(lim))
 	if err != nil {
 		t.Fatal(err)
 	}
 	user := "alice@" + domainOf(srv.AdminEmail())
 	srv.AddUser(user)
-	return &env{srv: srv, core: core, g: gmail.New(core), clock: clock, user: user}
+	return &env{srv: srv, core: core, g: gmail.New(core), clock: clock, user: user, wire: w}
 }
 
 func domainOf(addr string) string {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	netmail "net/mail"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -54,23 +55,32 @@ type InsertOptions struct {
 	NeverMarkSpam, ProcessForCalendar bool
 	// ResumableThreshold is the size above which the resumable upload is
 	// used (default 5 MiB); ChunkSize the size of its chunks (default
-	// 8 MiB, a multiple of 256 KiB).
+	// 8 MiB, rounded up to a multiple of 256 KiB).
 	ResumableThreshold int64
 	ChunkSize          int
+	// Retry tunes the retries of a resumable upload; nil means defaults.
+	Retry *UploadRetry
 }
 
 // SendOptions tune Send. Nil means defaults.
 type SendOptions struct {
 	// ThreadID sends the message as part of an existing thread.
 	ThreadID string
-	// ResumableThreshold and ChunkSize as in InsertOptions.
+	// ResumableThreshold, ChunkSize and Retry as in InsertOptions.
 	ResumableThreshold int64
 	ChunkSize          int
+	Retry              *UploadRetry
 }
 
 // Insert stores raw, an RFC 822 message, in user's mailbox without
 // delivery scanning, like IMAP APPEND (25 units). Messages larger than
 // MaxInsertSize are refused before any request.
+//
+// A message larger than the resumable threshold goes by resumable upload
+// (see the package documentation, "Sizes and uploads"): charged once,
+// resumed from what the server holds after a failure. When the last
+// chunk's answer is lost and the session cannot tell whether the message
+// was stored, the error is an *OutcomeUnknownError.
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/insert
 func (s *MessagesService) Insert(ctx context.Context, user string, raw []byte, opts *InsertOptions) (*gmailapi.Message, error) {
@@ -79,7 +89,8 @@ func (s *MessagesService) Insert(ctx context.Context, user string, raw []byte, o
 
 // Import stores raw in user's mailbox with standard delivery scanning and
 // classification, as if received by SMTP (25 units). Messages larger than
-// MaxInsertSize are refused before any request.
+// MaxInsertSize are refused before any request. Large messages go by
+// resumable upload, as for Insert.
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/import
 func (s *MessagesService) Import(ctx context.Context, user string, raw []byte, opts *InsertOptions) (*gmailapi.Message, error) {
@@ -105,10 +116,27 @@ func (s *MessagesService) store(ctx context.Context, method, user string, raw []
 		return nil, err
 	}
 	meta := &gmailapi.Message{LabelIds: o.LabelIDs, ThreadId: o.ThreadID}
-	resumable, media, chunk := uploadPlan(raw, o.ResumableThreshold, o.ChunkSize)
-	if !resumable {
-		meta.Raw = base64.URLEncoding.EncodeToString(raw)
+	if resumable, chunk := uploadPlan(raw, o.ResumableThreshold, o.ChunkSize); resumable {
+		q := url.Values{}
+		if o.InternalDateSource != "" {
+			q.Set("internalDateSource", o.InternalDateSource)
+		}
+		if o.Deleted {
+			q.Set("deleted", "true")
+		}
+		path := "users/" + pathUser(user) + "/messages"
+		if method == "users.messages.import" {
+			path += "/import"
+			if o.NeverMarkSpam {
+				q.Set("neverMarkSpam", "true")
+			}
+			if o.ProcessForCalendar {
+				q.Set("processForCalendar", "true")
+			}
+		}
+		return s.g.resumable(ctx, uc, method, user, path, q, meta, raw, chunk, o.Retry)
 	}
+	meta.Raw = base64.URLEncoding.EncodeToString(raw)
 	cctx := CallContext(ctx, user, method)
 	var m *gmailapi.Message
 	if method == "users.messages.import" {
@@ -125,9 +153,6 @@ func (s *MessagesService) store(ctx context.Context, method, user string, raw []
 		if o.ProcessForCalendar {
 			call.ProcessForCalendar(true)
 		}
-		if resumable {
-			call.Media(media, googleapi.ChunkSize(chunk), googleapi.ContentType("message/rfc822"))
-		}
 		m, err = call.Context(cctx).Do()
 	} else {
 		call := uc.svc.Users.Messages.Insert(user, meta)
@@ -136,9 +161,6 @@ func (s *MessagesService) store(ctx context.Context, method, user string, raw []
 		}
 		if o.Deleted {
 			call.Deleted(true)
-		}
-		if resumable {
-			call.Media(media, googleapi.ChunkSize(chunk), googleapi.ContentType("message/rfc822"))
 		}
 		m, err = call.Context(cctx).Do()
 	}
@@ -152,7 +174,7 @@ func (s *MessagesService) store(ctx context.Context, method, user string, raw []
 // When the user has hit Gmail's sending limits (2,000 messages a day,
 // 10,000 recipients, ...), Gmail answers 429 for hours; Send returns that
 // at once as a *SendLimitError with the time sending may resume, instead
-// of retrying.
+// of retrying. Large messages go by resumable upload, as for Insert.
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/send
 func (s *MessagesService) Send(ctx context.Context, user string, raw []byte, opts *SendOptions) (*gmailapi.Message, error) {
@@ -169,15 +191,14 @@ func (s *MessagesService) Send(ctx context.Context, user string, raw []byte, opt
 		return nil, err
 	}
 	meta := &gmailapi.Message{ThreadId: o.ThreadID}
-	resumable, media, chunk := uploadPlan(raw, o.ResumableThreshold, o.ChunkSize)
-	if !resumable {
+	var m *gmailapi.Message
+	if resumable, chunk := uploadPlan(raw, o.ResumableThreshold, o.ChunkSize); resumable {
+		m, err = s.g.resumable(ctx, uc, "users.messages.send", user, "users/"+pathUser(user)+"/messages/send",
+			url.Values{}, meta, raw, chunk, o.Retry)
+	} else {
 		meta.Raw = base64.URLEncoding.EncodeToString(raw)
+		m, err = uc.svc.Users.Messages.Send(user, meta).Context(CallContext(ctx, user, "users.messages.send")).Do()
 	}
-	call := uc.svc.Users.Messages.Send(user, meta)
-	if resumable {
-		call.Media(media, googleapi.ChunkSize(chunk), googleapi.ContentType("message/rfc822"))
-	}
-	m, err := call.Context(CallContext(ctx, user, "users.messages.send")).Do()
 	if err != nil {
 		return nil, sendError(apiError(err))
 	}
@@ -185,23 +206,20 @@ func (s *MessagesService) Send(ctx context.Context, user string, raw []byte, opt
 }
 
 // uploadPlan says whether raw goes by resumable upload, and with which
-// reader and chunk size. The chunk is made smaller than the message so
-// that Google's client does not fall back to a one-request upload.
-func uploadPlan(raw []byte, threshold int64, chunk int) (bool, io.Reader, int) {
+// chunk size: a multiple of 256 KiB (Google's rule for every chunk but
+// the last).
+func uploadPlan(raw []byte, threshold int64, chunk int) (bool, int) {
 	if threshold <= 0 {
 		threshold = DefaultResumableThreshold
 	}
 	if int64(len(raw)) <= threshold {
-		return false, nil, 0
+		return false, 0
 	}
 	if chunk <= 0 {
 		chunk = DefaultChunkSize
 	}
 	const unit = googleapi.MinUploadChunkSize
-	if chunk >= len(raw) {
-		chunk = max(unit, (len(raw)-1)/unit*unit)
-	}
-	return true, bytes.NewReader(raw), chunk
+	return true, (chunk + unit - 1) / unit * unit
 }
 
 // checkRaw refuses, before any request, a message that is empty, larger

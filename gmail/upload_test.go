@@ -2,15 +2,22 @@ package gmail_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/gmail"
+	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -157,5 +164,271 @@ func TestImportMbox(t *testing.T) {
 	}
 	if _, err := e.g.ImportMbox(t.Context(), "nobody", src, nil); !errors.Is(err, workspace.ErrInvalidInput) {
 		t.Errorf("bad user: err = %v, want ErrInvalidInput", err)
+	}
+}
+
+// unitsLimiter wraps a limiter and adds up the Gmail units it is asked
+// for (a request's Cost, or the method's cost in the legacy table).
+type unitsLimiter struct {
+	next  quota.Limiter
+	mu    sync.Mutex
+	units int64
+	calls map[string]int
+}
+
+func (l *unitsLimiter) Acquire(ctx context.Context, r *quota.Request) (quota.Release, error) {
+	if r.API == workspace.APIGmail {
+		c := r.Cost
+		if c <= 0 {
+			c, _ = quota.GmailCost(quota.GmailLegacy, r.Method)
+		}
+		l.mu.Lock()
+		l.units += c
+		if l.calls == nil {
+			l.calls = map[string]int{}
+		}
+		l.calls[r.Method]++
+		l.mu.Unlock()
+	}
+	return l.next.Acquire(ctx, r)
+}
+
+// bigMessage returns an RFC 822 message of about n bytes.
+func bigMessage(n int, subject string) []byte {
+	hdr := "From: bob@example.org\r\nTo: alice@example.com\r\nSubject: " + subject + "\r\n\r\n"
+	line := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\r\n"
+	return append([]byte(hdr), bytes.Repeat([]byte(line), (n-len(hdr))/len(line)+1)...)
+}
+
+// storedCopies counts the stored copies of raw in the user's mailbox.
+func (e *env) storedCopies(raw []byte) int {
+	n := 0
+	for _, m := range e.srv.GmailMessages(e.user) {
+		if bytes.Equal(m.Raw, raw) {
+			n++
+		}
+	}
+	return n
+}
+
+// dataChunk reports whether r sends bytes to an upload session (not a
+// status query, not the session start).
+func dataChunk(r *http.Request) bool {
+	return r.URL.Query().Get("upload_id") != "" && r.Method == http.MethodPut &&
+		!strings.HasPrefix(r.Header.Get("Content-Range"), "bytes */")
+}
+
+// faultAtChunk injects count faults of kind into the n-th data chunk
+// (from 1) and the requests after it.
+func (e *env) faultAtChunk(n int, kind workspacetest.FaultKind, count int) {
+	var mu sync.Mutex
+	seen := 0
+	e.onRequest(func(r *http.Request) {
+		if !dataChunk(r) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if seen++; seen == n {
+			e.srv.InjectFault("gmail", kind, count)
+		}
+	})
+}
+
+// TestResumableImportChargedOnce: a 6 MiB import in 1 MiB chunks is
+// charged 25 units, once, by the client's limiter (it was charged for
+// every chunk: 200 units) and by the fake.
+func TestResumableImportChargedOnce(t *testing.T) {
+	lim := &unitsLimiter{next: mustLimiter(t)}
+	e := newEnv(t, lim)
+	raw := bigMessage(6<<20+100, "six MiB")
+	m, err := e.g.Messages.Import(t.Context(), e.user, raw, &gmail.InsertOptions{ChunkSize: 1 << 20, LabelIDs: []string{"INBOX"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Id == "" || e.storedCopies(raw) != 1 {
+		t.Fatalf("message %q stored %d times, want once", m.Id, e.storedCopies(raw))
+	}
+	if lim.units != 25 || lim.calls["users.messages.import"] != 1 {
+		t.Errorf("limiter charged %d units (%v), want 25 for one import", lim.units, lim.calls)
+	}
+	if u := e.srv.GmailUnits(e.user); u != 25 {
+		t.Errorf("fake charged %d units, want 25", u)
+	}
+	if n := len(e.srv.GmailUploadLog()); n != 7 {
+		t.Errorf("%d chunk requests, want 7 (6 MiB and a bit in 1 MiB chunks)", n)
+	}
+}
+
+func mustLimiter(t *testing.T) quota.Limiter {
+	t.Helper()
+	l, err := quota.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestResumableChunkResumes: a chunk fails mid-upload; the client asks
+// the session where it stands (an empty PUT, "bytes */total") and goes
+// on from the offset the server committed, re-sending nothing it holds.
+// The message is stored once, whole.
+func TestResumableChunkResumes(t *testing.T) {
+	const chunk = 256 << 10
+	for _, tc := range []struct {
+		name string
+		kind workspacetest.FaultKind
+		// the server took the failed chunk (its reply was lost)
+		took bool
+	}{
+		{"reply lost after the chunk was taken", workspacetest.FaultResetAfterProcessing, true},
+		{"503 before the chunk was taken", workspacetest.FaultHTTP503, false},
+		{"connection reset before the body", workspacetest.FaultResetBeforeBody, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			raw := bigMessage(4*chunk+1000, "resumed")
+			e.faultAtChunk(2, tc.kind, 1)
+			m, err := e.g.Messages.Import(t.Context(), e.user, raw, &gmail.InsertOptions{
+				ResumableThreshold: chunk, ChunkSize: chunk, Retry: &gmail.UploadRetry{Sleep: e.sleep}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Id == "" || e.storedCopies(raw) != 1 {
+				t.Fatalf("stored %d copies, want 1", e.storedCopies(raw))
+			}
+			var got []string
+			for _, r := range e.srv.GmailUploadLog() {
+				if r.First >= 0 && r.First != r.Received {
+					t.Errorf("a chunk started at byte %d while the server held %d", r.First, r.Received)
+				}
+				kind := "chunk"
+				if r.First < 0 {
+					kind = "query"
+				}
+				got = append(got, fmt.Sprintf("%s %d>%d", kind, r.Received, r.Committed))
+			}
+			total := len(raw)
+			want := []string{"chunk 0>262144", "chunk 262144>524288", "query 524288>524288",
+				"chunk 524288>786432", "chunk 786432>1048576", fmt.Sprintf("chunk 1048576>%d", total)}
+			if !tc.took {
+				// The failed chunk never reached the session.
+				want = []string{"chunk 0>262144", "query 262144>262144", "chunk 262144>524288",
+					"chunk 524288>786432", "chunk 786432>1048576", fmt.Sprintf("chunk 1048576>%d", total)}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("requests to the session (-want +got):\n%s", diff)
+			}
+			if len(e.sleeps) != 1 {
+				t.Errorf("slept %v, want one backoff", e.sleeps)
+			}
+		})
+	}
+}
+
+// TestResumableLastReplyLost: the last chunk is taken and the message
+// stored, but its reply is lost; the status query gets the message, which
+// is stored once. The same through the migration engine's sink, which
+// makes no retries (one status query, no wait). When the status cannot
+// be had either, the error is an *OutcomeUnknownError.
+func TestResumableLastReplyLost(t *testing.T) {
+	const chunk = 256 << 10
+	e := newEnv(t, nil)
+	raw := bigMessage(2*chunk+10, "last lost")
+	e.faultAtChunk(3, workspacetest.FaultResetAfterProcessing, 1)
+	opts := &gmail.InsertOptions{ResumableThreshold: chunk, ChunkSize: chunk, Retry: &gmail.UploadRetry{Sleep: e.sleep}}
+	m, err := e.g.Messages.Insert(t.Context(), e.user, raw, opts)
+	if err != nil || m.Id == "" {
+		t.Fatalf("Insert: %v, %v", m, err)
+	}
+	if n := e.storedCopies(raw); n != 1 {
+		t.Errorf("stored %d copies, want 1", n)
+	}
+
+	raw = bigMessage(2*chunk+10, "through the sink")
+	e.faultAtChunk(3, workspacetest.FaultResetAfterProcessing, 1)
+	e.sleeps = nil
+	sink := e.g.ImportSink(&gmail.ImportMboxOptions{Message: opts})
+	if err := sink.Insert(t.Context(), e.user, raw); err != nil {
+		t.Fatalf("sink: %v", err)
+	}
+	if n := e.storedCopies(raw); n != 1 || len(e.sleeps) != 0 {
+		t.Errorf("sink: stored %d copies, slept %v; want 1 copy, no sleep", n, e.sleeps)
+	}
+
+	raw = bigMessage(2*chunk+10, "unknown")
+	e.faultAtChunk(3, workspacetest.FaultResetAfterProcessing, 1)
+	e.onRequest(func(r *http.Request) {
+		if dataChunk(r) && strings.HasPrefix(r.Header.Get("Content-Range"), fmt.Sprintf("bytes %d-", 2*chunk)) {
+			// The last chunk is taken, its reply lost, and every status
+			// query after it fails.
+			e.srv.InjectFault("gmail", workspacetest.FaultResetAfterProcessing, 1)
+			e.srv.InjectFault("gmail", workspacetest.FaultHTTP503, 100)
+		}
+	})
+	_, err = e.g.Messages.Insert(t.Context(), e.user, raw, opts)
+	var ou *gmail.OutcomeUnknownError
+	if !errors.As(err, &ou) || ou.Method != "users.messages.insert" {
+		t.Fatalf("err = %v, want an *OutcomeUnknownError", err)
+	}
+	if n := e.storedCopies(raw); n != 1 {
+		t.Errorf("stored %d copies, want 1 (stored, but the client cannot know)", n)
+	}
+}
+
+// TestResumableSessionExpired: a session that expires before the last
+// byte is started over from the first byte; the message is stored once.
+func TestResumableSessionExpired(t *testing.T) {
+	const chunk = 256 << 10
+	e := newEnv(t, nil)
+	raw := bigMessage(3*chunk+10, "expired")
+	var mu sync.Mutex
+	seen := 0
+	e.onRequest(func(r *http.Request) {
+		if !dataChunk(r) {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if seen++; seen == 2 {
+			e.srv.ExpireGmailUploads()
+		}
+	})
+	m, err := e.g.Messages.Import(t.Context(), e.user, raw, &gmail.InsertOptions{
+		ResumableThreshold: chunk, ChunkSize: chunk, Retry: &gmail.UploadRetry{Sleep: e.sleep}})
+	if err != nil || m.Id == "" {
+		t.Fatalf("Import: %v, %v", m, err)
+	}
+	if n := e.storedCopies(raw); n != 1 {
+		t.Errorf("stored %d copies, want 1", n)
+	}
+	sessions := map[string]bool{}
+	for _, r := range e.srv.GmailUploadLog() {
+		sessions[r.UploadID] = true
+	}
+	if len(sessions) != 2 {
+		t.Errorf("%d sessions, want 2 (the expired one and its restart)", len(sessions))
+	}
+}
+
+// TestResumableSendPermanentError: a refusal of the last chunk (the
+// message is not valid) is a clear answer: the plain error, after one
+// try, not an outcome-unknown one.
+func TestResumableSendPermanentError(t *testing.T) {
+	const chunk = 256 << 10
+	e := newEnv(t, nil)
+	raw := bigMessage(chunk+10, "bad label")
+	_, err := e.g.Messages.Insert(t.Context(), e.user, raw, &gmail.InsertOptions{LabelIDs: []string{"Label_404"},
+		ResumableThreshold: chunk, ChunkSize: chunk, Retry: &gmail.UploadRetry{Sleep: e.sleep}})
+	var ou *gmail.OutcomeUnknownError
+	if !errors.Is(err, workspace.ErrInvalidInput) || errors.As(err, &ou) {
+		t.Fatalf("err = %v, want invalid input", err)
+	}
+	var we *workspace.Error
+	if !errors.As(err, &we) || we.API != workspace.APIGmail || we.Method != "users.messages.insert" {
+		t.Errorf("error = %#v, want a gmail users.messages.insert error", we)
+	}
+	if len(e.sleeps) != 0 || e.storedCopies(raw) != 0 {
+		t.Errorf("slept %v, stored %d", e.sleeps, e.storedCopies(raw))
 	}
 }
