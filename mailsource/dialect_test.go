@@ -683,3 +683,33 @@ func TestMboxNotAtStart(t *testing.T) {
 		t.Errorf("messages (-want +got):\n%s", diff)
 	}
 }
+
+// TestFromFieldWithSpaceIsNotAnEnvelopeLine: "From : a@b" (RFC 822's
+// syntax, white space before the colon) is the From field, kept in .eml
+// files and at the top of mbox messages.
+func TestFromFieldWithSpaceIsNotAnEnvelopeLine(t *testing.T) {
+	const msg = "From : a@b\nTo: c@d\nDate: Mon, 1 Jan 2024 10:00:00 +0000\n\nx\n"
+	dir := t.TempDir()
+	eml := filepath.Join(dir, "a.eml")
+	mbox := filepath.Join(dir, "a.mbox")
+	if err := os.WriteFile(eml, []byte(msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(mbox, []byte("From a@b Mon Jan  1 10:00:00 2024\n"+msg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{eml, mbox} {
+		r, err := mailsource.Open(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := r.Next()
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(m.Data) != msg || m.Fixes != 0 {
+			t.Errorf("%s: data %q, fixes %v; want the message untouched", filepath.Base(p), m.Data, m.Fixes)
+		}
+	}
+}

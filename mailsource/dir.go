@@ -296,7 +296,7 @@ func examineHead(head []byte, whole bool) filePrefix {
 		if len(text) > 0 && text[0] == '>' {
 			text = text[1:]
 		}
-		if !bytes.HasPrefix(text, fromSpace) {
+		if !bytes.HasPrefix(text, fromSpace) || (len(text) == len(rest) && isFromField(text)) {
 			break
 		}
 		end := bytes.IndexByte(rest, eol) + 1

@@ -606,7 +606,7 @@ loop:
 
 		if lineStart {
 			if first {
-				if u := r.unescape(b); bytes.HasPrefix(u, fromSpace) || bytes.HasPrefix(u, gtFromSpace) {
+				if u := r.unescape(b); (bytes.HasPrefix(u, fromSpace) && !isFromField(u)) || bytes.HasPrefix(u, gtFromSpace) {
 					// A stray envelope line at the top of the message.
 					m.Fixes |= FixEnvelopeLine
 					if err := r.skipLine(); err != nil {
@@ -768,6 +768,13 @@ func (r *mboxReader) isSeparator(b []byte, afterBlank bool) bool {
 func isEnvelopeLine(line []byte) bool {
 	rest := line[len(fromSpace):]
 	return (len(rest) > 0 && rest[0] == '-') || LooksLikeEnvelope(rest)
+}
+
+// isFromField reports whether line, which starts with "From ", is a From
+// header field written with white space before its colon ("From : a@b",
+// RFC 822's syntax), not an envelope line.
+func isFromField(line []byte) bool {
+	return bytes.HasPrefix(bytes.TrimLeft(line[len("From"):], " \t"), []byte(":"))
 }
 
 // takeEnvelope records the envelope line starting with chunk b at offset
