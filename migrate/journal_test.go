@@ -3,6 +3,7 @@ package migrate
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -147,4 +148,41 @@ func TestIdenticalMessagesInOneSourceKeepTheirIdentity(t *testing.T) {
 	if err != nil || r.Resumed != 3 || r.Inserted != 0 {
 		t.Fatalf("rerun: %v %+v", err, r)
 	}
+}
+
+// FuzzJournal: any bytes after the first line load without a panic; each
+// line is a record, a reported problem, or blank.
+func FuzzJournal(f *testing.F) {
+	f.Add([]byte(`{"t":"g@x","s":"/a","k":"/a#0","n":3,"h":"ab","st":"begin"}` + "\n" +
+		`{"t":"g@x","s":"/a","k":"/a#0","n":3,"h":"ab","c":"cd","st":"ok"}` + "\n"))
+	f.Add([]byte("garbage\n{\"t\":\n"))
+	f.Add([]byte(`{"t":"g@x","st":"rejected?"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		path := filepath.Join(t.TempDir(), "j")
+		if err := os.WriteFile(path, append([]byte(journalMagic+"\n"), body...), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st := newJournalState()
+		j, err := openJournal(path, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Count(string(body), "\n") + 1
+		if len(st.damaged) > lines {
+			t.Errorf("%d problems for %d lines", len(st.damaged), lines)
+		}
+		err = j.append(record{Target: "g@x", Source: "/a", Hash: "ff", State: stOK, Norm: "ee"}, true)
+		if cerr := j.close(); err != nil || cerr != nil {
+			t.Fatal(err, cerr)
+		}
+		st2 := newJournalState()
+		j2, err := openJournal(path, st2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer j2.close()
+		if st2.final[ident{"g@x", "/a", "ff", 0}] != stOK {
+			t.Error("a record appended after damage was not read back")
+		}
+	})
 }
