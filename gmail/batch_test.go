@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -56,21 +57,23 @@ func TestGetManyMixedOutcomes(t *testing.T) {
 }
 
 // batchRequests counts the outer batch requests the fake saw.
-func batchRequests(srv *workspacetest.Server) int {
-	st := srv.Stats()["gmail.batch"]
-	n := st.Accepted
-	for _, v := range st.Rejected {
-		n += v
+func batchRequests(srv *workspacetest.Server) int { return len(srv.GmailBatchLog()) }
+
+// onlyGets reports whether the fake's log of batch request n (from 0)
+// holds get calls only, and how many.
+func onlyGets(t *testing.T, srv *workspacetest.Server, n int) int {
+	t.Helper()
+	log := srv.GmailBatchLog()
+	if n >= len(log) {
+		t.Errorf("no batch request %d in the fake's log", n)
+		return 0
 	}
-	for k, v := range st.Faults {
-		switch k {
-		case workspacetest.FaultResetAfterProcessing, workspacetest.FaultStoredUnreadableReply, workspacetest.FaultSlowReply:
-			// Also counted as Accepted or Rejected.
-		default:
-			n += v
+	for _, c := range log[n].Calls {
+		if !strings.HasPrefix(c, "GET ") {
+			t.Errorf("batch request %d holds %q, want gets only", n, c)
 		}
 	}
-	return n
+	return len(log[n].Calls)
 }
 
 // sendsAndGets builds a batch of send calls (subjects "outgoing N") then
@@ -168,6 +171,9 @@ func TestBatchLostSendsNotResent(t *testing.T) {
 			if n := batchRequests(e.srv); n != 2 {
 				t.Errorf("fake saw %d batch requests, want 2 (the lost one, then the gets)", n)
 			}
+			if n := onlyGets(t, e.srv, 1); n != 3 {
+				t.Errorf("second batch: %d calls, want the 3 gets", n)
+			}
 			want := gmail.BatchStats{Requests: 2, Parts: 5 + 3, Retried: 3, Failed: 2, Unknown: 2}
 			if diff := cmp.Diff(want, e.g.BatchStats()); diff != "" {
 				t.Errorf("BatchStats (-want +got):\n%s", diff)
@@ -194,6 +200,9 @@ func TestBatchOne503RetriesReads(t *testing.T) {
 	checkOutcomes(t, calls, ids, true)
 	if n := batchRequests(e.srv); n != 2 {
 		t.Errorf("fake saw %d batch requests, want 2", n)
+	}
+	if n := onlyGets(t, e.srv, 1); n != 5 {
+		t.Errorf("second batch: %d calls, want the 5 gets", n)
 	}
 	if st := e.srv.Stats()["gmail"]; st.Accepted != 5 {
 		t.Errorf("fake ran %d calls, want the 5 gets (the 503 ran none)", st.Accepted)

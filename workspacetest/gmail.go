@@ -2,6 +2,7 @@ package workspacetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime"
@@ -138,10 +139,15 @@ func (s *Server) registerGmail(mux *http.ServeMux) {
 
 	// The outer batch request has its own key, "gmail.batch", for faults
 	// and Stats: each part still counts as a "gmail" call. It needs no
-	// token of its own (each part is checked).
-	s.handle(mux, "POST /batch/gmail/v1", endpoint{
+	// token of its own (each part is checked). It is logged on arrival,
+	// before any fault (GmailBatchLog).
+	batch := http.NewServeMux()
+	s.handle(batch, "POST /batch/gmail/v1", endpoint{
 		api: gmailBatchAPI, method: "batch", noAuth: true, style: styleJSON,
 		h: func(w http.ResponseWriter, r *http.Request) { s.gmailBatch(w, r, mux) },
+	})
+	mux.HandleFunc("POST /batch/gmail/v1", func(w http.ResponseWriter, r *http.Request) {
+		batch.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), batchEntryKey{}, s.gmailBatchArrived())))
 	})
 }
 

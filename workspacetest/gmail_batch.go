@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -45,7 +46,11 @@ import (
 // FaultStoredUnreadableReply runs every part, then sends the 200 with only
 // the first half of the multipart reply. That is how a client meets a lost
 // batch: it cannot tell which parts ran. Stats()["gmail.batch"] counts the
-// outer requests (a fault that replaces the reply counts in Faults only).
+// outer requests (a fault that replaces the reply counts in Faults only);
+// GmailBatchLog lists them with the calls each held, logged as they
+// arrive, so a test can count them as soon as its client has an outcome
+// (Stats are updated when a request's handling ends, which can be after
+// the client saw a dropped connection).
 
 // gmailMaxBatch is the most calls one batch may hold.
 const gmailMaxBatch = 100
@@ -53,6 +58,40 @@ const gmailMaxBatch = 100
 // gmailBatchAPI is the API name of the outer batch request, for faults and
 // Stats.
 const gmailBatchAPI = "gmail.batch"
+
+// GmailBatchRequest is one request to the batch endpoint, as
+// GmailBatchLog lists it.
+type GmailBatchRequest struct {
+	// Calls holds the request line of each call of the batch, in order
+	// ("GET /gmail/v1/users/me/messages/18c2f"), without the query; nil
+	// when a fault answered or dropped the request before it was read.
+	Calls []string
+}
+
+// GmailBatchLog returns the requests to POST /batch/gmail/v1, in the order
+// they arrived, faulted ones included.
+func (s *Server) GmailBatchLog() []GmailBatchRequest {
+	g := s.gmail()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]GmailBatchRequest, len(g.batchLog))
+	for i, b := range g.batchLog {
+		out[i] = GmailBatchRequest{Calls: slices.Clone(b.Calls)}
+	}
+	return out
+}
+
+// batchEntryKey is the context key of a batch request's index in the log.
+type batchEntryKey struct{}
+
+// gmailBatchArrived logs a batch request and returns its index.
+func (s *Server) gmailBatchArrived() int {
+	g := s.gmail()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g.batchLog = append(g.batchLog, GmailBatchRequest{})
+	return len(g.batchLog) - 1
+}
 
 type batchPart struct {
 	contentID string
@@ -98,6 +137,18 @@ func (s *Server) gmailBatch(w http.ResponseWriter, r *http.Request, mux *http.Se
 	if len(parts) == 0 {
 		bad("The batch request contains no calls.")
 		return
+	}
+	if i, ok := r.Context().Value(batchEntryKey{}).(int); ok {
+		calls := make([]string, len(parts))
+		for k, bp := range parts {
+			if bp.req != nil {
+				calls[k] = bp.req.Method + " " + bp.req.URL.Path
+			}
+		}
+		g := s.gmail()
+		s.mu.Lock()
+		g.batchLog[i].Calls = calls
+		s.mu.Unlock()
 	}
 
 	var out bytes.Buffer

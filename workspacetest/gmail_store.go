@@ -111,6 +111,8 @@ type gmailState struct {
 	uploads  map[string]*gmailUpload // resumable sessions by upload id
 	// uploadLog lists the requests to upload sessions (GmailUploadLog).
 	uploadLog []GmailUploadRequest
+	// batchLog lists the requests to the batch endpoint (GmailBatchLog).
+	batchLog []GmailBatchRequest
 }
 
 type gmailQuotaKey struct{ user, project string }
