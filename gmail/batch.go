@@ -152,10 +152,11 @@ func (g *Client) BatchStats() BatchStats {
 // OutcomeUnknownError is the error of a call that changes something
 // (messages.send, insert, import, modify, batchModify, trash, delete,
 // labels.create, ...; in a batch, any call whose HTTP method is not GET
-// or HEAD) when no answer says whether Gmail carried it out: its batch was lost (the
-// connection dropped, the batch got a 5xx or 408, its reply could not be
-// read or had no answer for the call), or the call's own answer was a 5xx
-// or 408, after which Google does not promise that nothing was done.
+// or HEAD) when no answer says whether Gmail carried it out: its batch
+// was lost (the connection dropped, the batch got a 5xx or 408, its reply
+// could not be read or had no answer for the call), or the call's own
+// answer was a 5xx or 408, after which Google does not promise that
+// nothing was done.
 //
 // Batch never sends such a call again, since a second send could do it
 // twice (a message sent twice, a label created twice). Find out whether
