@@ -237,9 +237,10 @@ type fetchFunc func(ctx context.Context) (*oauth2.Token, error)
 // scopes through hc (nil means the client in each call's ctx, or
 // http.DefaultClient).
 func (c *Credentials) fetcher(subject string, scopes []string, hc *http.Client) (fetchFunc, error) {
-	hc = keepNetErrors(hc)
-	withClient := func(ctx context.Context) context.Context {
-		return context.WithValue(ctx, oauth2.HTTPClient, hc)
+	// withClient hands the oauth2 packages hc, with its network failures
+	// recorded in failed.
+	withClient := func(ctx context.Context, failed *netFailures) context.Context {
+		return context.WithValue(ctx, oauth2.HTTPClient, failed.client(hc))
 	}
 	switch c.typ {
 	case TypeServiceAccount:
@@ -258,7 +259,7 @@ func (c *Credentials) fetcher(subject string, scopes []string, hc *http.Client) 
 			// A new jwt token source starts empty, so Token always signs a
 			// new assertion and asks the endpoint: caching is the caller's.
 			var failed netFailures
-			tok, err := cfg.TokenSource(failed.watch(withClient(ctx))).Token()
+			tok, err := cfg.TokenSource(withClient(ctx, &failed)).Token()
 			return tok, failed.explain(err)
 		}, nil
 	case TypeAuthorizedUser:
@@ -279,7 +280,7 @@ func (c *Credentials) fetcher(subject string, scopes []string, hc *http.Client) 
 			// A token with only a refresh token is expired, so the source
 			// refreshes at once.
 			var failed netFailures
-			tok, err := cfg.TokenSource(failed.watch(withClient(ctx)), &oauth2.Token{RefreshToken: rt}).Token()
+			tok, err := cfg.TokenSource(withClient(ctx, &failed), &oauth2.Token{RefreshToken: rt}).Token()
 			if err != nil {
 				return nil, failed.explain(err)
 			}
@@ -302,10 +303,16 @@ func (c *Credentials) fetcher(subject string, scopes []string, hc *http.Client) 
 // the network or of the endpoint, worth another try, from credentials the
 // endpoint refused.
 
-// keepNetErrors returns a copy of hc (http.DefaultClient when nil) whose
-// transport reports its failures to the netFailures in the request's
-// context.
-func keepNetErrors(hc *http.Client) *http.Client {
+// netFailures holds the last network failure of one token fetch.
+type netFailures struct {
+	mu  sync.Mutex
+	err error
+}
+
+// client returns a copy of hc (http.DefaultClient when nil) whose
+// transport records its failures in n. (The oauth2 packages do not give
+// their requests a context to carry n in.)
+func (n *netFailures) client(hc *http.Client) *http.Client {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
@@ -314,20 +321,8 @@ func keepNetErrors(hc *http.Client) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	cp.Transport = &failureRecorder{base: base}
+	cp.Transport = &failureRecorder{base: base, n: n}
 	return &cp
-}
-
-type netFailuresKey struct{}
-
-// netFailures holds the last network failure of one token fetch.
-type netFailures struct {
-	mu  sync.Mutex
-	err error
-}
-
-func (n *netFailures) watch(ctx context.Context) context.Context {
-	return context.WithValue(ctx, netFailuresKey{}, n)
 }
 
 func (n *netFailures) set(err error) {
@@ -360,15 +355,15 @@ func (e *netError) Error() string { return e.text }
 func (e *netError) Unwrap() error { return e.cause }
 
 // failureRecorder records the failures of its base transport, and of
-// reading the answers' bodies, in the request's netFailures.
-type failureRecorder struct{ base http.RoundTripper }
+// reading the answers' bodies, in n.
+type failureRecorder struct {
+	base http.RoundTripper
+	n    *netFailures
+}
 
 func (f *failureRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	n, _ := req.Context().Value(netFailuresKey{}).(*netFailures)
+	n := f.n
 	resp, err := f.base.RoundTrip(req)
-	if n == nil {
-		return resp, err
-	}
 	if err != nil {
 		n.set(&url.Error{Op: urlOp(req.Method), URL: req.URL.Redacted(), Err: err})
 		return resp, err
