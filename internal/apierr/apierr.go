@@ -216,7 +216,11 @@ type gdataErrors struct {
 func parseXML(info *Info, b []byte) {
 	var g gdataErrors
 	if xml.Unmarshal(b, &g) != nil || len(g.Errors) == 0 {
-		info.Message = string(firstLine(b, 300))
+		// An HTML page (Google's front end answers 502 with one) says
+		// no more than its status: Parse falls back on the status text.
+		if l := bytes.ToLower(firstLine(b, 300)); !bytes.HasPrefix(l, []byte("<!doctype html")) && !bytes.HasPrefix(l, []byte("<html")) {
+			info.Message = string(firstLine(b, 300))
+		}
 		return
 	}
 	for i, e := range g.Errors {

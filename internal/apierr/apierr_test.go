@@ -41,8 +41,12 @@ func TestParseJSONAndXML(t *testing.T) {
 		t.Errorf("OAuth2: %+v", info)
 	}
 	info = Parse(502, nil, []byte("<html><body>Bad Gateway</body></html>"))
-	if info.Message == "" || info.GDataCode != 0 {
+	if info.Message != "Bad Gateway" || info.GDataCode != 0 {
 		t.Errorf("HTML: %+v", info)
+	}
+	info = Parse(502, nil, []byte("<!DOCTYPE html>\n<html lang=en><title>Error 502 (Server Error)!!1</title>"))
+	if info.Message != "Bad Gateway" {
+		t.Errorf("Google's HTML 502: message %q, want the status text", info.Message)
 	}
 }
 
