@@ -35,9 +35,10 @@
 // [Server.InjectFault] queues exact ones. Kinds include 5xx replies, 429
 // with Retry-After, connection resets before reading the body or after the
 // request was processed, slow replies and token expiry. See [FaultKind].
-// Two kinds are drawn only when named ([FaultPlan].Kinds or InjectFault):
-// [FaultTransferFailed] and [FaultStoredUnreadableReply] (processed, then
-// a 200 whose body ends early). The outer request of a Gmail batch is
+// Three kinds are drawn only when named ([FaultPlan].Kinds or InjectFault):
+// [FaultTransferFailed], [FaultStoredUnreadableReply] (processed, then
+// a 200 whose body ends early) and [FaultRepeatPageToken] (a list page
+// whose next page token is the one it was asked with). The outer request of a Gmail batch is
 // faulted only when named: API "gmail.batch" (its parts are "gmail"
 // calls, faulted like any other).
 //

@@ -44,6 +44,11 @@ const (
 	// the transfer is accepted, then ends with status "failed". It is
 	// never picked unless listed in FaultPlan.Kinds or injected.
 	FaultTransferFailed FaultKind = "transfer-failed"
+	// FaultRepeatPageToken applies to a JSON list request that carries a
+	// pageToken: the list is answered normally, but its nextPageToken is
+	// the token the request came with, as a server that loops would do.
+	// It is never picked unless listed in FaultPlan.Kinds or injected.
+	FaultRepeatPageToken FaultKind = "repeat-page-token"
 )
 
 // AllFaultKinds lists every fault kind, in a fixed order.
@@ -51,10 +56,11 @@ var AllFaultKinds = []FaultKind{
 	FaultHTTP500, FaultHTTP502, FaultHTTP503, FaultHTTP504, FaultHTTP429,
 	FaultResetBeforeBody, FaultResetAfterProcessing, FaultSlowReply,
 	FaultTokenExpiry, FaultTransferFailed, FaultStoredUnreadableReply,
+	FaultRepeatPageToken,
 }
 
 // optInFaults are the kinds a FaultPlan with no Kinds never picks.
-var optInFaults = []FaultKind{FaultTransferFailed, FaultStoredUnreadableReply}
+var optInFaults = []FaultKind{FaultTransferFailed, FaultStoredUnreadableReply, FaultRepeatPageToken}
 
 func (k FaultKind) valid() bool { return slices.Contains(AllFaultKinds, k) }
 
@@ -62,7 +68,7 @@ func (k FaultKind) valid() bool { return slices.Contains(AllFaultKinds, k) }
 // processing (so the request counts neither as accepted nor rejected).
 func (k FaultKind) replacesReply() bool {
 	switch k {
-	case FaultSlowReply, FaultResetAfterProcessing, FaultTransferFailed, FaultStoredUnreadableReply:
+	case FaultSlowReply, FaultResetAfterProcessing, FaultTransferFailed, FaultStoredUnreadableReply, FaultRepeatPageToken:
 		return false
 	}
 	return true
@@ -76,7 +82,8 @@ type FaultPlan struct {
 	// Rate is the probability, in [0, 1], that a request gets a fault.
 	Rate float64
 	// Kinds to pick from, uniformly. Empty means every kind but
-	// FaultTransferFailed and FaultStoredUnreadableReply.
+	// FaultTransferFailed, FaultStoredUnreadableReply and
+	// FaultRepeatPageToken.
 	Kinds []FaultKind
 	// APIs the plan applies to ("groupsmigration", "datatransfer", ...).
 	// Empty means every API except the token endpoint ("oauth2") and the
@@ -148,6 +155,9 @@ func (s *Server) FaultLog() []FaultEvent {
 
 // applies reports whether kind can be injected into request r of ep.
 func applies(ep *endpoint, kind FaultKind, r *http.Request) bool {
+	if kind == FaultRepeatPageToken {
+		return ep.style == styleJSON && r.Method == http.MethodGet && r.URL.Query().Get("pageToken") != ""
+	}
 	if ep.faultOK != nil {
 		return ep.faultOK(kind, r)
 	}
@@ -232,7 +242,7 @@ func (s *Server) applyFault(w *respWriter, r *http.Request, ep *endpoint, c *cal
 	case FaultSlowReply:
 		s.sleep(r.Context(), s.scaled(s.faults.plan.SlowDelay))
 		return false
-	default: // reset-after-processing, transfer-failed, stored-unreadable-reply: handled later
+	default: // reset-after-processing, transfer-failed, stored-unreadable-reply, repeat-page-token: handled later
 		return false
 	}
 	return true

@@ -34,6 +34,7 @@ package workspacetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -319,6 +320,13 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, e endpoint) {
 			return
 		}
 		switch fault {
+		case FaultRepeatPageToken:
+			hr := httptest.NewRecorder()
+			rec := &respWriter{ResponseWriter: hr, ep: &ep}
+			ep.h(rec, r)
+			rw.status, rw.reason = rec.status, rec.reason
+			repeatPageToken(w, hr, r.URL.Query().Get("pageToken"))
+			return
 		case FaultResetAfterProcessing, FaultStoredUnreadableReply:
 			hr := httptest.NewRecorder()
 			rec := &respWriter{ResponseWriter: hr, ep: &ep}
@@ -373,6 +381,23 @@ func resetConn(w http.ResponseWriter) {
 		_ = tc.SetLinger(0)
 	}
 	_ = conn.Close()
+}
+
+// repeatPageToken sends rec's reply with its JSON nextPageToken set to
+// token (the one the request came with). Other replies go out unchanged.
+func repeatPageToken(w http.ResponseWriter, rec *httptest.ResponseRecorder, token string) {
+	body := rec.Body.Bytes()
+	var m map[string]json.RawMessage
+	if rec.Code < 300 && json.Unmarshal(body, &m) == nil {
+		m["nextPageToken"], _ = json.Marshal(token)
+		body, _ = json.Marshal(m)
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body)
 }
 
 // truncatedReply sends rec's status line and headers, with a
