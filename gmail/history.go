@@ -84,20 +84,69 @@ func (s *HistoryService) List(ctx context.Context, user string, start uint64, op
 }
 
 // All iterates over the history records after start, oldest first. It
-// yields at most one error (a 404 for a stale start id), then stops.
+// yields at most one error (a 404 for a stale start id; a page token or a
+// history id the server sent again, which would make the listing loop),
+// then stops.
 func (s *HistoryService) All(ctx context.Context, user string, start uint64, opts *HistoryOptions) iter.Seq2[*gmailapi.History, error] {
 	var o HistoryOptions
 	if opts != nil {
 		o = *opts
 	}
+	ids := historyOrder{last: start}
 	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*gmailapi.History, string, error) {
 		o.PageToken = token
 		page, err := s.List(ctx, user, start, &o)
 		if err != nil {
 			return nil, "", err
 		}
+		if err := ids.check(page.History); err != nil {
+			return nil, "", fmt.Errorf("gmail: history.list: %w", err)
+		}
 		return page.History, page.NextPageToken, nil
 	})
+}
+
+// historyOrder checks that the history records of one listing come with
+// growing ids, as Gmail sends them (oldest first, each id above start): a
+// record id seen again means the server is sending the same records
+// again. Records without an id (a Fields selector that leaves it out)
+// are not checked.
+type historyOrder struct{ last uint64 }
+
+func (o *historyOrder) check(records []*gmailapi.History) error {
+	for _, h := range records {
+		if h == nil || h.Id == 0 {
+			continue
+		}
+		if h.Id <= o.last {
+			return fmt.Errorf("history id %d came after %d: the server sent records again (the listing would loop; the changes so far may be incomplete)", h.Id, o.last)
+		}
+		o.last = h.Id
+	}
+	return nil
+}
+
+// pageGuard ends a hand-written paging loop that the server makes repeat
+// a page token, or that goes on past pager.MaxPages.
+type pageGuard struct {
+	seen  map[string]bool
+	pages int
+}
+
+// next records the token of the next page and fails when it was seen.
+func (g *pageGuard) next(token string) error {
+	g.pages++
+	if g.seen == nil {
+		g.seen = map[string]bool{}
+	}
+	if g.seen[token] {
+		return &pager.LoopError{Token: token, Page: g.pages}
+	}
+	if g.pages >= pager.MaxPages {
+		return fmt.Errorf("listing stopped after %d pages, the most one listing may take", pager.MaxPages)
+	}
+	g.seen[token] = true
+	return nil
 }
 
 // Profile returns the mailbox's address, counts and current history id

@@ -225,6 +225,7 @@ func (r *syncRun) full(ctx context.Context, reason string) (*SyncResult, error) 
 		lo.LabelIDs = []string{r.o.LabelID}
 	}
 	var ids []string
+	var pages pageGuard
 	for {
 		page, err := r.g.Messages.List(ctx, r.user, lo)
 		r.count("users.messages.list", 1)
@@ -234,8 +235,11 @@ func (r *syncRun) full(ctx context.Context, reason string) (*SyncResult, error) 
 		for _, m := range page.Messages {
 			ids = append(ids, m.Id)
 		}
-		if page.NextPageToken == "" || page.NextPageToken == lo.PageToken {
+		if page.NextPageToken == "" {
 			break
+		}
+		if err := pages.next(page.NextPageToken); err != nil {
+			return nil, fmt.Errorf("gmail: sync %s: messages.list: %w", r.user, err)
 		}
 		lo.PageToken = page.NextPageToken
 	}
@@ -301,11 +305,16 @@ func (r *syncRun) incremental(ctx context.Context, start uint64) (*SyncResult, e
 	}
 	ho := &HistoryOptions{MaxResults: 500}
 	latest := start
+	var pages pageGuard
+	ids := historyOrder{last: start}
 	for {
 		page, err := r.g.History.List(ctx, r.user, start, ho)
 		r.count("users.history.list", 1)
 		if err != nil {
 			return nil, err
+		}
+		if err := ids.check(page.History); err != nil {
+			return nil, fmt.Errorf("gmail: sync %s: history.list: %w", r.user, err)
 		}
 		for _, h := range page.History {
 			for _, a := range h.MessagesAdded {
@@ -327,8 +336,11 @@ func (r *syncRun) incremental(ctx context.Context, start uint64) (*SyncResult, e
 			}
 		}
 		latest = max(latest, page.HistoryId)
-		if page.NextPageToken == "" || page.NextPageToken == ho.PageToken {
+		if page.NextPageToken == "" {
 			break
+		}
+		if err := pages.next(page.NextPageToken); err != nil {
+			return nil, fmt.Errorf("gmail: sync %s: history.list: %w", r.user, err)
 		}
 		ho.PageToken = page.NextPageToken
 	}
