@@ -410,10 +410,10 @@ func TestResumableSessionExpired(t *testing.T) {
 	}
 }
 
-// TestResumableSendPermanentError: a refusal of the last chunk (the
+// TestResumableRefusedLastChunk: a refusal of the last chunk (the
 // message is not valid) is a clear answer: the plain error, after one
 // try, not an outcome-unknown one.
-func TestResumableSendPermanentError(t *testing.T) {
+func TestResumableRefusedLastChunk(t *testing.T) {
 	const chunk = 256 << 10
 	e := newEnv(t, nil)
 	raw := bigMessage(chunk+10, "bad label")
