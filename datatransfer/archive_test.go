@@ -109,13 +109,22 @@ func TestInsertServerErrors(t *testing.T) {
 	}
 	// A throttle that outlasts every retry is ErrRateLimited.
 	e.srv.AddGroup("list@example.com")
-	e.srv.InjectFault("groupsmigration", workspacetest.FaultHTTP503, 100)
+	e.srv.InjectFault("groupsmigration", workspacetest.FaultHTTP429, 100)
 	err = e.dt.Archive.Insert(t.Context(), "list@example.com", []byte(goodMsg))
 	if !errors.Is(err, workspace.ErrRateLimited) {
 		t.Fatalf("err = %v, want ErrRateLimited", err)
 	}
 	if !errors.As(err, &we) || we.Attempts != 7 {
 		t.Errorf("attempts = %d, want 7", we.Attempts)
+	}
+	// A 503 that names a backend failure does not prove the message was
+	// not stored: an insert is sent once and says so.
+	e = newEnv(t, nil)
+	e.srv.AddGroup("list@example.com")
+	e.srv.InjectFault("groupsmigration", workspacetest.FaultHTTP503, 100)
+	err = e.dt.Archive.Insert(t.Context(), "list@example.com", []byte(goodMsg))
+	if !errors.Is(err, workspace.ErrOutcomeUnknown) || !errors.As(err, &we) || we.Attempts != 1 {
+		t.Errorf("503 backendError: err = %v, want one attempt and ErrOutcomeUnknown", err)
 	}
 }
 

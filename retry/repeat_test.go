@@ -3,12 +3,18 @@ package retry_test
 import (
 	"bytes"
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -357,5 +363,54 @@ func TestRetriesAreLoggedBeforeTheWait(t *testing.T) {
 	}
 	if diff := cmp.Diff(1, strings.Count(buf.String(), "level=INFO")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
+	}
+}
+
+// methodLike matches the method names API packages put in their Calls.
+var methodLike = regexp.MustCompile(`^(users|transfers|applications|customers|domains|export|monitor|publickey|sso|email|emailrouting|inboundSamlSsoProfiles|inboundSsoAssignments|operations|archive)\.[A-Za-z.]+$`)
+
+// TestEveryMethodSentIsListed reads the API packages for method names and
+// checks that each has a row in Methods, so that no call is sent under
+// the fallback rule by oversight.
+func TestEveryMethodSentIsListed(t *testing.T) {
+	listed := map[string]bool{}
+	for _, r := range retry.Methods {
+		listed[r.Method] = true
+	}
+	fset := token.NewFileSet()
+	found := 0
+	for _, dir := range []string{"../audit", "../datatransfer", "../settings", "../gmail"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				lit, ok := n.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					return true
+				}
+				s, err := strconv.Unquote(lit.Value)
+				if err != nil || !methodLike.MatchString(s) {
+					return true
+				}
+				found++
+				if !listed[s] {
+					t.Errorf("%s: method %q has no row in retry.Methods", fset.Position(lit.Pos()), s)
+				}
+				return true
+			})
+		}
+	}
+	t.Logf("%d method names found", found)
+	if found < 40 {
+		t.Errorf("found only %d method names: the scan is broken", found)
 	}
 }
