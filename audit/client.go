@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -141,6 +142,16 @@ func (a *Client) del(ctx context.Context, method, user, u string) error {
 	}
 	drain(resp)
 	return nil
+}
+
+// logWait tells the client's logger, at Info, about a pause longer than a
+// second before it starts, so that a long job never looks stuck.
+func (a *Client) logWait(ctx context.Context, msg string, d time.Duration, attrs ...slog.Attr) {
+	l := a.core.Logger()
+	if d <= time.Second || !l.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	l.LogAttrs(ctx, slog.LevelInfo, msg, append(attrs, slog.Duration("wait", d))...)
 }
 
 func drain(resp *http.Response) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -158,6 +159,9 @@ func (s *ExportsService) downloadFile(ctx context.Context, x *Export, index int,
 	var last error
 	for attempt := 1; attempt <= o.Attempts; attempt++ {
 		if attempt > 1 {
+			s.a.logWait(ctx, "audit: export file download failed; trying again after a pause", pause,
+				slog.String("request", x.RequestID), slog.Int("file", index), slog.Int("attempt", attempt),
+				slog.String("error", last.Error()))
 			if err := o.Sleep(ctx, pause); err != nil {
 				return nil, err
 			}

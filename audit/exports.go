@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -343,6 +344,8 @@ func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opt
 		if x.Status == StatusDeleted || o.NoWait {
 			return x, nil
 		}
+		s.a.logWait(ctx, "audit: export being deleted; deleting again after a pause", pause,
+			slog.String("request", requestID), slog.String("user", u), slog.String("status", string(x.Status)))
 		if err := o.Sleep(ctx, pause); err != nil {
 			return x, err
 		}
@@ -408,6 +411,8 @@ func (s *ExportsService) Wait(ctx context.Context, user, requestID string, opts 
 				return x, &ExportFailedError{Export: x}
 			}
 		}
+		s.a.logWait(ctx, "audit: export not ready; polling again after a pause", pause,
+			slog.String("request", requestID), slog.String("user", user))
 		if err := o.Sleep(ctx, pause); err != nil {
 			return x, err
 		}

@@ -1,11 +1,15 @@
 package datatransfer_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
@@ -91,5 +95,48 @@ func TestTransferInsertRepeatedAfter429(t *testing.T) {
 	}
 	if n := ic.count(); n != 2 {
 		t.Errorf("transfers.insert went out %d times, want 2", n)
+	}
+}
+
+// Every pause of Wait longer than a second is logged at Info through the
+// client's logger before it starts.
+func TestTransferWaitLogsPauses(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv := workspacetest.NewServer(workspacetest.WithSpeed(1000), workspacetest.WithProcessingDelay(0),
+		workspacetest.WithClock(clock), workspacetest.WithTransferTiming(time.Minute, time.Minute))
+	t.Cleanup(srv.Close)
+	var buf bytes.Buffer
+	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
+		workspace.WithHTTPClient(srv.Client()), workspace.WithoutAuthentication(),
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited),
+		workspace.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.AddUser("leaver@example.com")
+	srv.AddUser("manager@example.com")
+	dt := datatransfer.New(core)
+	tr, err := dt.Transfers.Insert(t.Context(), transferReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pauses int
+	_, err = dt.Transfers.Wait(t.Context(), tr.ID, &datatransfer.WaitOptions{Sleep: func(ctx context.Context, d time.Duration) error {
+		pauses++
+		if got := strings.Count(buf.String(), "polling again"); got != pauses {
+			t.Errorf("pause %d of %v: %d records logged before it", pauses, d, got)
+		}
+		mu.Lock()
+		now = now.Add(d)
+		mu.Unlock()
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pauses == 0 || !strings.Contains(buf.String(), "level=INFO") || !strings.Contains(buf.String(), "wait=5s") {
+		t.Errorf("%d pauses, log:\n%s", pauses, buf.String())
 	}
 }

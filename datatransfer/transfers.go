@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -356,6 +357,10 @@ func (s *TransfersService) Wait(ctx context.Context, id string, opts *WaitOption
 				return t, fmt.Errorf("datatransfer: transfer %s ended with status %q", id, t.Status)
 			}
 			return t, nil
+		}
+		if l := s.c.core.Logger(); pause > time.Second && l.Enabled(ctx, slog.LevelInfo) {
+			l.LogAttrs(ctx, slog.LevelInfo, "datatransfer: transfer not done; polling again after a pause",
+				slog.String("transfer", id), slog.String("status", t.Status), slog.Duration("wait", pause))
 		}
 		if err := o.Sleep(ctx, pause); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -898,6 +899,10 @@ func (c *Client) wait(ctx context.Context, method string, o *cloudidentity.Opera
 		}
 		if o.Name == "" {
 			return fmt.Errorf("settings: %s: the operation is not done and has no name to follow (state %q)", method, meta.State)
+		}
+		if l := c.core.Logger(); delay > time.Second && l.Enabled(ctx, slog.LevelInfo) {
+			l.LogAttrs(ctx, slog.LevelInfo, "settings: operation not done; polling again after a pause",
+				slog.String("method", method), slog.String("operation", o.Name), slog.Duration("wait", delay))
 		}
 		if err := c.sleep(ctx, delay); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -143,6 +144,8 @@ type MXOptions struct {
 	// Progress, when set, is called with each report WaitMX gets before it
 	// waits again.
 	Progress func(*MXReport)
+
+	logger *slog.Logger // the Client's, for Client.WaitMX: each wait is logged
 }
 
 // CheckMX looks up the domain's MX records once and reports whether they
@@ -164,7 +167,9 @@ func CheckMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
 // resolver may keep serving the old answer. On ctx's end it returns the
 // last report with ctx's error.
 func (c *Client) WaitMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
-	return waitMX(ctx, mxDefaults(opts, c.domain))
+	o := mxDefaults(opts, c.domain)
+	o.logger = c.core.Logger()
+	return waitMX(ctx, o)
 }
 
 // WaitMX is Client.WaitMX without a Client: opts.Domain is required.
@@ -261,6 +266,10 @@ func waitMX(ctx context.Context, o MXOptions) (*MXReport, error) {
 		d := wait
 		if rep != nil && rep.TTL > d {
 			d = rep.TTL
+		}
+		if l := o.logger; l != nil && d > time.Second && l.Enabled(ctx, slog.LevelInfo) {
+			l.LogAttrs(ctx, slog.LevelInfo, "settings: MX records do not point at Google yet; checking again after a pause",
+				slog.String("domain", o.Domain), slog.Int("checks", checks), slog.Duration("wait", d))
 		}
 		if err := o.Sleep(ctx, d); err != nil {
 			return rep, err
