@@ -19,9 +19,12 @@ var APIs = []string{APIGroupsMigration, APIDataTransfer, APIDirectory, APIAudit,
 
 // Call describes an outgoing request to the quota and retry layers: which
 // API and method it is, what it costs and which keys its quota rules are
-// scoped by. API packages attach it to the request's context with
-// [WithCall]; requests without one are treated as an unknown call with
-// the default retry policy and no pacing.
+// scoped by. API and Method also select the method's row in
+// retry.Methods, which decides after which failures the call may be sent
+// again (a write only after an answer that proves nothing was done). API
+// packages attach it to the request's context with [WithCall]; requests
+// without one are treated as an unknown call with the default retry
+// policy, the rule of their HTTP method and no pacing.
 type Call struct {
 	API    string // one of the API constants
 	Method string // e.g. "archive.insert", "users.messages.get"
