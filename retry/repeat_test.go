@@ -364,6 +364,22 @@ func TestRetriesAreLoggedBeforeTheWait(t *testing.T) {
 	if diff := cmp.Diff(1, strings.Count(buf.String(), "level=INFO")); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
 	}
+
+	// A read repeated after a 502 is no duplicate: no warning about one.
+	buf.Reset()
+	s = &script{answers: []func(http.ResponseWriter){status(502, "")}}
+	srv2 := httptest.NewServer(s)
+	defer srv2.Close()
+	tr.Describe = func(*http.Request) (string, string) { return "gmail", "users.messages.get" }
+	req, _ = http.NewRequest("GET", srv2.URL, nil)
+	resp, err = tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if strings.Contains(buf.String(), "level=WARN") {
+		t.Errorf("a repeated read warned about a duplicate:\n%s", buf.String())
+	}
 }
 
 // methodLike matches the method names API packages put in their Calls.

@@ -231,7 +231,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if d.Class == Success {
 			t.retryBudget(opts).success()
 			finish("")
-			if mayHaveActed > 1 {
+			if rule != Safe && mayHaveActed > 1 {
 				t.log(ctx, slog.LevelWarn, "workspace: call repeated after an answer that left its outcome unknown: it may have happened twice",
 					api, method, attempt, d, 0)
 			}
