@@ -75,6 +75,7 @@ func edgeCases() []edgeCase {
 		{"22-over-limit-only-with-crlf.eml", lf(big("grows", 25_815, 1_014))},
 		{"23-date-folded-onto-next-line.eml", edgeMsg("folded-date", edgeFrom+edgeTo+"Date:\r\n\tMon, 1 Jan 2024 10:00:00 +0000\r\n")},
 		{"24-first-line-folded-field.eml", edgeMsg("first-folded", "X-Note:\r\n  folded\r\n"+plain)},
+		{"26-from-space-colon-first.eml", edgeMsg("from-space-colon", "From : alice@example.org\r\n"+edgeTo+edgeDate)},
 		{"25-upper-case-names.eml", edgeMsg("upper", "FROM: alice@example.org\r\nTO: list@example.com\r\nDATE: Mon, 1 Jan 2024 10:00:00 +0000\r\n")},
 	}
 	return cases

@@ -364,14 +364,14 @@ func sumRetries(st workspace.APIStats) int64 {
 
 // runLoop is the simple loop many tools use (GAM among them): one
 // goroutine per group inserting its messages in order with
-// Archive.Insert, which retries throttles and server errors inside the
-// transport, so a message holds its group while it waits. A connection
-// that dropped with the message sent is retried by the loop (as GAM
-// does), and the message is noted as a possible duplicate.
+// Archive.Insert. Each call carries retry.AllowAmbiguousRepeats, so the
+// transport also repeats the insert after a 5xx or a connection lost with
+// the message sent (as GAM does), with the Legacy backoff (5 s, 10 s, ...)
+// while the message holds its group; retry.MayHaveHappenedTwice marks
+// the message as a possible duplicate.
 func runLoop(ctx context.Context, srv *workspacetest.Server, core *workspace.Client, sources []string, _ string, res *faultsResult) error {
 	dt := datatransfer.New(core)
 	var mu sync.Mutex
-	var resent atomic.Int64
 	var wg sync.WaitGroup
 	errs := make([]error, len(sources))
 	for i, src := range sources {
@@ -392,25 +392,20 @@ func runLoop(ctx context.Context, srv *workspacetest.Server, core *workspace.Cli
 					errs[i] = err
 					return
 				}
-				id := bareID(mailsource.MessageID(m.Data))
-				for attempt := 1; ; attempt++ {
-					t0 := time.Now()
-					err = dt.Archive.Insert(ctx, group, m.Data)
-					res.calls.add(time.Since(t0))
-					if err == nil || !ambiguous(err) || attempt == 3 {
-						break
-					}
-					resent.Add(1)
-					mu.Lock()
-					if !res.possible[group+" "+id] {
-						res.possible[group+" "+id] = true
-						res.nPossible++
-					}
-					mu.Unlock()
-				}
+				mctx := retry.AllowAmbiguousRepeats(ctx)
+				t0 := time.Now()
+				err = dt.Archive.Insert(mctx, group, m.Data)
+				res.calls.add(time.Since(t0))
 				mu.Lock()
+				if retry.MayHaveHappenedTwice(mctx) {
+					res.possible[group+" "+bareID(mailsource.MessageID(m.Data))] = true
+					res.nPossible++
+				}
 				if err != nil {
 					res.failed++
+					if res.failed <= 3 {
+						fmt.Fprintf(os.Stderr, "  %s: %s: %v\n", res.name, group, err)
+					}
 				} else {
 					now := time.Now()
 					if res.first.IsZero() {
@@ -423,19 +418,8 @@ func runLoop(ctx context.Context, srv *workspacetest.Server, core *workspace.Cli
 		})
 	}
 	wg.Wait()
-	res.retries = resent.Load() + sumRetries(core.Stats()[workspace.APIGroupsMigration])
+	res.retries = sumRetries(core.Stats()[workspace.APIGroupsMigration])
 	return errors.Join(errs...)
-}
-
-// ambiguous reports a transport error after which the message may have
-// been stored.
-func ambiguous(err error) bool {
-	var we *workspace.Error
-	var ie *workspace.InputError
-	if errors.As(err, &we) || errors.As(err, &ie) {
-		return false
-	}
-	return retry.Classify("", nil, err).Ambiguous
 }
 
 // bareID is a Message-ID without white space and angle brackets, as the

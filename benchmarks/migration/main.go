@@ -40,7 +40,7 @@ func main() {
 	}
 	mode := flag.String("mode", "", "corpus, faults or crash")
 	corpus := flag.String("corpus", "", "corpus: folder with bounces.mbox and eml/ (default ../shared/corpus/sisimai-err from the module root)")
-	perGroup := flag.Int("messages", 200, "faults: messages per group (3 groups)")
+	perGroup := flag.Int("messages", 150, "faults: messages per group (3 groups)")
 	delay := flag.Duration("processing-delay", 200*time.Millisecond, "faults: the fake's processing time per insert, during which the group is busy")
 	faultRate := flag.Float64("fault-rate", 0.05, "faults: share of groupsmigration requests that get a fault")
 	seed := flag.Int64("seed", 11, "faults: seed of the fault plan and of the generated mail")

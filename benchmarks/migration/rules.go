@@ -183,8 +183,8 @@ func splitMbox(data []byte) ([]*ownMessage, mboxCounts) {
 
 // normalize makes what a migration may send without changing the
 // message's meaning: a UTF-8 byte order mark dropped, envelope lines
-// ("From ..." or ">From ...") left at the top removed, every line end made
-// CRLF (bare LF and bare CR alike).
+// ("From ..." or ">From ...", but not a "From :" header field) left at the
+// top removed, every line end made CRLF (bare LF and bare CR alike).
 func normalize(m *ownMessage) {
 	data := m.raw
 	if rest, ok := bytes.CutPrefix(data, []byte("\xef\xbb\xbf")); ok {
@@ -192,6 +192,13 @@ func normalize(m *ownMessage) {
 	}
 	for bytes.HasPrefix(data, []byte("From ")) || bytes.HasPrefix(data, []byte(">From ")) {
 		i := bytes.IndexAny(data, "\r\n")
+		line := data
+		if i >= 0 {
+			line = data[:i]
+		}
+		if _, field := isFieldLine(string(line)); field {
+			break // "From : a@b" is the From field (white space before the colon), not an envelope line
+		}
 		if i < 0 {
 			data = nil
 		} else if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
