@@ -498,7 +498,7 @@ func (t *targetRun) migrateSource(ctx context.Context, source string, j *journal
 		if err != nil {
 			var fe *mailsource.FileError
 			if errors.As(err, &fe) {
-				it := Item{Target: t.target, Source: source, Key: source + "/" + fe.Name, Index: fe.Index, Reason: "cannot read: " + fe.Err.Error()}
+				it := Item{Target: t.target, Source: source, Key: source + "/" + fe.Name, Index: fe.Index, Reason: "cannot read: "}
 				t.count(1)
 				t.final(Failed, it, err, 0)
 				continue
