@@ -188,6 +188,10 @@ func (e *OutcomeUnknownError) Error() string {
 // Unwrap returns the cause.
 func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
+// Is matches workspace.ErrOutcomeUnknown, so one check covers single calls
+// and batch parts.
+func (e *OutcomeUnknownError) Is(target error) bool { return target == workspace.ErrOutcomeUnknown }
+
 // BatchError reports the calls of a Batch that failed. The other calls
 // succeeded and their results are kept.
 type BatchError struct {

@@ -22,7 +22,8 @@ const (
 	refused              // the server refused the message's content: final
 	localRefusal         // the sink refused it before sending
 	throttled            // a rate limit or a parallel insert: send again later
-	transient            // a server error: send again soon
+	transient            // a request timeout: send again soon
+	serverError          // a 5xx: send again soon, listed, as it may have been stored
 	unsent               // no connection was made: send again soon
 	ambiguous            // the connection failed with the message sent: it may be stored
 	setupTarget          // the target cannot take messages (missing): stop it
@@ -47,8 +48,17 @@ func classify(err error) outcome {
 	if errors.As(err, &ie) {
 		return localRefusal
 	}
+	if errors.Is(err, workspace.ErrOutcomeUnknown) {
+		// The sink (or the core) says the call may have taken effect.
+		return ambiguous
+	}
 	var we *workspace.Error
-	if !errors.As(err, &we) {
+	if errors.As(err, &we) && we.StatusCode == 0 && we.Temporary() {
+		// No answer from the API: the token endpoint failed or no
+		// connection was made, so the message was not sent.
+		return unsent
+	}
+	if we == nil {
 		d := retry.Classify("", nil, err)
 		switch {
 		case d.Class == retry.Transient && d.Ambiguous:
@@ -84,7 +94,9 @@ func classify(err error) outcome {
 		if rateReason(we) {
 			return throttled
 		}
-		return transient
+		// Google does not promise that a server error means nothing
+		// was stored: send again, but list it as a possible duplicate.
+		return serverError
 	case we.StatusCode == http.StatusRequestTimeout:
 		return transient
 	case errors.Is(err, workspace.ErrRateLimited):

@@ -176,6 +176,10 @@ func TestRetryDoesNotHoldTheTarget(t *testing.T) {
 	if r.Inserted != 4 || !r.OK() {
 		t.Errorf("report: %+v", r)
 	}
+	// Google does not promise that a 503 stored nothing: m0 is listed.
+	if len(r.PossibleDuplicates) != 1 || r.PossibleDuplicates[0].Index != 0 {
+		t.Errorf("possible duplicates %+v, want m0", r.PossibleDuplicates)
+	}
 	// A backend error waits about half a second, then a second: not the
 	// 5 s of a quota error.
 	if len(retries) != 2 || retries[0] > time.Second || retries[1] > 2*time.Second {
@@ -205,7 +209,7 @@ func TestRetryDelayFollowsTheError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			oc := classify(tt.err)
-			if oc != throttled && oc != transient {
+			if oc != throttled && oc != transient && oc != serverError {
 				t.Fatalf("classified %d, want a retry", oc)
 			}
 			for range 20 {
@@ -394,6 +398,22 @@ type quotaErr struct{ e *workspace.Error }
 func (q quotaErr) Error() string        { return q.e.Error() }
 func (q quotaErr) Is(target error) bool { return target == workspace.ErrQuotaExhausted }
 func (q quotaErr) Unwrap() error        { return q.e }
+
+// TestOutcomeUnknownIsResentAndListed: a sink error that says the outcome
+// is unknown (workspace.ErrOutcomeUnknown) is resent and listed.
+func TestOutcomeUnknownIsResentAndListed(t *testing.T) {
+	dir := t.TempDir()
+	src := writeMbox(t, dir, "a.mbox", msg("m0"), msg("m1"), msg("m2"))
+	sink := newSink()
+	sink.errs["m0"] = []error{fmt.Errorf("upload: %w", workspace.ErrOutcomeUnknown)}
+	r, err := Run(t.Context(), []Job{{Source: src, Target: "list@example.com"}}, sink, testOpts(newClock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.PossibleDuplicates) != 1 || r.PossibleDuplicates[0].Index != 0 || r.Inserted != 3 {
+		t.Errorf("inserted %d, possible duplicates %+v; want 3 and m0 only", r.Inserted, r.PossibleDuplicates)
+	}
+}
 
 // TestUnreachableServerStopsInSeconds: connection refused before anything
 // was stored stops the run after a few quick attempts, naming the host.

@@ -431,6 +431,7 @@ type pending struct {
 	possibleDup bool
 	sameID      bool
 	begun       bool // a begin record without an outcome is in the journal
+	maybeStored bool // an attempt of this run may have stored the message
 	readyAt     time.Time
 	lastErr     error
 	followers   []Item // identical messages read while this one was pending
@@ -710,11 +711,17 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 			return
 		}
 		fallthrough
-	case throttled, transient, ambiguous:
-		if oc == ambiguous {
+	case throttled, transient, serverError, ambiguous:
+		switch oc {
+		case ambiguous:
 			pm.ambiguous++
-			pm.possibleDup = true
-		} else {
+			pm.possibleDup, pm.maybeStored = true, true
+		case serverError:
+			// An answer came, but it does not prove the message was
+			// not stored: the begin record stays and the resend is
+			// listed.
+			pm.possibleDup, pm.maybeStored = true, true
+		default:
 			// An answer came, or no connection was made: not stored.
 			t.record(pm, stUnsent, false)
 		}
@@ -745,7 +752,7 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 		// and the next run lists the message if it sends it again.
 		t.finishPending(pm, Pending, err)
 	default:
-		if pm.ambiguous == 0 {
+		if !pm.maybeStored {
 			t.record(pm, stUnsent, true)
 		}
 		t.failed(pm, err)
