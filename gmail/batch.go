@@ -345,11 +345,13 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 // reads reports whether c only reads (HTTP GET or HEAD), so that sending
 // it twice cannot change anything.
 func (c *BatchCall) reads() bool {
-	switch strings.ToUpper(c.HTTPMethod) {
-	case "", http.MethodGet, http.MethodHead:
-		return true
+	// One rule for every call: the core's repeat table (retry.Methods),
+	// which knows the writes that are safe to repeat (modify, trash, ...).
+	hm := strings.ToUpper(c.HTTPMethod)
+	if hm == "" {
+		hm = http.MethodGet
 	}
-	return false
+	return retry.RuleFor(workspace.APIGmail, c.Method, hm) == retry.Safe
 }
 
 // backoff returns the wait before retry round n+1.

@@ -61,9 +61,14 @@
 // (403 userRateLimitExceeded) and slowed by retries; the reverse only
 // leaves speed unused.
 //
-// Ordinary calls are retried by the core's transport: throttles (403
-// rateLimitExceeded or userRateLimitExceeded, 429), 408 and 5xx, with
-// exponential backoff from 1 second, honouring Retry-After up to 2
+// Ordinary calls are retried by the core's transport by the one repeat
+// table of package retry (retry.Methods): reads and calls that are safe to
+// repeat (modify, trash, labels patch...) after throttles (403
+// rateLimitExceeded or userRateLimitExceeded, 429), 408 and 5xx; calls
+// that add something (send, insert, import, drafts, labels create) only
+// after answers that prove nothing was done (throttles, a connection
+// never made); otherwise they end with workspace.ErrOutcomeUnknown. Waits
+// back off exponentially from 1 second, honouring Retry-After up to 2
 // minutes.
 //
 // HTTP batches (Client.Batch, POST /batch/gmail/v1) hold 50 calls by
@@ -80,8 +85,9 @@
 // that succeeded are kept and never sent again. Which calls are sent
 // again depends on what they do:
 //
-//	                                    reads (GET)   changes (send, insert, import,
-//	                                                  modify, trash, delete, labels...)
+//	                                    reads and     changes (send, insert, import,
+//	                                    safe repeats  delete, labels create...)
+//	                                    (modify, trash...)
 //	its own 429 / 403 rate limit         again         again (proves it was not done)
 //	429 / 403 rate limit on the batch    again         again
 //	batch never sent (conn. refused)     again         again
