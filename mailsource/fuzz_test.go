@@ -65,7 +65,8 @@ func FuzzMbox(f *testing.F) {
 					if m.Fixes.String() != strings.Join(m.Fixes.Strings(), ", ") || strings.Contains(m.Fixes.String(), "Fix(") {
 						t.Fatalf("fixes %d: %q", m.Fixes, m.Fixes.Strings())
 					}
-					if !m.Preamble && (bytes.HasPrefix(m.Data, []byte("From ")) || bytes.HasPrefix(m.Data, []byte(">From "))) {
+					fromField := bytes.HasPrefix(bytes.TrimLeft(bytes.TrimPrefix(m.Data, []byte("From")), " \t"), []byte(":"))
+					if !m.Preamble && ((bytes.HasPrefix(m.Data, []byte("From ")) && !fromField) || bytes.HasPrefix(m.Data, []byte(">From "))) {
 						t.Fatalf("message %d starts with an envelope line: %q", m.Index, m.Data)
 					}
 					if m.Preamble != (m.Index == -1) || (m.Preamble && len(msgs) > 0) {
@@ -164,7 +165,8 @@ func hasContentLength(data []byte) bool {
 
 // fileData returns what a file reader is to make of a file holding in: a
 // byte order mark dropped, CR line ends (CR but no LF) read as LF, stray
-// envelope lines ("From " or ">From ") at the top removed. It checks that
+// envelope lines ("From " or ">From ", but not the field "From : x") at the
+// top removed. It checks that
 // m reports these fixes and the first envelope line. It handles files of
 // up to 60,000 bytes (the readers look at the first 64 KiB only).
 func fileData(t *testing.T, in []byte, m *mailsource.Message) []byte {
@@ -185,6 +187,9 @@ func fileData(t *testing.T, in []byte, m *mailsource.Message) []byte {
 		text := bytes.TrimPrefix(d, []byte(">"))
 		if !bytes.HasPrefix(text, []byte("From ")) {
 			break
+		}
+		if len(text) == len(d) && bytes.HasPrefix(bytes.TrimLeft(text[4:], " \t"), []byte(":")) {
+			break // "From : x" is the From field (RFC 822 syntax)
 		}
 		line := text[5:]
 		if i := bytes.IndexByte(d, eol); i >= 0 {
