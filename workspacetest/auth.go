@@ -276,6 +276,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, ep *endpoi
 	var isAdmin, known bool
 	if valid {
 		if u := s.usersByEmail[t.subject]; u != nil {
+			if u.suspended {
+				valid = false
+			}
 			known, isAdmin = true, u.admin
 		}
 	}
@@ -318,6 +321,11 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "Invalid grant_type: "+gt)
 	}
 }
+
+// clockSkewDesc is Google's error_description for a JWT whose iat and exp
+// are not within the accepted window, as quoted in public issue threads
+// (googleapis/google-api-php-client#1501, fastlane/fastlane#14972).
+const clockSkewDesc = "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values and use a clock with skew to account for clock differences between systems."
 
 type jwtClaims struct {
 	Iss   string `json:"iss"`
@@ -373,7 +381,7 @@ func (s *Server) jwtGrant(w http.ResponseWriter, r *http.Request) {
 	now := s.now().Unix()
 	const skew = 300
 	if cl.Iat == 0 || cl.Exp == 0 || cl.Iat > now+skew || cl.Exp <= now-skew || cl.Exp-cl.Iat > 3600 || cl.Exp < cl.Iat {
-		bad("Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.")
+		bad(clockSkewDesc)
 		return
 	}
 	scopes := strings.Fields(cl.Scope)
@@ -384,18 +392,11 @@ func (s *Server) jwtGrant(w http.ResponseWriter, r *http.Request) {
 	subject := s.ServiceAccountEmail()
 	if cl.Sub != "" {
 		subject = strings.ToLower(cl.Sub)
-		if domainOf(subject) != s.cfg.domain {
-			writeOAuthError(w, http.StatusUnauthorized, "unauthorized_client",
-				"Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.")
+		if !s.subjectRefusal(w, subject, scopes) {
 			return
 		}
 	}
 	s.mu.Lock()
-	if cl.Sub != "" && s.usersByEmail[subject] == nil {
-		s.mu.Unlock()
-		bad("Invalid email or User ID")
-		return
-	}
 	tok, life := s.mintLocked(subject, serviceAccountProject, scopes)
 	s.mu.Unlock()
 	writeTokenReply(w, tok, life, "")

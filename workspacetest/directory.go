@@ -21,6 +21,9 @@ type user struct {
 	id    string
 	email string
 	admin bool
+	// suspended: set by SuspendUser; the token endpoint refuses the user
+	// as a subject and its tokens stop working.
+	suspended bool
 }
 
 // AddUser seeds a user of the domain and returns its Directory id (a
@@ -76,12 +79,15 @@ func (s *Server) lookupUserLocked(key string) *user {
 }
 
 func (s *Server) registerDirectory(mux *http.ServeMux) {
+	// Scopes as the discovery document lists them per method: users.list
+	// also accepts cloud-platform, users.get does not.
 	scopes := []string{scopeDirectoryUser, scopeDirectoryUserReadonly}
 	s.handle(mux, "GET /admin/directory/v1/users/{userKey}", endpoint{
 		api: "directory", method: "users.get", scopes: scopes, adminOnly: true, h: s.directoryUserGet,
 	})
 	s.handle(mux, "GET /admin/directory/v1/users", endpoint{
-		api: "directory", method: "users.list", scopes: scopes, adminOnly: true, h: s.directoryUserList,
+		api: "directory", method: "users.list", scopes: append(slices.Clip(scopes), scopeCloudPlatform),
+		adminOnly: true, h: s.directoryUserList,
 	})
 	// Customers and domains: add "GET /admin/directory/v1/customers/{customerKey}"
 	// and "GET /admin/directory/v1/customer/{customer}/domains..." here.
@@ -99,7 +105,7 @@ func (s *Server) userJSON(u *user) map[string]any {
 		"isAdmin":        u.admin,
 		"customerId":     s.customerID,
 		"orgUnitPath":    "/",
-		"suspended":      false,
+		"suspended":      u.suspended,
 		"emails":         []map[string]any{{"address": u.email, "primary": true}},
 		"isMailboxSetup": true,
 	}

@@ -61,6 +61,10 @@ var (
 	gmailSend   = []string{scopeGmailFull, scopeGmailModify, scopeGmailCompose, scopeGmailSend}
 	gmailLabelW = []string{scopeGmailFull, scopeGmailModify, scopeGmailLabels}
 	gmailLabelR = []string{scopeGmailFull, scopeGmailModify, scopeGmailReadonly, scopeGmailMetadata, scopeGmailLabels}
+	// gmailProfileScopes: getProfile takes compose but not labels.
+	gmailProfileScopes = []string{scopeGmailFull, scopeGmailModify, scopeGmailReadonly, scopeGmailMetadata, scopeGmailCompose}
+	// gmailAttachment: attachments.get does not take metadata.
+	gmailAttachment = []string{scopeGmailFull, scopeGmailModify, scopeGmailReadonly}
 )
 
 // gmailHandler serves one Gmail call for user (the lower-cased mailbox
@@ -101,10 +105,10 @@ func (s *Server) registerGmail(mux *http.ServeMux) {
 			},
 		})
 	}
-	route("GET "+u+"/profile", "getProfile", gmailLabelR, s.gmailProfile)
+	route("GET "+u+"/profile", "getProfile", gmailProfileScopes, s.gmailProfile)
 	route("GET "+u+"/messages", "messages.list", gmailRead, s.gmailMessagesList)
 	route("GET "+u+"/messages/{id}", "messages.get", gmailRead, s.gmailMessagesGet)
-	route("GET "+u+"/messages/{messageId}/attachments/{id}", "messages.attachments.get", gmailRead, s.gmailAttachmentGet)
+	route("GET "+u+"/messages/{messageId}/attachments/{id}", "messages.attachments.get", gmailAttachment, s.gmailAttachmentGet)
 	for _, p := range []string{u, up} {
 		route("POST "+p+"/messages", "messages.insert", gmailInsert, s.gmailInsert("messages.insert"))
 		route("POST "+p+"/messages/import", "messages.import", gmailInsert, s.gmailInsert("messages.import"))

@@ -218,9 +218,11 @@ func (s *Server) registerMigration(mux *http.ServeMux) {
 	s.setQuota("groupsmigration", quotaRule{PerSecond: 10, PerDay: 500000, Status: http.StatusServiceUnavailable})
 	ep := endpoint{
 		api: "groupsmigration", method: "archive.insert",
-		scopes:   []string{scopeGroupsMigration},
-		decorate: decorateMigration,
-		h:        s.migrationInsert,
+		scopes: []string{scopeGroupsMigration},
+		// Only administrators may insert into group archives.
+		adminOnly: true,
+		decorate:  decorateMigration,
+		h:         s.migrationInsert,
 	}
 	s.handle(mux, "POST /upload/groups/v1/groups/{groupId}/archive", ep)
 	s.handle(mux, "POST /groups/v1/groups/{groupId}/archive", ep)
