@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,8 @@ const (
 	oauthClientSecret     = "workspacetest-client-secret"
 
 	jwtBearerGrant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+	// legacyAssertionType goes with grant_type=assertion.
+	legacyAssertionType = "http://oauth.net/grant_type/jwt/1.0/bearer"
 
 	// allScopes marks the tokens of Client and WithoutAuth.
 	allScopes = "*"
@@ -137,10 +140,19 @@ func (s *Server) WriteServiceAccountKey(dir string) (string, error) {
 // AuthorizedUserKey returns an authorized-user credentials JSON (the kind
 // gcloud writes) for the default admin, whose refresh token the server's
 // token endpoint exchanges for access tokens.
-func (s *Server) AuthorizedUserKey() []byte {
-	rt := "1//workspacetest-refresh-" + s.AdminEmail()
+func (s *Server) AuthorizedUserKey() []byte { return s.AuthorizedUserKeyFor(s.AdminEmail()) }
+
+// AuthorizedUserKeyFor is AuthorizedUserKey for any principal: the file
+// "gcloud auth application-default login" writes for that user, to test
+// Application Default Credentials as a gcloud user (point
+// GOOGLE_APPLICATION_CREDENTIALS at it). Its access tokens act as
+// principal with every scope; to call signJwt the principal also needs
+// [Server.GrantTokenCreator].
+func (s *Server) AuthorizedUserKeyFor(principal string) []byte {
+	principal = principalName(principal)
+	rt := "1//workspacetest-refresh-" + principal
 	s.mu.Lock()
-	s.refreshTokens[rt] = s.AdminEmail()
+	s.refreshTokens[rt] = principal
 	s.mu.Unlock()
 	b, _ := json.MarshalIndent(map[string]string{
 		"type":          "authorized_user",
@@ -298,9 +310,21 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, ep *endpoi
 	return &caller{Subject: t.subject, Project: t.project, token: t}, true
 }
 
-// registerOAuth adds the OAuth2 token endpoint.
+// googleTokenURIs are Google's token endpoints, accepted as JWT audiences
+// beside the server's own (clients that cannot change the token URI send
+// one of these, and reach the fake through GoogleTransport).
+var googleTokenURIs = []string{
+	"https://oauth2.googleapis.com/token",
+	"https://www.googleapis.com/oauth2/v4/token",
+	"https://accounts.google.com/o/oauth2/token",
+}
+
+// registerOAuth adds the OAuth2 token endpoint, under /token and under the
+// paths of Google's other token URIs.
 func (s *Server) registerOAuth(mux *http.ServeMux) {
-	s.handle(mux, "POST /token", endpoint{api: "oauth2", method: "token", noAuth: true, style: styleOAuth, h: s.tokenEndpoint})
+	for _, p := range []string{"/token", "/oauth2/v4/token", "/o/oauth2/token"} {
+		s.handle(mux, "POST "+p, endpoint{api: "oauth2", method: "token", noAuth: true, style: styleOAuth, h: s.tokenEndpoint})
+	}
 }
 
 // tokenEndpoint serves POST /token for the JWT-bearer and refresh_token
@@ -312,6 +336,14 @@ func (s *Server) tokenEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	switch gt := r.PostForm.Get("grant_type"); gt {
 	case jwtBearerGrant:
+		s.jwtGrant(w, r)
+	case "assertion":
+		// The older form Google still accepts, used by Google's
+		// impersonate packages for domain-wide delegation.
+		if at := r.PostForm.Get("assertion_type"); at != legacyAssertionType {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid assertion_type: "+at)
+			return
+		}
 		s.jwtGrant(w, r)
 	case "refresh_token":
 		s.refreshGrant(w, r)
@@ -361,7 +393,7 @@ func (s *Server) jwtGrant(w http.ResponseWriter, r *http.Request) {
 		bad("Invalid JWT: unsupported algorithm " + hdr.Alg)
 		return
 	}
-	if hdr.Kid != "" && hdr.Kid != serviceAccountKeyID {
+	if !s.keyIDAccepted(hdr.Kid) {
 		bad("Invalid JWT Signature.")
 		return
 	}
@@ -374,7 +406,7 @@ func (s *Server) jwtGrant(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "The OAuth client was not found.")
 		return
 	}
-	if cl.Aud != s.TokenURL() && cl.Aud != "http://"+r.Host+"/token" {
+	if cl.Aud != s.TokenURL() && cl.Aud != "http://"+r.Host+"/token" && !slices.Contains(googleTokenURIs, cl.Aud) {
 		bad("Invalid JWT: Failed audience check. The right audience is " + s.TokenURL())
 		return
 	}

@@ -73,10 +73,12 @@ var apiService = map[string]struct{ name, title string }{
 	"directory":       {"admin.googleapis.com", "Admin SDK API"},
 	"gmail":           {"gmail.googleapis.com", "Gmail API"},
 	"cloudidentity":   {"cloudidentity.googleapis.com", "Cloud Identity API"},
+	iamAPI:            {"iamcredentials.googleapis.com", "IAM Service Account Credentials API"},
 }
 
 // DenyAPI makes every later call to api ("groupsmigration", "datatransfer",
-// "directory", "gmail", "cloudidentity") that presents a valid token fail
+// "directory", "gmail", "cloudidentity", "iamcredentials": signJwt, the
+// keyless path's first step) that presents a valid token fail
 // with the given setup failure, until [Server.AllowAPI]. Requests with a
 // missing or expired token still get 401 first. Denied calls use no quota
 // and draw no fault; Stats counts them as rejected under the reply's

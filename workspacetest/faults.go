@@ -86,9 +86,10 @@ type FaultPlan struct {
 	// FaultRepeatPageToken.
 	Kinds []FaultKind
 	// APIs the plan applies to ("groupsmigration", "datatransfer", ...).
-	// Empty means every API except the token endpoint ("oauth2") and the
-	// outer request of a Gmail batch ("gmail.batch"; the calls inside a
-	// batch are "gmail" requests), which are faulted only when listed.
+	// Empty means every API except the token endpoint ("oauth2"), IAM
+	// Credentials signJwt ("iamcredentials") and the outer request of a
+	// Gmail batch ("gmail.batch"; the calls inside a batch are "gmail"
+	// requests), which are faulted only when listed.
 	APIs []string
 	// SlowDelay is the FaultSlowReply delay before speed scaling
 	// (default 2 s).
@@ -199,7 +200,7 @@ func (s *Server) nextFault(ep *endpoint, r *http.Request) FaultKind {
 
 func (s *Server) planCovers(api string) bool {
 	if len(s.faults.plan.APIs) == 0 {
-		return api != "oauth2" && api != gmailBatchAPI
+		return api != "oauth2" && api != gmailBatchAPI && api != iamAPI
 	}
 	return slices.Contains(s.faults.plan.APIs, api)
 }
