@@ -30,7 +30,12 @@ var (
 	// ErrNotFound: 404, or the GData EntityDoesNotExist error.
 	ErrNotFound = errors.New("workspace: not found")
 	// ErrPermissionDenied: 403 that is not a throttle or a quota, on the
-	// JSON APIs (insufficient scopes, domain policy).
+	// JSON APIs (insufficient scopes, domain policy), and on every API,
+	// the legacy ones included, a 403 that names a set-up cause: the API
+	// is not enabled in the Cloud project, the token lacks the method's
+	// scope, or the acting user is not allowed (not an administrator).
+	// Error.Remedy then says which and what to do. A Groups Migration
+	// "INVALID MESSAGE FAILURE" is bad input, never this.
 	ErrPermissionDenied = errors.New("workspace: permission denied")
 	// ErrUnauthenticated: 401 after one token refresh, or credentials the
 	// token endpoint refused.
@@ -75,6 +80,12 @@ type Error struct {
 	// such failures (retry.AllowAmbiguousRepeats or
 	// Policy.RetryAmbiguous) and two attempts may have taken effect.
 	MayHaveHappenedTwice bool
+	// Remedy names the likely cause of a set-up refusal and its fix, for a
+	// 403 that says the API is not enabled in the Cloud project (with the
+	// enable link Google sent), the token lacks the method's scope, or the
+	// acting user may not use the API. Error() includes it. Empty for
+	// other errors.
+	Remedy string
 
 	class retry.Class
 }
@@ -111,6 +122,10 @@ func (e *Error) Error() string {
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
 	}
+	if e.Remedy != "" {
+		b.WriteString("; ")
+		b.WriteString(e.Remedy)
+	}
 	switch {
 	case e.MayHaveHappenedTwice:
 		b.WriteString("; it was repeated after an answer that left its outcome unknown, as the caller allowed: it may have happened twice")
@@ -137,12 +152,12 @@ func (e *Error) Is(target error) bool {
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound || e.GDataCode == 1301
 	case ErrPermissionDenied:
-		if e.authorizationFailure() {
+		if e.authorizationFailure() || e.setupCause() != causeNone {
 			return true
 		}
 		return e.StatusCode == http.StatusForbidden && e.class == retry.Permanent && !retry.LegacyAPIs[e.API]
 	case ErrInvalidInput:
-		if e.class != retry.Permanent || e.authorizationFailure() {
+		if e.class != retry.Permanent || e.authorizationFailure() || e.setupCause() != causeNone {
 			return false
 		}
 		return e.StatusCode == http.StatusBadRequest || e.StatusCode == http.StatusRequestEntityTooLarge ||
@@ -181,6 +196,7 @@ func newError(api, method string, d retry.Decision, resp *http.Response, attempt
 		e.RequestID = info.RequestID
 		e.Body = info.Body
 	}
+	e.Remedy = e.remedy()
 	return e
 }
 

@@ -81,7 +81,8 @@ func (s *ArchiveService) Insert(ctx context.Context, group string, msg []byte) e
 // bytes.Reader body is replayed through Request.GetBody at no cost. The
 // response is decoded into the generated client's type.
 func (s *ArchiveService) insert(ctx context.Context, group string, norm []byte) error {
-	if err := s.c.services(ctx); err != nil {
+	hc, err := s.c.archiveClient()
+	if err != nil {
 		return err
 	}
 	ctx = workspace.WithCall(ctx, &workspace.Call{API: workspace.APIGroupsMigration, Method: "archive.insert", Group: strings.ToLower(group)})
@@ -92,7 +93,7 @@ func (s *ArchiveService) insert(ctx context.Context, group string, norm []byte) 
 		return err
 	}
 	req.Header.Set("Content-Type", "message/rfc822")
-	resp, err := s.c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return apiError(err)
 	}

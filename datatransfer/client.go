@@ -28,10 +28,15 @@ type Client struct {
 	// Users resolves user e-mail addresses to the ids transfers take.
 	Users *UsersService
 
-	once       sync.Once
-	initErr    error
-	hc         *http.Client
-	transfer   *admin.Service
+	// ReadOnlyScopes makes the read calls (Applications.List, Get and
+	// All, Transfers.Get, List, All and Wait) ask for a token with
+	// admin.datatransfer.readonly instead of admin.datatransfer, for a
+	// service account that was granted only the read-only scope. Set it
+	// before the first call.
+	ReadOnlyScopes bool
+
+	svcMu      sync.Mutex
+	transfers  map[string]*admin.Service // by scope
 	dir        *directory.Service
 	dirUsersMu sync.Mutex
 	userIDs    map[string]string
@@ -48,27 +53,71 @@ func New(c *workspace.Client) *Client {
 	return dt
 }
 
-// services builds Google's generated clients on first use, handing them the
-// core's HTTP client (retry, quota, auth) and base URLs. Archive inserts use
-// the same HTTP client directly (see ArchiveService.insert).
-func (c *Client) services(ctx context.Context) error {
-	c.once.Do(func() {
-		hc, err := c.core.HTTPClient("", auth.ScopeGroupsMigration, auth.ScopeDataTransfer, auth.ScopeDirectoryUserReadOnly)
-		if err != nil {
-			c.initErr = err
-			return
-		}
-		c.hc = hc
-		c.transfer, err = admin.NewService(ctx, option.WithHTTPClient(hc),
-			option.WithEndpoint(c.core.BaseURL(workspace.APIDataTransfer)))
-		if err != nil {
-			c.initErr = err
-			return
-		}
-		c.dir, c.initErr = directory.NewService(ctx, option.WithHTTPClient(hc),
-			option.WithEndpoint(c.core.BaseURL(workspace.APIDirectory)))
-	})
-	return c.initErr
+// Scopes per API, each asked for on its own token (see the package doc).
+var (
+	// ArchiveScopes are the scopes of Archive.Insert (Groups Migration).
+	ArchiveScopes = []string{auth.ScopeGroupsMigration}
+	// TransferScopes are the scopes of Transfers.Insert and, unless
+	// ReadOnlyScopes is set, of every Data Transfer read.
+	TransferScopes = []string{auth.ScopeDataTransfer}
+	// TransferReadOnlyScopes are the scopes of the Data Transfer reads
+	// when ReadOnlyScopes is set.
+	TransferReadOnlyScopes = []string{auth.ScopeDataTransferReadOnly}
+	// UsersScopes are the scopes of Users.ID (Directory users.get), which
+	// Transfers.Insert calls to resolve addresses.
+	UsersScopes = []string{auth.ScopeDirectoryUserReadOnly}
+)
+
+// archiveClient returns the core's HTTP client (retry, quota, auth) with a
+// token for Groups Migration only.
+func (c *Client) archiveClient() (*http.Client, error) {
+	return c.core.HTTPClient("", ArchiveScopes...)
+}
+
+// transferService returns Google's generated Data Transfer client over a
+// token with admin.datatransfer (write, or a read without ReadOnlyScopes)
+// or admin.datatransfer.readonly.
+func (c *Client) transferService(ctx context.Context, write bool) (*admin.Service, error) {
+	scopes := TransferScopes
+	if !write && c.ReadOnlyScopes {
+		scopes = TransferReadOnlyScopes
+	}
+	c.svcMu.Lock()
+	defer c.svcMu.Unlock()
+	if svc := c.transfers[scopes[0]]; svc != nil {
+		return svc, nil
+	}
+	hc, err := c.core.HTTPClient("", scopes...)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := admin.NewService(ctx, option.WithHTTPClient(hc),
+		option.WithEndpoint(c.core.BaseURL(workspace.APIDataTransfer)))
+	if err != nil {
+		return nil, err
+	}
+	if c.transfers == nil {
+		c.transfers = make(map[string]*admin.Service)
+	}
+	c.transfers[scopes[0]] = svc
+	return svc, nil
+}
+
+// dirService returns Google's generated Directory client over a token with
+// admin.directory.user.readonly only.
+func (c *Client) dirService(ctx context.Context) (*directory.Service, error) {
+	c.svcMu.Lock()
+	defer c.svcMu.Unlock()
+	if c.dir != nil {
+		return c.dir, nil
+	}
+	hc, err := c.core.HTTPClient("", UsersScopes...)
+	if err != nil {
+		return nil, err
+	}
+	c.dir, err = directory.NewService(ctx, option.WithHTTPClient(hc),
+		option.WithEndpoint(c.core.BaseURL(workspace.APIDirectory)))
+	return c.dir, err
 }
 
 // apiError strips the *url.Error that net/http wraps around the core's

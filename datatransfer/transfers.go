@@ -58,10 +58,11 @@ type ApplicationsService struct{ c *Client }
 //
 // API docs: https://developers.google.com/workspace/admin/data-transfer/reference/rest/v1/applications/list
 func (s *ApplicationsService) List(ctx context.Context, opts *ListOptions) (*ApplicationsPage, error) {
-	if err := s.c.services(ctx); err != nil {
+	svc, err := s.c.transferService(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	call := s.c.transfer.Applications.List().CustomerId("my_customer")
+	call := svc.Applications.List().CustomerId("my_customer")
 	if opts != nil {
 		if opts.PageSize < 0 || opts.PageSize > 500 {
 			return nil, workspace.InvalidInput("datatransfer: applications.list", "PageSize", "must be within 1–500")
@@ -86,10 +87,11 @@ func (s *ApplicationsService) List(ctx context.Context, opts *ListOptions) (*App
 
 // Get returns one application.
 func (s *ApplicationsService) Get(ctx context.Context, id int64) (*Application, error) {
-	if err := s.c.services(ctx); err != nil {
+	svc, err := s.c.transferService(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	a, err := s.c.transfer.Applications.Get(id).Context(withCall(ctx, workspace.APIDataTransfer, "applications.get")).Do()
+	a, err := svc.Applications.Get(id).Context(withCall(ctx, workspace.APIDataTransfer, "applications.get")).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -229,10 +231,11 @@ func (s *TransfersService) Insert(ctx context.Context, req *TransferRequest) (*T
 	if err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
+	svc, err := s.c.transferService(ctx, true)
+	if err != nil {
 		return nil, err
 	}
-	res, err := s.c.transfer.Transfers.Insert(&admin.DataTransfer{
+	res, err := svc.Transfers.Insert(&admin.DataTransfer{
 		OldOwnerUserId: from, NewOwnerUserId: to, ApplicationDataTransfers: apps,
 	}).Context(withCall(ctx, workspace.APIDataTransfer, "transfers.insert")).Do()
 	if err != nil {
@@ -246,10 +249,11 @@ func (s *TransfersService) Get(ctx context.Context, id string) (*Transfer, error
 	if id == "" {
 		return nil, workspace.InvalidInput("datatransfer: transfers.get", "id", "is empty")
 	}
-	if err := s.c.services(ctx); err != nil {
+	svc, err := s.c.transferService(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	res, err := s.c.transfer.Transfers.Get(id).Context(withCall(ctx, workspace.APIDataTransfer, "transfers.get")).Do()
+	res, err := svc.Transfers.Get(id).Context(withCall(ctx, workspace.APIDataTransfer, "transfers.get")).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -258,10 +262,11 @@ func (s *TransfersService) Get(ctx context.Context, id string) (*Transfer, error
 
 // List returns one page of the customer's transfers.
 func (s *TransfersService) List(ctx context.Context, opts *TransferListOptions) (*TransfersPage, error) {
-	if err := s.c.services(ctx); err != nil {
+	svc, err := s.c.transferService(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	call := s.c.transfer.Transfers.List().CustomerId("my_customer")
+	call := svc.Transfers.List().CustomerId("my_customer")
 	if opts != nil {
 		if opts.PageSize < 0 || opts.PageSize > 500 {
 			return nil, workspace.InvalidInput("datatransfer: transfers.list", "PageSize", "must be within 1–500")
@@ -407,10 +412,11 @@ func (s *UsersService) ID(ctx context.Context, user string) (string, error) {
 	if ok {
 		return id, nil
 	}
-	if err := s.c.services(ctx); err != nil {
+	dir, err := s.c.dirService(ctx)
+	if err != nil {
 		return "", err
 	}
-	u, err := s.c.dir.Users.Get(user).Fields("id", "primaryEmail").
+	u, err := dir.Users.Get(user).Fields("id", "primaryEmail").
 		Context(withCall(ctx, workspace.APIDirectory, "users.get")).Do()
 	if err != nil {
 		return "", apiError(err)

@@ -45,12 +45,19 @@ type Client struct {
 	// Domains reads the account's domains on the Directory API.
 	Domains *DomainsService
 
-	once    sync.Once
-	initErr error
-	legacy  *http.Client
-	ci      *cloudidentity.Service
-	ciHTTP  *http.Client
-	dir     *directory.Service
+	// ReadOnlyScopes makes the read calls ask for the read-only scope of
+	// their API where Google has one: cloud-identity.inboundsso.readonly
+	// for Profiles and Assignments Get, List and All (and the credential
+	// reads), admin.directory.customer.readonly for Customer.Get and the
+	// customer id read by Profiles.Create and Assignments.Create,
+	// admin.directory.domain.readonly for Domains.List and Get. The Admin
+	// Settings feeds have no read-only scope. Set it before the first
+	// call.
+	ReadOnlyScopes bool
+
+	svcMu sync.Mutex
+	cis   map[string]*ciConn            // by scope
+	dirs  map[string]*directory.Service // by scope
 
 	sleepFn func(context.Context, time.Duration) error // nil: a real timer
 
@@ -62,13 +69,9 @@ type Client struct {
 // account, e.g. "example.com") that sends its calls through c, acting as
 // c's default subject, who must be a super administrator.
 //
-// Each API gets its own token with only the scopes it needs, so a service
-// account needs only the scopes of the APIs actually used: the Admin
-// Settings scope ([auth.ScopeAdminSettings]) for SSO, Gateway and Routing,
-// [auth.ScopeInboundSSO] for Profiles and Assignments, and
-// [auth.ScopeDirectoryCustomer] and [auth.ScopeDirectoryDomain] for
-// Customer and Domains (Profiles and Assignments also read the customer's
-// id once).
+// Each call gets a token with only its method's scope, so a service
+// account needs only the scopes of the services actually used; the
+// package doc lists them.
 func New(c *workspace.Client, domain string) *Client {
 	s := &Client{core: c, domain: strings.ToLower(strings.TrimSuffix(strings.TrimSpace(domain), "."))}
 	s.SSO = &SSOService{c: s}
@@ -84,34 +87,95 @@ func New(c *workspace.Client, domain string) *Client {
 // Domain returns the domain the Client works on.
 func (c *Client) Domain() string { return c.domain }
 
-// services builds the HTTP clients and Google's generated clients on first
-// use.
-func (c *Client) services(ctx context.Context) error {
-	c.once.Do(func() {
-		var err error
-		if c.legacy, err = c.core.HTTPClient("", auth.ScopeAdminSettings); err != nil {
-			c.initErr = err
-			return
-		}
-		if c.ciHTTP, err = c.core.HTTPClient("", auth.ScopeInboundSSO); err != nil {
-			c.initErr = err
-			return
-		}
-		c.ci, err = cloudidentity.NewService(ctx, option.WithHTTPClient(c.ciHTTP),
-			option.WithEndpoint(c.core.BaseURL(workspace.APICloudIdentity)))
-		if err != nil {
-			c.initErr = err
-			return
-		}
-		dirHTTP, err := c.core.HTTPClient("", auth.ScopeDirectoryCustomer, auth.ScopeDirectoryDomain)
-		if err != nil {
-			c.initErr = err
-			return
-		}
-		c.dir, c.initErr = directory.NewService(ctx, option.WithHTTPClient(dirHTTP),
-			option.WithEndpoint(c.core.BaseURL(workspace.APIDirectory)))
-	})
-	return c.initErr
+// Scopes of each API, each asked for on its own token (see the package
+// doc). Read calls use the ReadOnly variant when ReadOnlyScopes is set.
+var (
+	// LegacyScopes are the scopes of SSO, Gateway and Routing (the Admin
+	// Settings feeds, read or write).
+	LegacyScopes = []string{auth.ScopeAdminSettings}
+	// ProfilesScopes are the scopes of Profiles and Assignments.
+	ProfilesScopes = []string{auth.ScopeInboundSSO}
+	// ProfilesReadOnlyScopes are the scopes of their reads with
+	// ReadOnlyScopes.
+	ProfilesReadOnlyScopes = []string{auth.ScopeInboundSSOReadOnly}
+	// CustomerScopes are the scopes of Customer (and of the customer id
+	// read by Profiles.Create and Assignments.Create).
+	CustomerScopes = []string{auth.ScopeDirectoryCustomer}
+	// CustomerReadOnlyScopes are the scopes of Customer.Get and the
+	// customer id read with ReadOnlyScopes.
+	CustomerReadOnlyScopes = []string{auth.ScopeDirectoryCustomerReadOnly}
+	// DomainsScopes are the scopes of Domains.
+	DomainsScopes = []string{auth.ScopeDirectoryDomain}
+	// DomainsReadOnlyScopes are the scopes of Domains.List and Get with
+	// ReadOnlyScopes.
+	DomainsReadOnlyScopes = []string{auth.ScopeDirectoryDomainReadOnly}
+)
+
+// ciConn is a Cloud Identity client over a token with one scope set.
+type ciConn struct {
+	hc  *http.Client
+	svc *cloudidentity.Service
+}
+
+// legacyClient returns the HTTP client for the Admin Settings feeds.
+func (c *Client) legacyClient() (*http.Client, error) {
+	return c.core.HTTPClient("", LegacyScopes...)
+}
+
+// pick returns ro for a read when ReadOnlyScopes is set, else rw.
+func (c *Client) pick(write bool, rw, ro []string) []string {
+	if !write && c.ReadOnlyScopes {
+		return ro
+	}
+	return rw
+}
+
+// ciService returns the Cloud Identity client for a write or a read.
+func (c *Client) ciService(ctx context.Context, write bool) (*ciConn, error) {
+	scopes := c.pick(write, ProfilesScopes, ProfilesReadOnlyScopes)
+	c.svcMu.Lock()
+	defer c.svcMu.Unlock()
+	if cc := c.cis[scopes[0]]; cc != nil {
+		return cc, nil
+	}
+	hc, err := c.core.HTTPClient("", scopes...)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := cloudidentity.NewService(ctx, option.WithHTTPClient(hc),
+		option.WithEndpoint(c.core.BaseURL(workspace.APICloudIdentity)))
+	if err != nil {
+		return nil, err
+	}
+	if c.cis == nil {
+		c.cis = make(map[string]*ciConn)
+	}
+	cc := &ciConn{hc: hc, svc: svc}
+	c.cis[scopes[0]] = cc
+	return cc, nil
+}
+
+// dirService returns the Directory client for the scopes.
+func (c *Client) dirService(ctx context.Context, scopes []string) (*directory.Service, error) {
+	c.svcMu.Lock()
+	defer c.svcMu.Unlock()
+	if svc := c.dirs[scopes[0]]; svc != nil {
+		return svc, nil
+	}
+	hc, err := c.core.HTTPClient("", scopes...)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := directory.NewService(ctx, option.WithHTTPClient(hc),
+		option.WithEndpoint(c.core.BaseURL(workspace.APIDirectory)))
+	if err != nil {
+		return nil, err
+	}
+	if c.dirs == nil {
+		c.dirs = make(map[string]*directory.Service)
+	}
+	c.dirs[scopes[0]] = svc
+	return svc, nil
 }
 
 // withCall describes a call to the quota and retry layers.

@@ -106,7 +106,8 @@ func (s *ProfilesService) Create(ctx context.Context, p *Profile) (*Profile, err
 	if err := checkIdP(op, &p.IdP); err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, true)
+	if err != nil {
 		return nil, err
 	}
 	cust, err := s.c.customerName(ctx)
@@ -114,7 +115,7 @@ func (s *ProfilesService) Create(ctx context.Context, p *Profile) (*Profile, err
 		return nil, err
 	}
 	body := &cloudidentity.InboundSamlSsoProfile{Customer: cust, DisplayName: p.DisplayName, IdpConfig: toIdP(&p.IdP)}
-	o, err := s.c.ci.InboundSamlSsoProfiles.Create(body).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
+	o, err := ci.svc.InboundSamlSsoProfiles.Create(body).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -135,10 +136,11 @@ func (s *ProfilesService) Get(ctx context.Context, name string) (*Profile, error
 	if err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	p, err := s.c.ci.InboundSamlSsoProfiles.Get(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
+	p, err := ci.svc.InboundSamlSsoProfiles.Get(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -153,14 +155,14 @@ func (s *ProfilesService) List(ctx context.Context, opts *ListOptions) (*Profile
 	if err := checkList("settings: "+method, opts); err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
-		return nil, err
-	}
-	cust, err := s.c.customerName(ctx)
+	ci, err := s.c.ciService(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	call := page(s.c.ci.InboundSamlSsoProfiles.List().Filter(`customer=="`+cust+`"`), opts)
+	// customers/my_customer: the caller's own account, as Cloud
+	// Identity documents for the list filter; no customer id read.
+	const cust = myCustomerName
+	call := page(ci.svc.InboundSamlSsoProfiles.List().Filter(`customer=="`+cust+`"`), opts)
 	res, err := call.Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
@@ -235,10 +237,11 @@ func (s *ProfilesService) Update(ctx context.Context, name string, u *ProfileUpd
 	if len(mask) == 0 {
 		return nil, workspace.InvalidInput(op, "update", "nothing to change")
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, true)
+	if err != nil {
 		return nil, err
 	}
-	o, err := s.c.ci.InboundSamlSsoProfiles.Patch(name, body).UpdateMask(strings.Join(mask, ",")).
+	o, err := ci.svc.InboundSamlSsoProfiles.Patch(name, body).UpdateMask(strings.Join(mask, ",")).
 		Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
@@ -263,10 +266,11 @@ func (s *ProfilesService) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, true)
+	if err != nil {
 		return err
 	}
-	o, err := s.c.ci.InboundSamlSsoProfiles.Delete(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
+	o, err := ci.svc.InboundSamlSsoProfiles.Delete(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return apiError(err)
 	}
@@ -290,10 +294,11 @@ func (s *ProfilesService) AddCredential(ctx context.Context, profile string, cer
 	if err != nil {
 		return nil, &workspace.InputError{Op: op, Field: "cert", Reason: "unusable certificate", Err: err}
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, true)
+	if err != nil {
 		return nil, err
 	}
-	o, err := s.c.ci.InboundSamlSsoProfiles.IdpCredentials.Add(profile, &cloudidentity.AddIdpCredentialRequest{PemData: certPEM(c)}).
+	o, err := ci.svc.InboundSamlSsoProfiles.IdpCredentials.Add(profile, &cloudidentity.AddIdpCredentialRequest{PemData: certPEM(c)}).
 		Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
@@ -313,10 +318,11 @@ func (s *ProfilesService) GetCredential(ctx context.Context, name string) (*Cred
 	if err := checkCredentialName("settings: "+method, name); err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	cr, err := s.c.ci.InboundSamlSsoProfiles.IdpCredentials.Get(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
+	cr, err := ci.svc.InboundSamlSsoProfiles.IdpCredentials.Get(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -336,10 +342,11 @@ func (s *ProfilesService) ListCredentials(ctx context.Context, profile string, o
 	if err := checkList(op, opts); err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	call := page(s.c.ci.InboundSamlSsoProfiles.IdpCredentials.List(profile), opts)
+	call := page(ci.svc.InboundSamlSsoProfiles.IdpCredentials.List(profile), opts)
 	res, err := call.Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
@@ -370,10 +377,11 @@ func (s *ProfilesService) DeleteCredential(ctx context.Context, name string) err
 	if err := checkCredentialName("settings: "+method, name); err != nil {
 		return err
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, true)
+	if err != nil {
 		return err
 	}
-	o, err := s.c.ci.InboundSamlSsoProfiles.IdpCredentials.Delete(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
+	o, err := ci.svc.InboundSamlSsoProfiles.IdpCredentials.Delete(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return apiError(err)
 	}
@@ -442,13 +450,14 @@ func (s *AssignmentsService) Create(ctx context.Context, a *Assignment) (*Assign
 	if err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, true)
+	if err != nil {
 		return nil, err
 	}
 	if body.Customer, err = s.c.customerName(ctx); err != nil {
 		return nil, err
 	}
-	o, err := s.c.ci.InboundSsoAssignments.Create(body).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
+	o, err := ci.svc.InboundSsoAssignments.Create(body).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -468,10 +477,11 @@ func (s *AssignmentsService) Get(ctx context.Context, name string) (*Assignment,
 	if err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	a, err := s.c.ci.InboundSsoAssignments.Get(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
+	a, err := ci.svc.InboundSsoAssignments.Get(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -486,14 +496,14 @@ func (s *AssignmentsService) List(ctx context.Context, opts *ListOptions) (*Assi
 	if err := checkList("settings: "+method, opts); err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
-		return nil, err
-	}
-	cust, err := s.c.customerName(ctx)
+	ci, err := s.c.ciService(ctx, false)
 	if err != nil {
 		return nil, err
 	}
-	call := page(s.c.ci.InboundSsoAssignments.List().Filter(`customer=="`+cust+`"`), opts)
+	// customers/my_customer: the caller's own account, as Cloud
+	// Identity documents for the list filter; no customer id read.
+	const cust = myCustomerName
+	call := page(ci.svc.InboundSsoAssignments.List().Filter(`customer=="`+cust+`"`), opts)
 	res, err := call.Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
@@ -566,7 +576,11 @@ func (s *AssignmentsService) Update(ctx context.Context, name string, u *Assignm
 		return nil, err
 	}
 	body.TargetGroup, body.TargetOrgUnit = "", "" // immutable
-	o, err := s.c.ci.InboundSsoAssignments.Patch(name, body).UpdateMask(strings.Join(mask, ",")).
+	ci, err := s.c.ciService(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	o, err := ci.svc.InboundSsoAssignments.Patch(name, body).UpdateMask(strings.Join(mask, ",")).
 		Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)
@@ -591,10 +605,11 @@ func (s *AssignmentsService) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.c.services(ctx); err != nil {
+	ci, err := s.c.ciService(ctx, true)
+	if err != nil {
 		return err
 	}
-	o, err := s.c.ci.InboundSsoAssignments.Delete(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
+	o, err := ci.svc.InboundSsoAssignments.Delete(name).Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return apiError(err)
 	}
@@ -799,8 +814,13 @@ func all[T any](ctx context.Context, opts *ListOptions, page func(context.Contex
 	})
 }
 
+// myCustomerName names the caller's own account in Cloud Identity list
+// filters.
+const myCustomerName = "customers/my_customer"
+
 // customerName returns "customers/{id}" for the account, read once from
-// the Directory API (Cloud Identity wants the real id in resources).
+// the Directory API (Cloud Identity's resources name the real id:
+// "customers/C0123abc"). Only the creates need it.
 func (c *Client) customerName(ctx context.Context) (string, error) {
 	c.custMu.Lock()
 	defer c.custMu.Unlock()
@@ -925,7 +945,11 @@ func (c *Client) getOperation(ctx context.Context, name string) (*cloudidentity.
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.ciHTTP.Do(req)
+	cc, err := c.ciService(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := cc.hc.Do(req)
 	if err != nil {
 		return nil, apiError(err)
 	}

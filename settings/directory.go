@@ -70,10 +70,11 @@ type CustomerService struct{ c *Client }
 //
 // API docs: https://developers.google.com/workspace/admin/directory/reference/rest/v1/customers/get
 func (s *CustomerService) Get(ctx context.Context) (*Customer, error) {
-	if err := s.c.services(ctx); err != nil {
+	dir, err := s.c.dirService(ctx, s.c.pick(false, CustomerScopes, CustomerReadOnlyScopes))
+	if err != nil {
 		return nil, err
 	}
-	cu, err := s.c.dir.Customers.Get(myCustomer).Context(s.c.withCall(ctx, workspace.APIDirectory, "customers.get")).Do()
+	cu, err := dir.Customers.Get(myCustomer).Context(s.c.withCall(ctx, workspace.APIDirectory, "customers.get")).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -131,7 +132,8 @@ func (s *CustomerService) Update(ctx context.Context, u *CustomerUpdate) (*Custo
 	if u.OrganizationName != nil && strings.TrimSpace(*u.OrganizationName) == "" {
 		return nil, workspace.InvalidInput(op, "OrganizationName", "empty (the API then shows the primary domain)")
 	}
-	if err := s.c.services(ctx); err != nil {
+	dir, err := s.c.dirService(ctx, CustomerScopes)
+	if err != nil {
 		return nil, err
 	}
 	if u.PostalAddress != nil || u.OrganizationName != nil || u.CountryCode != nil {
@@ -159,7 +161,7 @@ func (s *CustomerService) Update(ctx context.Context, u *CustomerUpdate) (*Custo
 		}
 		body.PostalAddress = toPostal(&pa)
 	}
-	cu, err := s.c.dir.Customers.Patch(myCustomer, body).Context(s.c.withCall(ctx, workspace.APIDirectory, "customers.patch")).Do()
+	cu, err := dir.Customers.Patch(myCustomer, body).Context(s.c.withCall(ctx, workspace.APIDirectory, "customers.patch")).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -266,10 +268,11 @@ type DomainsService struct{ c *Client }
 //
 // API docs: https://developers.google.com/workspace/admin/directory/reference/rest/v1/domains/list
 func (s *DomainsService) List(ctx context.Context) ([]*Domain, error) {
-	if err := s.c.services(ctx); err != nil {
+	dir, err := s.c.dirService(ctx, s.c.pick(false, DomainsScopes, DomainsReadOnlyScopes))
+	if err != nil {
 		return nil, err
 	}
-	res, err := s.c.dir.Domains.List(myCustomer).Context(s.c.withCall(ctx, workspace.APIDirectory, "domains.list")).Do()
+	res, err := dir.Domains.List(myCustomer).Context(s.c.withCall(ctx, workspace.APIDirectory, "domains.list")).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -289,10 +292,11 @@ func (s *DomainsService) Get(ctx context.Context, name string) (*Domain, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
+	dir, err := s.c.dirService(ctx, s.c.pick(false, DomainsScopes, DomainsReadOnlyScopes))
+	if err != nil {
 		return nil, err
 	}
-	d, err := s.c.dir.Domains.Get(myCustomer, name).Context(s.c.withCall(ctx, workspace.APIDirectory, "domains.get")).Do()
+	d, err := dir.Domains.Get(myCustomer, name).Context(s.c.withCall(ctx, workspace.APIDirectory, "domains.get")).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
@@ -309,10 +313,11 @@ func (s *DomainsService) Insert(ctx context.Context, name string) (*Domain, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := s.c.services(ctx); err != nil {
+	dir, err := s.c.dirService(ctx, DomainsScopes)
+	if err != nil {
 		return nil, err
 	}
-	d, err := s.c.dir.Domains.Insert(myCustomer, &directory.Domains{DomainName: name}).
+	d, err := dir.Domains.Insert(myCustomer, &directory.Domains{DomainName: name}).
 		Context(s.c.withCall(ctx, workspace.APIDirectory, "domains.insert")).Do()
 	if err != nil {
 		return nil, apiError(err)
@@ -331,10 +336,11 @@ func (s *DomainsService) Delete(ctx context.Context, name string) error {
 	if name == s.c.domain {
 		return workspace.InvalidInput("settings: domains.delete", "name", "the primary domain cannot be deleted")
 	}
-	if err := s.c.services(ctx); err != nil {
+	dir, err := s.c.dirService(ctx, DomainsScopes)
+	if err != nil {
 		return err
 	}
-	err = s.c.dir.Domains.Delete(myCustomer, name).Context(s.c.withCall(ctx, workspace.APIDirectory, "domains.delete")).Do()
+	err = dir.Domains.Delete(myCustomer, name).Context(s.c.withCall(ctx, workspace.APIDirectory, "domains.delete")).Do()
 	return apiError(err)
 }
 

@@ -58,11 +58,30 @@
 // # Authentication
 //
 // The default subject of the workspace.Client must be a super
-// administrator. Each API uses its own token with only its scopes:
-// auth.ScopeAdminSettings (SSO, Gateway, Routing), auth.ScopeInboundSSO
-// (Profiles, Assignments), auth.ScopeDirectoryCustomer and
-// auth.ScopeDirectoryDomain (Customer, Domains; Profiles and Assignments
-// read the customer id once too).
+// administrator. Each call asks for a token holding only its method's
+// scope (the scope sets are the exported variables LegacyScopes,
+// ProfilesScopes, CustomerScopes, DomainsScopes and their ReadOnly
+// variants). Authorize, for the service account's client id in Admin
+// console › Security › API controls › Domain-wide delegation, only the
+// scopes of the services you call:
+//
+//	SSO, Gateway, Routing (Admin Settings feeds, read and write)
+//	    https://apps-apis.google.com/a/feeds/domain/
+//	Profiles, Assignments (Cloud Identity)
+//	    https://www.googleapis.com/auth/cloud-identity.inboundsso
+//	    (reads with ReadOnlyScopes: …/auth/cloud-identity.inboundsso.readonly)
+//	Customer; Profiles.Create and Assignments.Create (they read the customer id once)
+//	    https://www.googleapis.com/auth/admin.directory.customer
+//	    (reads with ReadOnlyScopes: …/auth/admin.directory.customer.readonly)
+//	Domains
+//	    https://www.googleapis.com/auth/admin.directory.domain
+//	    (reads with ReadOnlyScopes: …/auth/admin.directory.domain.readonly)
+//
+// Client.ReadOnlyScopes makes the read calls ask for the read-only scope
+// instead, for a service account granted only those. Profiles and
+// Assignments lists name the account as customers/my_customer, so they
+// need no Directory scope. workspace.CheckDelegation tells which of these
+// scopes the service account has.
 //
 // # Pagination
 //

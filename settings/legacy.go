@@ -84,7 +84,8 @@ func (c *Client) legacyDo(ctx context.Context, httpMethod, method, feed string, 
 	if err := c.checkDomain(op); err != nil {
 		return nil, err
 	}
-	if err := c.services(ctx); err != nil {
+	hc, err := c.legacyClient()
+	if err != nil {
 		return nil, err
 	}
 	var body io.Reader
@@ -103,7 +104,7 @@ func (c *Client) legacyDo(ctx context.Context, httpMethod, method, feed string, 
 		req.Header.Set("Content-Type", "application/atom+xml")
 	}
 	req.Header.Set("Accept", "application/atom+xml, text/xml;q=0.9")
-	resp, err := c.legacy.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		err = apiError(err)
 		if strings.HasPrefix(feed, "sso/") {

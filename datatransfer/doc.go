@@ -1,0 +1,27 @@
+// Package datatransfer inserts messages into Google Group archives (the
+// Groups Migration API) and moves data between users (the Admin SDK Data
+// Transfer API), resolving user addresses with the Directory API.
+//
+// # Authentication
+//
+// The default subject of the workspace.Client must be an administrator.
+// Each call asks for a token holding only its method's scope
+// (ArchiveScopes, TransferScopes, TransferReadOnlyScopes, UsersScopes), so
+// authorize, for the service account's client id in Admin console ›
+// Security › API controls › Domain-wide delegation, only the scopes of the
+// services you call:
+//
+//	Archive.Insert, Migrate, ArchiveSink (Groups Migration archive.insert)
+//	    https://www.googleapis.com/auth/apps.groups.migration
+//	Transfers, Applications (Data Transfer, reads and writes)
+//	    https://www.googleapis.com/auth/admin.datatransfer
+//	    (reads with ReadOnlyScopes: …/auth/admin.datatransfer.readonly)
+//	Users.ID, and Transfers.Insert given e-mail addresses (Directory users.get)
+//	    https://www.googleapis.com/auth/admin.directory.user.readonly
+//
+// Client.ReadOnlyScopes makes the Data Transfer reads (Applications,
+// Transfers.Get, List, All and Wait) ask for admin.datatransfer.readonly
+// instead, for a service account granted only that.
+// workspace.CheckDelegation tells which of these scopes the service
+// account has.
+package datatransfer

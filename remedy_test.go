@@ -1,0 +1,159 @@
+package workspace_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/datatransfer"
+	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/workspacetest"
+)
+
+// fakeCore returns a client on srv with its service-account key, acting as
+// subject.
+func fakeCore(t *testing.T, srv *workspacetest.Server, subject string) *workspace.Client {
+	t.Helper()
+	c, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
+		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(subject),
+		workspace.WithRetry(noSleep), workspace.WithQuota(quota.Unlimited))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// checkRemedy checks that err is a permission denial whose text names the
+// cause and the fix.
+func checkRemedy(t *testing.T, err error, words ...string) {
+	t.Helper()
+	if !errors.Is(err, workspace.ErrPermissionDenied) {
+		t.Fatalf("errors.Is(%v, ErrPermissionDenied) = false", err)
+	}
+	if errors.Is(err, workspace.ErrInvalidInput) {
+		t.Errorf("%v also matches ErrInvalidInput", err)
+	}
+	var we *workspace.Error
+	if !errors.As(err, &we) || we.Remedy == "" {
+		t.Fatalf("no Remedy in %#v", err)
+	}
+	for _, w := range append([]string{"cause:", "fix:"}, words...) {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error text lacks %q:\n%v", w, err)
+		}
+	}
+}
+
+func TestRemedyAgainstFake(t *testing.T) {
+	msg := []byte("From: a@example.com\r\nTo: g@example.com\r\nDate: Mon, 2 Jan 2006 15:04:05 +0000\r\nSubject: s\r\n\r\nbody\r\n")
+	for _, tt := range []struct {
+		name  string
+		api   string
+		kind  workspacetest.DenyKind
+		call  func(context.Context, *datatransfer.Client) error
+		words []string
+	}{
+		{"transfers, API disabled", "datatransfer", workspacetest.DenyAPINotEnabled, listTransfers,
+			[]string{"not enabled", "https://console.developers.google.com/apis/api/admin.googleapis.com/overview?project="}},
+		{"archive (legacy), API disabled", "groupsmigration", workspacetest.DenyAPINotEnabled,
+			insertArchive(msg),
+			[]string{"not enabled", "groupsmigration.googleapis.com"}},
+		{"transfers, scope missing", "datatransfer", workspacetest.DenyScopeNotGranted, listTransfers,
+			[]string{"lacks the OAuth scope", "Domain-wide delegation"}},
+		{"archive (legacy), scope missing", "groupsmigration", workspacetest.DenyScopeNotGranted,
+			insertArchive(msg),
+			[]string{"lacks the OAuth scope"}},
+		{"transfers, not an admin", "datatransfer", workspacetest.DenyNotAuthorized, listTransfers,
+			[]string{"not an administrator", "super administrator"}},
+		{"archive (legacy), not authorized", "groupsmigration", workspacetest.DenyNotAuthorized,
+			insertArchive(msg),
+			[]string{"not an administrator"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := workspacetest.NewServer()
+			defer srv.Close()
+			srv.AddGroup("g@example.com")
+			srv.DenyAPI(tt.api, tt.kind)
+			dt := datatransfer.New(fakeCore(t, srv, srv.AdminEmail()))
+			err := tt.call(t.Context(), dt)
+			t.Log(err)
+			checkRemedy(t, err, tt.words...)
+		})
+	}
+}
+
+func listTransfers(ctx context.Context, dt *datatransfer.Client) error {
+	_, err := dt.Transfers.List(ctx, nil)
+	return err
+}
+
+func insertArchive(msg []byte) func(context.Context, *datatransfer.Client) error {
+	return func(ctx context.Context, dt *datatransfer.Client) error {
+		return dt.Archive.Insert(ctx, "g@example.com", msg)
+	}
+}
+
+// TestRemedyNonAdminSubject: acting as a user who is not an administrator,
+// the Admin SDK refuses and the error says to act as an administrator.
+func TestRemedyNonAdminSubject(t *testing.T) {
+	srv := workspacetest.NewServer()
+	defer srv.Close()
+	user := "plain@" + srv.Domain()
+	srv.AddUser(user)
+	dt := datatransfer.New(fakeCore(t, srv, user))
+	_, err := dt.Users.ID(t.Context(), srv.AdminEmail())
+	checkRemedy(t, err, "not an administrator", "WithSubject")
+}
+
+// TestRemedyBodies: the cause is read from the body on every API, legacy
+// ones included; a message the server found bad stays bad input.
+func TestRemedyBodies(t *testing.T) {
+	for _, tt := range []struct {
+		name, api, body string
+		want            error
+		remedy          string
+	}{
+		{"audit not authorized", "audit",
+			`<errors><error><reason>forbidden</reason><internalReason>Not Authorized to access this resource/api</internalReason></error></errors>`,
+			workspace.ErrPermissionDenied, "not an administrator"},
+		{"settings scope", "settings",
+			`{"error":{"code":403,"message":"Request had insufficient authentication scopes.","status":"PERMISSION_DENIED"}}`,
+			workspace.ErrPermissionDenied, "lacks the OAuth scope"},
+		{"gmail disabled, link in message only", "gmail",
+			`{"error":{"code":403,"message":"Gmail API has not been used in project 12 before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/gmail.googleapis.com/overview?project=12 then retry.","errors":[{"reason":"accessNotConfigured"}]}}`,
+			workspace.ErrPermissionDenied, "https://console.developers.google.com/apis/api/gmail.googleapis.com/overview?project=12 "},
+		{"migration invalid message", "groupsmigration",
+			`{"error":{"code":403,"message":"Not Authorized to access this resource/api"},"responseCode":"INVALID MESSAGE FAILURE"}`,
+			workspace.ErrInvalidInput, ""},
+		{"legacy 403 without a cause", "datatransfer", `{"error":{"code":403,"message":"bad"}}`, workspace.ErrInvalidInput, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusForbidden)
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			c := newClient(t, srv.URL, workspace.WithoutAuthentication(), workspace.WithQuota(quota.Unlimited))
+			_, err := get(t, c, &workspace.Call{API: tt.api, Method: "m.get"}, "x")
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("errors.Is(%v, %v) = false", err, tt.want)
+			}
+			var we *workspace.Error
+			errors.As(err, &we)
+			if tt.remedy == "" {
+				if we.Remedy != "" || errors.Is(err, workspace.ErrPermissionDenied) {
+					t.Errorf("unexpected permission cause: %v", err)
+				}
+				return
+			}
+			if !strings.Contains(err.Error(), tt.remedy) {
+				t.Errorf("error lacks %q:\n%v", tt.remedy, err)
+			}
+		})
+	}
+}
