@@ -90,6 +90,10 @@ type Server struct {
 	// setup failures set by DenyAPI, by API
 	denied map[string]DenyKind
 
+	// routes lists every pattern registered by handle, in order; set
+	// before Start and read-only afterwards (tests check their scopes).
+	routes []route
+
 	// quota, faults, stats
 	quotaRules map[string]quotaRule
 	quotas     map[quotaKey]*quotaState
@@ -292,6 +296,7 @@ func (s *Server) newMux() *http.ServeMux {
 // all.
 func (s *Server) handle(mux *http.ServeMux, pattern string, e endpoint) {
 	ep := e
+	s.routes = append(s.routes, route{pattern: pattern, ep: &ep})
 	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		rw := &respWriter{ResponseWriter: w, ep: &ep}
 		start := time.Now()
@@ -342,6 +347,12 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, e endpoint) {
 		}
 		ep.h(rw, r)
 	})
+}
+
+// route is one registered pattern and its endpoint.
+type route struct {
+	pattern string
+	ep      *endpoint
 }
 
 // respWriter remembers the status and refusal reason of a reply.
