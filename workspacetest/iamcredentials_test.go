@@ -294,3 +294,46 @@ func TestAuthorizedUserKeyForSignJwt(t *testing.T) {
 		t.Errorf("after the grant: %v", err)
 	}
 }
+
+// ADC on a VM: GCE_METADATA_HOST points Google's libraries at the fake's
+// metadata server, whose tokens act as the VM's service account and may
+// call signJwt once granted.
+func TestMetadataServerADC(t *testing.T) {
+	s := newServer(t)
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", "")
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("CLOUDSDK_CONFIG", t.TempDir())
+	t.Setenv("GCE_METADATA_HOST", s.MetadataHost())
+
+	creds, err := google.FindDefaultCredentials(t.Context(), "https://www.googleapis.com/auth/cloud-platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := creds.TokenSource.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func() error {
+		_, err := iamService(t, s, tok.AccessToken).Projects.ServiceAccounts.SignJwt(
+			"projects/-/serviceAccounts/"+s.ServiceAccountEmail(),
+			&iamcredentials.SignJwtRequest{Payload: claims(s, s.AdminEmail(), scopeUserRO)}).Do()
+		return err
+	}
+	if err := sign(); err == nil || apiError(t, err).Code != 403 {
+		t.Fatalf("before the grant: %v", err)
+	}
+	s.GrantTokenCreator("serviceAccount:"+s.MetadataServiceAccount(), s.ServiceAccountEmail())
+	if err := sign(); err != nil {
+		t.Errorf("after the grant: %v", err)
+	}
+
+	// Without the header the metadata server refuses.
+	resp, err := http.Get("http://" + s.MetadataHost() + "/computeMetadata/v1/project/project-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("no Metadata-Flavor: %d, want 403", resp.StatusCode)
+	}
+}

@@ -281,6 +281,7 @@ func (s *Server) newMux() *http.ServeMux {
 	s.registerCloudIdentity(mux)
 	s.registerGmail(mux)
 	s.registerIAMCredentials(mux)
+	s.registerMetadata(mux)
 	// Later APIs: s.registerAudit(mux), s.registerSettings(mux),
 	// s.registerCloudIdentity(mux), s.registerGmail(mux).
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
