@@ -12,7 +12,14 @@ import (
 // to each one. It is migrate.Run with the group archive sink; see there
 // for journal, resumption, retries, duplicates and the report.
 func (c *Client) Migrate(ctx context.Context, jobs []migrate.Job, opts *migrate.Options) (*migrate.Report, error) {
-	return migrate.Run(ctx, jobs, c.ArchiveSink(), opts)
+	var o migrate.Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = c.core.Logger()
+	}
+	return migrate.Run(ctx, jobs, c.ArchiveSink(), &o)
 }
 
 // ArchiveSink returns the migrate.Sink that inserts into group archives,

@@ -2,6 +2,7 @@ package gmail
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gwsadmin/workspace/internal/sendonce"
 	"github.com/gwsadmin/workspace/migrate"
@@ -38,7 +39,14 @@ func (g *Client) ImportMbox(ctx context.Context, user, source string, opts *Impo
 	if opts != nil {
 		o = *opts
 	}
-	return migrate.Run(ctx, []migrate.Job{{Source: source, Target: user}}, g.ImportSink(&o), o.Migrate)
+	var mo migrate.Options
+	if o.Migrate != nil {
+		mo = *o.Migrate
+	}
+	if mo.Logger == nil {
+		mo.Logger = g.core.Logger()
+	}
+	return migrate.Run(ctx, []migrate.Job{{Source: source, Target: user}}, g.ImportSink(&o), &mo)
 }
 
 // ImportSink returns the migrate.Sink that imports (or, with
@@ -72,6 +80,10 @@ func (s *mailboxSink) Insert(ctx context.Context, user string, msg []byte) error
 		_, err = s.g.Messages.Insert(ctx, user, msg, s.opts)
 	} else {
 		_, err = s.g.Messages.Import(ctx, user, msg, s.opts)
+	}
+	var ae *AnswerUnreadableError
+	if errors.As(err, &ae) {
+		return nil // stored: Gmail said so before its answer broke off
 	}
 	return err
 }

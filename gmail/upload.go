@@ -164,8 +164,38 @@ func (s *MessagesService) store(ctx context.Context, method, user string, raw []
 		}
 		m, err = call.Context(cctx).Do()
 	}
+	if err != nil && answeredUnreadable(err) {
+		return nil, &AnswerUnreadableError{Method: method, Err: err}
+	}
 	return m, apiError(err)
 }
+
+// answeredUnreadable reports an error of a generated call's Do that came
+// after a 2xx answer: net/http wraps every transport failure and the core
+// every error answer in a *url.Error, so what is left is the decoding of
+// a success's body.
+func answeredUnreadable(err error) bool {
+	var ue *url.Error
+	var ge *googleapi.Error
+	return !errors.As(err, &ue) && !errors.As(err, &ge) && !errors.Is(err, context.Canceled) &&
+		!errors.Is(err, context.DeadlineExceeded)
+}
+
+// AnswerUnreadableError is returned by Insert and Import when Gmail
+// answered with success, so the message is stored, but the answer's body
+// could not be read: the stored Message is not known. Do not send the
+// message again.
+type AnswerUnreadableError struct {
+	Method string // e.g. "users.messages.import"
+	Err    error  // the decoding error
+}
+
+func (e *AnswerUnreadableError) Error() string {
+	return "gmail: " + strings.TrimPrefix(e.Method, "users.") + ": stored, but the answer could not be read: " + e.Err.Error()
+}
+
+// Unwrap returns the decoding error.
+func (e *AnswerUnreadableError) Unwrap() error { return e.Err }
 
 // Send sends raw, an RFC 822 message with its recipients in To, Cc and Bcc,
 // as user (100 units). Messages larger than MaxSendSize are refused before

@@ -437,3 +437,83 @@ func TestUnreachableServerStopsInSeconds(t *testing.T) {
 	}
 	checkAccounted(t, r)
 }
+
+// TestMaybeStoredStaysListedAcrossRuns: after a dropped connection (the
+// message may be stored) and then a spent quota, the next run that sends
+// the message again lists it as a possible duplicate.
+func TestMaybeStoredStaysListedAcrossRuns(t *testing.T) {
+	src := writeMbox(t, t.TempDir(), "a.mbox", msg("m0"), msg("m1"))
+	sink := newSink()
+	daily := &workspace.Error{API: "groupsmigration", StatusCode: 503, Reasons: []string{"dailyLimitExceeded"}}
+	sink.errs["m0"] = []error{fmt.Errorf("read: connection reset by peer after storing: %w", syscall.ECONNRESET), quotaErr{daily}}
+	c := newClock()
+	jobs := []Job{{Source: src, Target: "list@example.com"}}
+	r1, err := Run(t.Context(), jobs, sink, testOpts(c))
+	if !errors.Is(err, workspace.ErrQuotaExhausted) {
+		t.Fatalf("first run: %v", err)
+	}
+	r2, err := Run(t.Context(), jobs, sink, testOpts(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r1.PossibleDuplicates)+len(r2.PossibleDuplicates) != 1 || len(r2.PossibleDuplicates) != 1 {
+		t.Errorf("stored %v; possible duplicates %+v then %+v: want m0 listed by the second run",
+			sink.storedIn("list@example.com"), r1.PossibleDuplicates, r2.PossibleDuplicates)
+	}
+}
+
+// TestTentativeRefusalsDoNotBlockReruns: a group whose first messages
+// Google refuses (they are bad, the group exists) is not stuck: a rerun
+// gets past them, stores the rest, and the refusals become final.
+func TestTentativeRefusalsDoNotBlockReruns(t *testing.T) {
+	var msgs []string
+	for i := range 8 {
+		msgs = append(msgs, msg(fmt.Sprintf("m%d", i)))
+	}
+	src := writeMbox(t, t.TempDir(), "a.mbox", msgs...)
+	invalid := &workspace.Error{API: "groupsmigration", StatusCode: 400, Reasons: []string{"INVALID MESSAGE FAILURE"}}
+	sink := newSink()
+	for i := range tentativeLimit {
+		sink.errs[fmt.Sprintf("m%d", i)] = []error{invalid, invalid, invalid}
+	}
+	c := newClock()
+	jobs := []Job{{Source: src, Target: "list@example.com"}}
+	if _, err := Run(t.Context(), jobs, sink, testOpts(c)); err == nil {
+		t.Fatal("first run: want the target stopped")
+	}
+	r, err := Run(t.Context(), jobs, sink, testOpts(c))
+	if err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	if got := sink.storedIn("list@example.com"); len(got) != 3 || len(r.RefusedByGoogle) != tentativeLimit || r.RefusedByGoogle[0].Tentative {
+		t.Errorf("stored %v, refused %+v; want m5..m7 stored and the five refusals final", got, r.RefusedByGoogle)
+	}
+	r, err = Run(t.Context(), jobs, sink, testOpts(c))
+	if err != nil || r.Resumed != 8 {
+		t.Errorf("third run: %v, resumed %d; want all 8 done", err, r.Resumed)
+	}
+}
+
+// TestByMessageIDFollowerSentWhenTheFirstIsRefused: a message that waited
+// only because it shares a Message-ID is sent when the first one is not
+// stored, not reported with the first one's outcome.
+func TestByMessageIDFollowerSentWhenTheFirstIsRefused(t *testing.T) {
+	src := writeMbox(t, t.TempDir(), "a.mbox", msg("a"), msg("m0", "Message-ID: <x@example.com>"),
+		msg("m1", "Message-ID: <x@example.com>"), msg("b"))
+	invalid := &workspace.Error{API: "groupsmigration", StatusCode: 400, Reasons: []string{"INVALID MESSAGE FAILURE"}}
+	sink := newSink()
+	sink.errs["m0"] = []error{backend(), invalid}
+	o := testOpts(newClock())
+	o.Dedupe = ByMessageID
+	r, err := Run(t.Context(), []Job{{Source: src, Target: "list@example.com"}}, sink, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a", "b", "m1"}, sink.storedIn("list@example.com")); diff != "" {
+		t.Errorf("stored (-want +got):\n%s", diff)
+	}
+	if len(r.RefusedByGoogle) != 1 || r.RefusedByGoogle[0].Index != 1 {
+		t.Errorf("refused %+v, want m0 only", r.RefusedByGoogle)
+	}
+	checkAccounted(t, r)
+}

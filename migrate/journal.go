@@ -71,6 +71,8 @@ type journal struct {
 type journalState struct {
 	final    map[ident]string // stOK or stRejected
 	inFlight map[ident]bool   // begin without an outcome: may have been stored
+	// tentative: refused by Google before the target took any message.
+	tentative map[ident]bool
 	// stored: per target, content hashes (as sent) known to be stored.
 	stored map[string]map[string]bool
 	// ids: per target, Message-ID → content hash of a stored message.
@@ -80,7 +82,7 @@ type journalState struct {
 }
 
 func newJournalState() *journalState {
-	return &journalState{final: map[ident]string{}, inFlight: map[ident]bool{},
+	return &journalState{final: map[ident]string{}, inFlight: map[ident]bool{}, tentative: map[ident]bool{},
 		stored: map[string]map[string]bool{}, ids: map[string]map[string]string{}}
 }
 
@@ -171,10 +173,14 @@ func (s *journalState) apply(rec record) {
 	switch rec.State {
 	case stBegin:
 		s.inFlight[id] = true
-	case stUnsent, stTentative:
+	case stUnsent:
 		delete(s.inFlight, id)
+	case stTentative:
+		delete(s.inFlight, id)
+		s.tentative[id] = true
 	case stOK, stRejected:
 		delete(s.inFlight, id)
+		delete(s.tentative, id)
 		s.final[id] = rec.State
 		if rec.State == stOK {
 			s.markStored(rec.Target, rec.Norm, rec.MsgID)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -160,6 +161,11 @@ type Options struct {
 	// Such messages are listed in Report.PossibleDuplicates. Default 2;
 	// negative means never (the message is then reported as Failed).
 	AmbiguousRetries int
+	// Logger, when set, gets a record (Info) for every retry wait longer
+	// than a second, and for each target or run that stops early. No
+	// message content is logged. datatransfer and gmail pass their
+	// client's logger when this is nil.
+	Logger *slog.Logger
 	// Progress, when set, is called for every outcome from the migrating
 	// goroutines (several at once): it must be safe for concurrent use and
 	// quick.
@@ -434,7 +440,16 @@ type pending struct {
 	maybeStored bool // an attempt of this run may have stored the message
 	readyAt     time.Time
 	lastErr     error
-	followers   []Item // identical messages read while this one was pending
+	// followers are messages read while this one was pending that wait
+	// for its outcome: identical ones (Item only), and, with ByMessageID,
+	// different ones with the same Message-ID (with their own pending,
+	// sent if this one is not stored).
+	followers []follower
+}
+
+type follower struct {
+	item Item
+	pm   *pending
 }
 
 // targetRun migrates the jobs of one target, in one goroutine.
@@ -448,8 +463,10 @@ type targetRun struct {
 	queuedIDs map[string]*pending // by Message-ID: unfinished messages
 	confirmed bool                // a message is known to be stored in the target
 	tentative []*pending          // refusals before the first stored message
-	failedRun int                 // messages in a row that failed
-	stopped   bool
+	// newTentative counts those not already refused by an earlier run.
+	newTentative int
+	failedRun    int // messages in a row that failed
+	stopped      bool
 }
 
 func (t *targetRun) halted(ctx context.Context) bool {
@@ -573,7 +590,7 @@ func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Mess
 			return
 		}
 		if q := t.queued[rec.Norm]; q != nil {
-			q.followers = append(q.followers, it)
+			q.followers = append(q.followers, follower{item: it})
 			return
 		}
 		if t.opts.Dedupe == ByMessageID && rec.MsgID != "" && ids[rec.MsgID] != "" {
@@ -582,13 +599,14 @@ func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Mess
 			return
 		}
 	}
+	pm := &pending{item: it, rec: rec, j: j, possibleDup: t.st.inFlight[rec.ident()]}
 	if t.opts.Dedupe == ByMessageID && rec.MsgID != "" {
 		if q := t.queuedIDs[rec.MsgID]; q != nil {
-			q.followers = append(q.followers, it)
+			pm.data = slices.Clone(p.data)
+			q.followers = append(q.followers, follower{item: it, pm: pm})
 			return
 		}
 	}
-	pm := &pending{item: it, rec: rec, j: j, possibleDup: t.st.inFlight[rec.ident()]}
 	if rec.MsgID != "" && t.queuedIDs[rec.MsgID] == nil {
 		t.queuedIDs[rec.MsgID] = pm
 	}
@@ -638,7 +656,9 @@ func (t *targetRun) sendNext(ctx context.Context, wait bool) {
 func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 	if !pm.begun {
 		pm.rec.State = stBegin
-		if err := pm.j.append(pm.rec, false); err != nil {
+		// Synced, like outcomes: after a power loss the next run still
+		// knows the message may have been stored.
+		if err := pm.j.append(pm.rec, true); err != nil {
 			t.run.stop(err)
 			t.finishPending(pm, Pending, err)
 			return
@@ -687,23 +707,29 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 			st = RefusedLocally
 		}
 		if oc == refused && !t.confirmed {
+			// Messages refused the same way by an earlier run do not count
+			// again, so a rerun gets past them to the next messages.
+			again := t.st.tentative[pm.rec.ident()]
 			t.record(pm, stTentative, true)
 			t.tentative = append(t.tentative, pm)
-			if len(t.tentative) >= tentativeLimit {
+			if !again {
+				t.newTentative++
+			}
+			if t.newTentative >= tentativeLimit {
 				t.stopTarget(&SetupError{Target: t.target, Err: err,
 					Advice: fmt.Sprintf("Google refused the first %d messages sent to this target. %s", len(t.tentative), tentativeAdvice)})
 			}
 		} else if oc == refused {
 			t.record(pm, stRejected, true)
 		} else {
-			t.record(pm, stUnsent, true)
+			t.unsent(pm, true)
 		}
 		t.finishPending(pm, st, err)
 	case unsent:
 		if !t.run.anyStored.Load() && pm.attempts >= unreachableAttempts {
 			// Nothing got through yet: a wrong address or no network,
 			// not a passing fault. Say so in seconds, not minutes.
-			t.record(pm, stUnsent, true)
+			t.unsent(pm, true)
 			t.run.stop(&SetupError{Err: err, Advice: fmt.Sprintf("No connection could be made in %d attempts and nothing "+
 				"was stored yet in this run: check the endpoint address, the network and any proxy. Nothing was recorded "+
 				"as final; run again once the server can be reached.", pm.attempts)})
@@ -722,8 +748,9 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 			// listed.
 			pm.possibleDup, pm.maybeStored = true, true
 		default:
-			// An answer came, or no connection was made: not stored.
-			t.record(pm, stUnsent, false)
+			// An answer came, or no connection was made: not stored by
+			// this attempt (an earlier one may have).
+			t.unsent(pm, false)
 		}
 		giveUp := pm.attempts >= t.opts.MaxAttempts || (oc == ambiguous && pm.ambiguous > t.opts.AmbiguousRetries)
 		if !giveUp {
@@ -732,19 +759,24 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 			ev := t.event(pm.item, Retrying, err)
 			ev.Wait, ev.Attempt = wait, pm.attempts
 			t.emit(ev)
+			if l := t.opts.Logger; l != nil && wait > time.Second {
+				l.LogAttrs(ctx, slog.LevelInfo, "migrate: message waits for its retry; its target goes on meanwhile",
+					slog.String("target", t.target), slog.String("key", pm.item.Key), slog.Int("attempt", pm.attempts),
+					slog.Duration("wait", wait), slog.String("error", err.Error()))
+			}
 			return
 		}
 		t.failed(pm, err)
 	case setupTarget:
-		t.record(pm, stUnsent, true)
+		t.unsent(pm, true)
 		t.stopTarget(&SetupError{Target: t.target, Err: err, Advice: setupAdvice(err)})
 		t.finishPending(pm, Pending, err)
 	case setupRun:
-		t.record(pm, stUnsent, true)
+		t.unsent(pm, true)
 		t.run.stop(&SetupError{Err: err, Advice: setupAdvice(err)})
 		t.finishPending(pm, Pending, err)
 	case quotaSpent:
-		t.record(pm, stUnsent, true)
+		t.unsent(pm, true)
 		t.run.stop(err)
 		t.finishPending(pm, Pending, err)
 	case canceled:
@@ -752,9 +784,7 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 		// and the next run lists the message if it sends it again.
 		t.finishPending(pm, Pending, err)
 	default:
-		if !pm.maybeStored {
-			t.record(pm, stUnsent, true)
-		}
+		t.unsent(pm, true)
 		t.failed(pm, err)
 	}
 }
@@ -768,6 +798,15 @@ func (t *targetRun) failed(pm *pending, err error) {
 	if t.failedRun >= failedLimit {
 		t.stopTarget(fmt.Errorf("migrate: %s: stopped after %d messages in a row failed (last: %w); "+
 			"the next run with the same journal sends them again", t.target, t.failedRun, err))
+	}
+}
+
+// unsent journals that pm's last attempt did not store it, unless an
+// earlier attempt of this run may have: then the begin record stays, so a
+// later run that sends it again lists it as a possible duplicate.
+func (t *targetRun) unsent(pm *pending, sync bool) {
+	if !pm.maybeStored {
+		t.record(pm, stUnsent, sync)
 	}
 }
 
@@ -785,6 +824,10 @@ func (t *targetRun) stopTarget(err error) {
 		return
 	}
 	t.stopped = true
+	if l := t.opts.Logger; l != nil {
+		l.LogAttrs(context.Background(), slog.LevelWarn, "migrate: target stopped", slog.String("target", t.target),
+			slog.String("error", err.Error()))
+	}
 	t.mu.Lock()
 	t.counts.Stopped = err.Error()
 	if t.targetErrs == nil {
@@ -832,16 +875,32 @@ func (t *targetRun) finishPending(pm *pending, st Status, err error) {
 	}
 	t.mu.Unlock()
 	for _, f := range pm.followers {
-		switch st {
-		case Inserted:
-			f.Reason = "same as " + pm.item.Key + ", stored in this run"
-			t.final(Duplicate, f, nil, 0)
+		switch {
+		case st == Inserted:
+			f.item.Reason = "same as " + pm.item.Key + ", stored in this run"
+			t.final(Duplicate, f.item, nil, 0)
+		case f.pm != nil && st != Pending:
+			// Only its Message-ID was shared, and that message was not
+			// stored: this one goes on its own.
+			t.adopt(f.pm)
 		default:
-			f.Reason = "waited for " + pm.item.Key + ", which ended " + st.String() + ": "
-			f.Tentative = pm.item.Tentative
-			t.final(st, f, err, 0)
+			f.item.Reason = "waited for " + pm.item.Key + ", which ended " + st.String() + ": "
+			f.item.Tentative = pm.item.Tentative
+			t.final(st, f.item, err, 0)
 		}
 	}
+}
+
+// adopt queues fm, a message that waited for another, to be sent now.
+func (t *targetRun) adopt(fm *pending) {
+	if fm.rec.MsgID != "" && t.queuedIDs[fm.rec.MsgID] == nil {
+		t.queuedIDs[fm.rec.MsgID] = fm
+	}
+	if t.queued[fm.rec.Norm] == nil {
+		t.queued[fm.rec.Norm] = fm
+	}
+	fm.readyAt = t.opts.now()
+	t.enqueue(fm)
 }
 
 func (t *targetRun) event(it Item, st Status, err error) Event {
