@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/internal/sendonce"
 	"github.com/gwsadmin/workspace/quota"
@@ -37,6 +39,7 @@ var defaultBaseURLs = map[string]string{
 type Client struct {
 	cfg      config
 	base     http.RoundTripper
+	apiBase  http.RoundTripper // base plus the User-Agent and quota project headers
 	pool     *auth.Pool
 	limiter  quota.Limiter
 	retryOpt *retry.Options
@@ -46,14 +49,24 @@ type Client struct {
 	project  string
 	allow    func(host string) bool
 
+	quotaProject string // x-goog-user-project: WithQuotaProject, or the credentials' quota_project_id
+
 	mu      sync.Mutex
 	clients map[string]*http.Client
 }
 
 // NewClient builds a Client. Credentials come from WithCredentialsFile,
 // WithCredentialsJSON or WithTokenSource; WithoutAuthentication sends none.
-// With none of those, NewClient fails: there is no implicit environment
-// lookup.
+// With none of those, NewClient looks for Application Default Credentials
+// (auth.FindDefaultCredentials: the GOOGLE_APPLICATION_CREDENTIALS file,
+// gcloud's application_default_credentials.json, the metadata server on
+// Google Cloud) and fails, saying where it looked, when there are none.
+//
+// Domain-wide delegation (WithSubject, or a subject per call) needs a
+// service account: a key file (given, or found by Application Default
+// Credentials), or WithServiceAccount, which acts as a service account
+// without a key through the caller's own credentials. User and metadata
+// server credentials act only as themselves.
 func NewClient(ctx context.Context, opts ...Option) (*Client, error) {
 	var cfg config
 	for _, o := range opts {
@@ -82,31 +95,15 @@ func NewClient(ctx context.Context, opts ...Option) (*Client, error) {
 			creds++
 		}
 	}
-	switch {
-	case creds == 0:
-		return nil, errors.New("workspace: no credentials: use WithCredentialsFile, WithCredentialsJSON, WithTokenSource or WithoutAuthentication")
-	case creds > 1:
+	if creds > 1 {
 		return nil, errors.New("workspace: use only one of WithCredentialsFile/JSON, WithTokenSource and WithoutAuthentication")
 	}
-	tokenClient := &http.Client{Transport: c.base}
-	switch {
-	case cfg.credsJSON != nil:
-		cr, err := auth.ParseCredentials(cfg.credsJSON)
-		if err != nil {
-			return nil, fmt.Errorf("workspace: credentials from %s: %w", cfg.credsSource, err)
-		}
-		// The key or refresh token goes to token_uri: never in clear
-		// text across a network.
-		if tu, err := url.Parse(cr.TokenURL()); err != nil || (tu.Scheme != "https" && !(tu.Scheme == "http" && isLoopback(tu.Hostname()))) {
-			return nil, fmt.Errorf("workspace: credentials from %s: token_uri %q must be https (plain http only on loopback)", cfg.credsSource, cr.TokenURL())
-		}
-		c.project = cr.ProjectID()
-		if c.project == "" {
-			c.project = cr.ClientEmail()
-		}
-		c.pool = &auth.Pool{Credentials: cr, HTTPClient: tokenClient}
-	case cfg.tokenSource != nil:
-		c.pool = &auth.Pool{TokenSource: cfg.tokenSource, HTTPClient: tokenClient}
+	if cfg.noAuth && cfg.serviceAccount != "" {
+		return nil, errors.New("workspace: WithServiceAccount needs the caller's credentials; WithoutAuthentication sends none")
+	}
+	c.quotaProject = cfg.quotaProject
+	if err := c.setCredentials(ctx, &cfg); err != nil {
+		return nil, err
 	}
 	if c.project == "" {
 		c.project = "default"
@@ -130,8 +127,144 @@ func NewClient(ctx context.Context, opts ...Option) (*Client, error) {
 		}
 		return auth.GoogleHost(host)
 	}
-	_ = ctx // reserved: credentials are fetched lazily, per request
+	c.apiBase = c.headers(c.base, c.quotaProject, c.allow)
 	return c, nil
+}
+
+// setCredentials finds the credentials cfg names, or Application Default
+// Credentials, and sets c.pool and c.project. Tokens are fetched lazily,
+// per request; ctx is used only for the lookup.
+func (c *Client) setCredentials(ctx context.Context, cfg *config) error {
+	if cfg.noAuth {
+		return nil
+	}
+	tokenClient := &http.Client{Transport: c.base}
+	var (
+		cr     *auth.Credentials
+		ts     = cfg.tokenSource
+		source = cfg.credsSource
+	)
+	switch {
+	case cfg.credsJSON != nil:
+		var err error
+		if cr, err = auth.ParseCredentials(cfg.credsJSON); err != nil {
+			return fmt.Errorf("workspace: credentials from %s: %w", source, err)
+		}
+	case ts == nil:
+		// Application Default Credentials. Their token sources outlive
+		// NewClient, so they get a context that does not end with ctx.
+		scopes := []string{auth.ScopeCloudPlatform}
+		if cfg.serviceAccount == "" && len(cfg.scopes) > 0 {
+			scopes = slices.Clone(cfg.scopes)
+		}
+		dctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, tokenClient)
+		dc, err := findDefaultCredentials(dctx, scopes)
+		if errors.Is(err, auth.ErrNoDefaultCredentials) {
+			return fmt.Errorf("workspace: no credentials: use WithCredentialsFile, WithCredentialsJSON, WithTokenSource or WithoutAuthentication, or set up Application Default Credentials: %w", err)
+		}
+		if err != nil {
+			return fmt.Errorf("workspace: Application Default Credentials: %w", err)
+		}
+		cr, ts, source = dc.Credentials, dc.TokenSource, dc.Source
+		if cfg.subject != "" && cfg.serviceAccount == "" && (cr == nil || cr.Type() != auth.TypeServiceAccount) {
+			return fmt.Errorf("workspace: WithSubject(%q): the Application Default Credentials from %s cannot impersonate users; use a service-account key, or WithServiceAccount for keyless domain-wide delegation", cfg.subject, source)
+		}
+	}
+	if cr != nil {
+		// The key or refresh token goes to token_uri: never in clear
+		// text across a network.
+		if tu, err := url.Parse(cr.TokenURL()); err != nil || (tu.Scheme != "https" && !(tu.Scheme == "http" && isLoopback(tu.Hostname()))) {
+			return fmt.Errorf("workspace: credentials from %s: token_uri %q must be https (plain http only on loopback)", source, cr.TokenURL())
+		}
+		c.project = cr.ProjectID()
+		if c.project == "" {
+			c.project = cr.ClientEmail()
+		}
+	}
+	// An authorized user's quota_project_id bills that user's own calls:
+	// the API calls, or with WithServiceAccount only the signJwt calls
+	// (the delegated token is another principal).
+	ownQuota := c.quotaProject
+	if ownQuota == "" && cr != nil {
+		ownQuota = cr.QuotaProjectID()
+	}
+	if cfg.serviceAccount == "" {
+		c.quotaProject = ownQuota
+		if cr != nil {
+			c.pool = &auth.Pool{Credentials: cr, HTTPClient: tokenClient}
+		} else {
+			c.pool = &auth.Pool{TokenSource: ts, HTTPClient: tokenClient}
+		}
+		return nil
+	}
+
+	// Keyless delegation: the credentials found above are the caller's
+	// own, used only to have IAM Credentials sign delegation JWTs.
+	callerPool := &auth.Pool{Credentials: cr, TokenSource: ts, HTTPClient: tokenClient}
+	caller, err := callerPool.Source("", []string{auth.ScopeCloudPlatform})
+	if err != nil {
+		return fmt.Errorf("workspace: WithServiceAccount: %w", err)
+	}
+	k := &auth.Keyless{
+		ServiceAccount: cfg.serviceAccount,
+		Caller:         caller,
+		IAMClient:      &http.Client{Transport: c.headers(c.base, ownQuota, func(string) bool { return true })},
+	}
+	if cfg.endpoint != nil {
+		k.TokenURL = cfg.endpoint.String() + "token"
+		k.IAMCredentialsURL = cfg.endpoint.String()
+	}
+	c.pool = &auth.Pool{Keyless: k, HTTPClient: tokenClient}
+	c.project = serviceAccountProject(cfg.serviceAccount)
+	return nil
+}
+
+// serviceAccountProject returns the project of a service account e-mail
+// (NAME@PROJECT.iam.gserviceaccount.com), or the e-mail itself.
+func serviceAccountProject(email string) string {
+	_, domain, _ := strings.Cut(email, "@")
+	if p, ok := strings.CutSuffix(domain, ".iam.gserviceaccount.com"); ok && p != "" {
+		return p
+	}
+	return email
+}
+
+// headers returns next, adding the User-Agent product and, to hosts that
+// allow credentials, the quota project; next itself when neither is set.
+func (c *Client) headers(next http.RoundTripper, quotaProject string, allow func(host string) bool) http.RoundTripper {
+	if c.cfg.userAgent == "" && quotaProject == "" {
+		return next
+	}
+	return &headerTransport{next: next, userAgent: c.cfg.userAgent, quotaProject: quotaProject, allow: allow}
+}
+
+// headerTransport sets the User-Agent and x-goog-user-project headers on
+// a copy of each request.
+type headerTransport struct {
+	next         http.RoundTripper
+	userAgent    string
+	quotaProject string
+	allow        func(host string) bool
+}
+
+func (h *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := new(http.Request)
+	*r = *req
+	r.Header = req.Header.Clone()
+	if r.Header == nil {
+		r.Header = make(http.Header)
+	}
+	if h.userAgent != "" {
+		ua := h.userAgent
+		if cur := r.Header.Get("User-Agent"); cur != "" {
+			ua += " " + cur
+		}
+		r.Header.Set("User-Agent", ua)
+	}
+	if h.quotaProject != "" && h.allow(req.URL.Host) {
+		r.Header.Set("X-Goog-User-Project", h.quotaProject)
+	}
+	return h.next.RoundTrip(r)
 }
 
 // Subject returns the default impersonated user ("" when none was set).
@@ -189,10 +322,10 @@ func (c *Client) HTTPClient(subject string, scopes ...string) (*http.Client, err
 	if hc, ok := c.clients[key]; ok {
 		return hc, nil
 	}
-	var authed http.RoundTripper = &redirectGuard{next: c.base}
+	var authed http.RoundTripper = &redirectGuard{next: c.apiBase}
 	if c.pool != nil {
 		sub := subject
-		single := c.pool.TokenSource != nil || c.pool.Credentials.Type() == auth.TypeAuthorizedUser
+		single := c.pool.TokenSource != nil || (c.pool.Credentials != nil && c.pool.Credentials.Type() == auth.TypeAuthorizedUser)
 		if single {
 			// One identity: a caller's token source or a user's refresh
 			// token cannot impersonate anyone else.
@@ -405,6 +538,10 @@ func transportError(api, method string, err error, rep *retry.Report) error {
 	}
 	return e
 }
+
+// findDefaultCredentials is the Application Default Credentials lookup;
+// tests replace it.
+var findDefaultCredentials = auth.FindDefaultCredentials
 
 // defaultLimiter builds the limiter used when WithQuota is not given.
 func defaultLimiter() (quota.Limiter, error) { return quota.New() }

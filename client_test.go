@@ -307,7 +307,6 @@ func TestOptionValidation(t *testing.T) {
 		name string
 		opts []workspace.Option
 	}{
-		{"no credentials", nil},
 		{"two credentials", []workspace.Option{workspace.WithoutAuthentication(), workspace.WithTokenSource(&countingSource{})}},
 		{"bad subject", []workspace.Option{workspace.WithoutAuthentication(), workspace.WithSubject("admin")}},
 		{"nil client", []workspace.Option{workspace.WithoutAuthentication(), workspace.WithHTTPClient(nil)}},

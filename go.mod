@@ -3,6 +3,7 @@ module github.com/gwsadmin/workspace
 go 1.26.0
 
 require (
+	cloud.google.com/go/compute/metadata v0.10.0
 	github.com/ProtonMail/go-crypto v1.5.2
 	github.com/cenkalti/backoff/v4 v4.3.0
 	github.com/emersion/go-message v0.18.2
@@ -22,7 +23,6 @@ require (
 require (
 	cloud.google.com/go/auth v0.24.1-0.20261001053825-dbc26066f70a // indirect
 	cloud.google.com/go/auth/oauth2adapt v0.3.1 // indirect
-	cloud.google.com/go/compute/metadata v0.10.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudflare/circl v1.6.3 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect

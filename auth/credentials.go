@@ -47,9 +47,10 @@ var ErrSubjectNotSupported = errors.New("auth: these credentials cannot imperson
 // Credentials is immutable and safe for concurrent use. Its String form never
 // shows key material.
 type Credentials struct {
-	typ       CredentialsType
-	projectID string
-	tokenURL  string
+	typ          CredentialsType
+	projectID    string
+	quotaProject string
+	tokenURL     string
 
 	// service account
 	clientEmail  string
@@ -119,6 +120,7 @@ func ParseCredentials(data []byte) (*Credentials, error) {
 			return nil, err
 		}
 		c.clientEmail = f.ClientEmail
+		c.clientID = f.ClientID // optional: named in error remedies
 		c.privateKey = []byte(f.PrivateKey)
 		c.privateKeyID = f.PrivateKeyID
 	case TypeAuthorizedUser:
@@ -128,6 +130,7 @@ func ParseCredentials(data []byte) (*Credentials, error) {
 		c.clientID = f.ClientID
 		c.clientSecret = f.ClientSecret
 		c.refreshToken = f.RefreshToken
+		c.quotaProject = f.QuotaProjectID
 		if c.projectID == "" {
 			c.projectID = f.QuotaProjectID
 		}
@@ -177,6 +180,17 @@ func (c *Credentials) Type() CredentialsType { return c.typ }
 // ProjectID returns the project_id of a service account key, or the
 // quota_project_id of authorized-user credentials; it may be empty.
 func (c *Credentials) ProjectID() string { return c.projectID }
+
+// QuotaProjectID returns the quota_project_id of authorized-user
+// credentials (the project their API calls are billed and counted to, which
+// gcloud writes), or "".
+func (c *Credentials) QuotaProjectID() string { return c.quotaProject }
+
+// ClientID returns the OAuth2 client id: for a service account, its unique
+// id (the key file's client_id, which the Admin console's domain-wide
+// delegation page asks for; "" when the file has none); for authorized-user
+// credentials, the OAuth client the refresh token was issued to.
+func (c *Credentials) ClientID() string { return c.clientID }
 
 // ClientEmail returns a service account's email address (its client_email),
 // or "" for authorized-user credentials.
@@ -260,7 +274,7 @@ func (c *Credentials) fetcher(subject string, scopes []string, hc *http.Client) 
 			// new assertion and asks the endpoint: caching is the caller's.
 			var failed netFailures
 			tok, err := cfg.TokenSource(withClient(ctx, &failed)).Token()
-			return tok, failed.explain(err)
+			return tok, failed.explain(withErrorCode(err))
 		}, nil
 	case TypeAuthorizedUser:
 		if subject != "" {
@@ -294,6 +308,25 @@ func (c *Credentials) fetcher(subject string, scopes []string, hc *http.Client) 
 	default:
 		return nil, fmt.Errorf("auth: unsupported credentials type %q", c.typ)
 	}
+}
+
+// withErrorCode fills in the "error", "error_description" and "error_uri"
+// of a token endpoint's JSON refusal when the oauth2 package that read it
+// did not (golang.org/x/oauth2/jwt keeps only the body).
+func withErrorCode(err error) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.ErrorCode != "" {
+		return err
+	}
+	var body struct {
+		Error            string `json:"error"`
+		ErrorDescription string `json:"error_description"`
+		ErrorURI         string `json:"error_uri"`
+	}
+	if json.Unmarshal(re.Body, &body) == nil {
+		re.ErrorCode, re.ErrorDescription, re.ErrorURI = body.Error, body.ErrorDescription, body.ErrorURI
+	}
+	return err
 }
 
 // The oauth2 packages flatten a network failure on the way to the token

@@ -13,7 +13,38 @@
 // credentials. A service account can impersonate any user of its Workspace
 // domain (domain-wide delegation): the user is the subject of the signed
 // JWT it sends to the token endpoint. Impersonation is always an explicit
-// argument, never read from the environment.
+// argument, never read from the environment. [Credentials.ClientID] is the
+// client id to authorize in the Admin console.
+//
+// # Keyless domain-wide delegation
+//
+// Organizations that forbid service-account keys
+// (iam.disableServiceAccountKeyCreation) can still delegate: with a
+// [Keyless] in [Pool.Keyless], the delegation JWT (iss the service
+// account, sub the user, scope, aud the token URL, one hour) is signed by
+// the IAM Credentials API's signJwt (google.golang.org/api/iamcredentials/v1)
+// with the caller's own token, then exchanged at the token endpoint. The
+// caller needs roles/iam.serviceAccountTokenCreator on the service account.
+// Tokens are cached per (subject, scope set) as for a key file.
+//
+// # Application Default Credentials
+//
+// [FindDefaultCredentials] looks where Google's libraries look: the
+// GOOGLE_APPLICATION_CREDENTIALS file, gcloud's
+// application_default_credentials.json, then the metadata server. A
+// service-account key found there delegates like a key file; user and
+// metadata-server credentials act as themselves, or as the caller of a
+// [Keyless].
+//
+// # Errors that name the fix
+//
+// A refused token is a [*TokenError] that keeps Google's "error" and
+// "error_description" (errors.As with *oauth2.RetrieveError; a signJwt
+// refusal is a [*SignJWTError]) and whose Remedy says what to do:
+// scopes not authorized for the client id in the Admin console
+// (unauthorized_client), an unknown or suspended subject, clock skew, a
+// deleted key (invalid_grant), a caller without the Token Creator role
+// (signJwt 403).
 //
 // # Token sources per subject
 //

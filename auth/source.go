@@ -27,17 +27,32 @@ const DefaultEarlyExpiry = time.Minute
 // TokenError whose endpoint failed (5xx, 429, 408) or could not be reached
 // like any transient failure, and maps one whose endpoint refused the
 // credentials to workspace.ErrUnauthenticated.
+//
+// Error keeps Google's "error" and "error_description" (reach them with
+// errors.As and *oauth2.RetrieveError, fields ErrorCode and
+// ErrorDescription) and adds Remedy, the likely cause and its fix.
 type TokenError struct {
 	Subject string // the impersonated user, "" for none
 	Err     error
+	// Remedy names the likely cause of a refusal and what to do about it,
+	// for example which scopes to authorize for which client id in the
+	// Admin console; "" when the failure is not recognized. Error()
+	// includes it.
+	Remedy string
 }
 
 // Error implements the error interface.
 func (e *TokenError) Error() string {
+	var s string
 	if e.Subject == "" {
-		return "auth: cannot obtain token: " + e.Err.Error()
+		s = "auth: cannot obtain token: " + e.Err.Error()
+	} else {
+		s = fmt.Sprintf("auth: cannot obtain token for subject %q: %v", e.Subject, e.Err)
 	}
-	return fmt.Sprintf("auth: cannot obtain token for subject %q: %v", e.Subject, e.Err)
+	if e.Remedy != "" {
+		s += "; " + e.Remedy
+	}
+	return s
 }
 
 // Unwrap returns the underlying error.
@@ -59,6 +74,7 @@ func (e *TokenError) Unwrap() error { return e.Err }
 // It is safe for concurrent use.
 type Source struct {
 	subject string
+	hint    remedyHint
 	fetch   fetchFunc
 	early   time.Duration
 	now     func() time.Time
@@ -123,7 +139,7 @@ func (s *Source) Token(ctx context.Context) (*oauth2.Token, error) {
 		err = errors.New("token endpoint returned no access token")
 	}
 	if err != nil {
-		return nil, &TokenError{Subject: s.subject, Err: err}
+		return nil, &TokenError{Subject: s.subject, Err: err, Remedy: s.hint.remedy(s.subject, err)}
 	}
 	if secs := expiresIn(t); secs > 0 {
 		// Measure the lifetime on our own clock, from before the request,
@@ -187,8 +203,8 @@ func (a sourceAdapter) Token() (*oauth2.Token, error) { return a.s.Token(a.ctx) 
 
 // Pool hands out one [Source] per (subject, scope set), creating it on first
 // use, so that every client acting as the same user with the same scopes
-// shares one cached token. Set exactly one of Credentials or TokenSource, and
-// do not change the fields after the first call to Source.
+// shares one cached token. Set exactly one of Credentials, TokenSource or
+// Keyless, and do not change the fields after the first call to Source.
 //
 // A Pool is safe for concurrent use. Sources are kept for the Pool's
 // lifetime; a program that impersonates an unbounded number of users over a
@@ -203,6 +219,12 @@ type Pool struct {
 	// ignored, and all requests share one Source. If it caches tokens
 	// itself, Invalidate cannot make it fetch a new one.
 	TokenSource oauth2.TokenSource
+
+	// Keyless acts as a service account without its key: IAM Credentials
+	// signs each delegation JWT with the caller's own token (see
+	// [Keyless]). Every subject of the domain can be impersonated, as with
+	// a key file.
+	Keyless *Keyless
 
 	// HTTPClient reaches the token endpoint; nil means http.DefaultClient.
 	// It must not be a client whose transport adds tokens (that would
@@ -226,15 +248,25 @@ type Pool struct {
 // own identity. A non-empty subject with authorized-user credentials or a
 // TokenSource fails with [ErrSubjectNotSupported].
 func (p *Pool) Source(subject string, scopes []string) (*Source, error) {
-	if p.Credentials == nil && p.TokenSource == nil {
-		return nil, errors.New("auth: Pool has neither Credentials nor TokenSource")
+	n := 0
+	for _, set := range []bool{p.Credentials != nil, p.TokenSource != nil, p.Keyless != nil} {
+		if set {
+			n++
+		}
 	}
-	if p.Credentials != nil && p.TokenSource != nil {
-		return nil, errors.New("auth: Pool has both Credentials and TokenSource; set one")
+	if n == 0 {
+		return nil, errors.New("auth: Pool has none of Credentials, TokenSource and Keyless")
+	}
+	if n > 1 {
+		return nil, errors.New("auth: Pool has more than one of Credentials, TokenSource and Keyless; set one")
 	}
 	set := normalizeScopes(scopes)
 	var key string
+	hint := remedyHint{scopes: set}
 	switch {
+	case p.Keyless != nil:
+		key = subject + "\x00" + strings.Join(set, " ")
+		hint.serviceAccount, hint.clientID, hint.keyless = p.Keyless.ServiceAccount, p.Keyless.ClientID, true
 	case p.TokenSource != nil:
 		if subject != "" {
 			return nil, fmt.Errorf("%w (asked for subject %q with a caller's token source)", ErrSubjectNotSupported, subject)
@@ -242,8 +274,10 @@ func (p *Pool) Source(subject string, scopes []string) (*Source, error) {
 		key = "" // one identity, one Source
 	case p.Credentials.Type() == TypeAuthorizedUser:
 		key = "\x00" + subject // scopes cannot change what a refresh token grants
+		hint.user = true
 	default:
 		key = subject + "\x00" + strings.Join(set, " ")
+		hint.serviceAccount, hint.clientID, hint.keyID = p.Credentials.ClientEmail(), p.Credentials.clientID, p.Credentials.privateKeyID
 	}
 
 	p.mu.Lock()
@@ -252,10 +286,16 @@ func (p *Pool) Source(subject string, scopes []string) (*Source, error) {
 		return s, nil
 	}
 	var f fetchFunc
-	if p.TokenSource != nil {
+	switch {
+	case p.TokenSource != nil:
 		ts := p.TokenSource
 		f = func(context.Context) (*oauth2.Token, error) { return ts.Token() }
-	} else {
+	case p.Keyless != nil:
+		var err error
+		if f, err = p.Keyless.fetcher(subject, set, p.HTTPClient, p.Now); err != nil {
+			return nil, err
+		}
+	default:
 		var err error
 		if f, err = p.Credentials.fetcher(subject, set, p.HTTPClient); err != nil {
 			return nil, err
@@ -267,6 +307,7 @@ func (p *Pool) Source(subject string, scopes []string) (*Source, error) {
 	}
 	s := newSource(f, early, p.Now)
 	s.subject = subject
+	s.hint = hint
 	if p.sources == nil {
 		p.sources = make(map[string]*Source)
 	}
