@@ -254,7 +254,18 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 	if err != nil {
 		return err
 	}
-	uc, err := g.conn(ctx, op, user)
+	// A batch of reads asks for the read scope; any other call in it
+	// needs gmail.modify.
+	scopes := ReadScopes
+	if g.ReadOnlyScopes {
+		scopes = ReadOnlyScopes
+	}
+	for _, c := range calls {
+		if c != nil && c.Method != http.MethodGet {
+			scopes = Scopes
+		}
+	}
+	uc, err := g.connScopes(ctx, op, user, scopes)
 	if err != nil {
 		return err
 	}

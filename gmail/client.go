@@ -33,8 +33,14 @@ type Client struct {
 	// History lists the changes of a mailbox since a history id.
 	History *HistoryService
 
+	// ReadOnlyScopes makes the read calls (messages list and get, threads,
+	// history, labels.list, getProfile, batches of GETs) ask for
+	// gmail.readonly instead of gmail.modify, for a service account
+	// granted only that. Set it before the first call.
+	ReadOnlyScopes bool
+
 	mu    sync.Mutex
-	users map[string]*userConn
+	users map[string]*userConn // by user and scope
 	ctr   batchCounters
 }
 
@@ -57,22 +63,77 @@ func New(c *workspace.Client) *Client {
 	return g
 }
 
-// Scopes are the OAuth scopes the client asks for: gmail.modify covers
-// reading, labelling, inserting, importing and sending.
-var Scopes = []string{auth.ScopeGmailModify}
+// Scopes per method group, each asked for on its own token (see the
+// package doc).
+var (
+	// Scopes are the scopes of Service (Google's generated client, for
+	// any method) and of Batch calls that change something: gmail.modify
+	// covers reading, labelling, inserting, importing and sending, not
+	// deleting for good.
+	Scopes = []string{auth.ScopeGmailModify}
+	// ReadScopes are the scopes of the reads (messages.list and get,
+	// threads, history, labels.list, getProfile, a Batch of GETs).
+	ReadScopes = []string{auth.ScopeGmailModify}
+	// ReadOnlyScopes are the scopes of the reads when the Client's
+	// ReadOnlyScopes is set.
+	ReadOnlyScopes = []string{auth.ScopeGmailReadOnly}
+	// ModifyScopes are the scopes of messages.modify, trash and
+	// batchModify (Modify, Trash, ModifyMany, LabelMany).
+	ModifyScopes = []string{auth.ScopeGmailModify}
+	// InsertScopes are the scopes of messages.insert and import (Insert,
+	// Import, ImportMbox).
+	InsertScopes = []string{auth.ScopeGmailInsert}
+	// SendScopes are the scopes of messages.send.
+	SendScopes = []string{auth.ScopeGmailSend}
+	// LabelsScopes are the scopes of labels.create and labels.delete.
+	LabelsScopes = []string{auth.ScopeGmailLabels}
+	// DeleteScopes are the scopes of messages.delete, which deletes for
+	// good: only full mail access allows it.
+	DeleteScopes = []string{auth.ScopeGmailFull}
+)
 
-// conn returns the connection acting as user, building it on first use.
+// scopesFor returns the scopes of the call op names ("gmail: " and the
+// method without "users.").
+func (g *Client) scopesFor(op string) []string {
+	switch strings.TrimPrefix(op, "gmail: ") {
+	case "messages.list", "messages.get", "threads.list", "threads.get", "history.list",
+		"labels.list", "getProfile":
+		if g.ReadOnlyScopes {
+			return ReadOnlyScopes
+		}
+		return ReadScopes
+	case "messages.modify", "messages.trash", "messages.batchModify":
+		return ModifyScopes
+	case "messages.insert", "messages.import":
+		return InsertScopes
+	case "messages.send":
+		return SendScopes
+	case "labels.create", "labels.delete":
+		return LabelsScopes
+	case "messages.delete":
+		return DeleteScopes
+	}
+	return Scopes
+}
+
+// conn returns the connection acting as user with the scopes of op,
+// building it on first use.
 func (g *Client) conn(ctx context.Context, op, user string) (*userConn, error) {
+	return g.connScopes(ctx, op, user, g.scopesFor(op))
+}
+
+// connScopes returns the connection acting as user with scopes.
+func (g *Client) connScopes(ctx context.Context, op, user string, scopes []string) (*userConn, error) {
 	if err := checkUser(op, user); err != nil {
 		return nil, err
 	}
-	key := strings.ToLower(user)
+	key := strings.ToLower(user) + "\x00" + strings.Join(scopes, " ")
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if uc := g.users[key]; uc != nil {
 		return uc, nil
 	}
-	hc, err := g.core.HTTPClient(user, Scopes...)
+	hc, err := g.core.HTTPClient(user, scopes...)
 	if err != nil {
 		return nil, err
 	}

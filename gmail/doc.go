@@ -33,6 +33,34 @@
 //
 // API reference: https://developers.google.com/workspace/gmail/api/reference/rest
 //
+// # Authentication
+//
+// Every call acts as the mailbox owner through domain-wide delegation and
+// asks for a token holding only its method's scope (the exported scope
+// variables ReadScopes, ModifyScopes, InsertScopes...). Authorize, for the
+// service account's client id in Admin console › Security › API controls
+// › Domain-wide delegation, only the scopes of the calls you make:
+//
+//	Messages.List, All, Get, GetMany; Threads; History; Labels.List, All;
+//	Client.Profile, Sync, FullSync; a Batch of GETs
+//	    https://www.googleapis.com/auth/gmail.modify
+//	    (with Client.ReadOnlyScopes: …/auth/gmail.readonly)
+//	Messages.Modify, Trash, ModifyMany, LabelMany; Client.Service;
+//	a Batch with any other call
+//	    https://www.googleapis.com/auth/gmail.modify
+//	Messages.Insert, Import; Client.ImportMbox
+//	    https://www.googleapis.com/auth/gmail.insert
+//	Messages.Send
+//	    https://www.googleapis.com/auth/gmail.send
+//	Labels.Create, Delete
+//	    https://www.googleapis.com/auth/gmail.labels
+//	Messages.Delete (permanent)
+//	    https://mail.google.com/
+//
+// A mailbox owner's own token (WithTokenSource, user OAuth) must hold
+// those scopes itself. workspace.CheckDelegation tells which scopes the
+// service account has.
+//
 // # Quotas and retries
 //
 // Each call is described to the core's quota layer with its method
