@@ -31,8 +31,11 @@ type user struct {
 // email is not an address in the server's domain.
 func (s *Server) AddUser(email string) (id string) { return s.addUser(email, false) }
 
-// AddAdmin is AddUser for a super admin (admins may call the Directory and
-// Data Transfer APIs).
+// AddAdmin is AddUser for a super admin. Only admins may call the admin
+// APIs (Directory, Data Transfer, Groups Migration, Email Audit, Admin
+// Settings, Cloud Identity); a user added with AddUser gets 403 "Not
+// Authorized to access this resource/api" from them, and may still use
+// Gmail for its own mailbox.
 func (s *Server) AddAdmin(email string) (id string) { return s.addUser(email, true) }
 
 func (s *Server) addUser(email string, admin bool) string {

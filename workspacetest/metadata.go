@@ -18,7 +18,7 @@ import (
 //	universe/universe-domain                 googleapis.com
 //
 // Requests without the Metadata-Flavor header get 403, as the real server
-// refuses them; other paths 404.
+// refuses them (the fake's text is its own); other paths 404.
 
 // defaultVMServiceAccount is the identity of the fake VM until
 // SetMetadataServiceAccount.
