@@ -16,12 +16,16 @@ import (
 //	unauthorized to retrieve access tokens using this method, or client not
 //	authorized for any of the scopes requested."}
 //
-// (the text as quoted in googleapis/google-api-php-client#2214; the 401
-// status as the fake already used it, from reports of that error.)
+// (the text as quoted in googleapis/google-api-php-client#2214 and
+// googleapis/google-auth-library-nodejs#1001; the 401 status in
+// googleads/googleads-php-lib#367 and hlavki/g-suite-identity-sync#7).
 //
 // Subjects: a "sub" that is not a user of the domain gets invalid_grant
-// "Invalid email or User ID"; so does a suspended user (Google's reply for
-// a suspended subject is not confirmed; the fake uses the same one).
+// "Invalid email or User ID" (SCRT-HQ/PSGSuite#267; the 400 status is
+// RFC 6749's for invalid_grant, not seen in a quoted reply). A suspended
+// user gets the same here: Google's reply for a suspended subject is not
+// confirmed. Whether Google checks the delegation list before the subject
+// is not known; the fake checks the list first.
 
 // unauthorizedClientDesc is the error_description of Google's
 // unauthorized_client refusal.

@@ -128,8 +128,9 @@ func (s *Server) CallerToken(principal string) string {
 // DeleteServiceAccountKey deletes the user-managed key of
 // [Server.ServiceAccountKey], as an administrator does in the Cloud
 // console (or as an organization that forbids keys has none): JWTs signed
-// with it are refused with invalid_grant "Invalid JWT Signature.", while
-// JWTs from signJwt (the system-managed key) still work.
+// with it are refused with 400 invalid_grant "Invalid JWT Signature." (the
+// reply quoted for a deleted key in crossplane-contrib/provider-jet-gcp#56),
+// while JWTs from signJwt (the system-managed key) still work.
 func (s *Server) DeleteServiceAccountKey() {
 	st := s.iam()
 	s.mu.Lock()
