@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -78,6 +79,9 @@ func TestSync5000(t *testing.T) {
 	for i := range 3 {
 		added = append(added, e.srv.AddGmailMessage(e.user, mail(9000+i), "INBOX"))
 	}
+	// The changes come later: the fake's per-user minute (spent by the
+	// full sync on its clock) has passed.
+	e.clock.Advance(2 * time.Minute)
 	ctx := t.Context()
 	if err := e.g.Messages.Delete(ctx, e.user, ids[0]); err != nil {
 		t.Fatal(err)
