@@ -63,7 +63,9 @@ func (s *Server) ServiceAccountClientID() string { return serviceAccountID }
 // using this method, or client not authorized for any of the scopes
 // requested.", as Google does: the whole request fails, not only the
 // missing scope. Requests without "sub" (the service account acting as
-// itself) are not affected. Tokens already issued stay valid.
+// itself) are not affected. Tokens already issued stay valid, and tokens
+// minted without the token endpoint ([Server.Client], [Server.IssueToken],
+// [Server.CallerToken]) are not checked against the list.
 func (s *Server) SetDelegatedScopes(clientID string, scopes ...string) {
 	d := s.delegation()
 	set := map[string]bool{}
