@@ -13,6 +13,7 @@ import (
 	mrand "math/rand/v2"
 	"mime"
 	"mime/multipart"
+	"log/slog"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -334,6 +335,11 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 		}
 		if len(next) > 0 {
 			wait = max(wait, backoff(o, round))
+			if l := g.core.Logger(); wait > time.Second && l != nil {
+				l.LogAttrs(ctx, slog.LevelInfo, "gmail: batch calls wait for their retry",
+					slog.String("user", user), slog.Int("calls", len(next)), slog.Int("round", round+1),
+					slog.Duration("wait", wait))
+			}
 			if err := o.Sleep(ctx, wait); err != nil {
 				return err
 			}
