@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
-	"strconv"
 	"strings"
 	"time"
 
@@ -400,7 +399,9 @@ func (s *UsersService) ID(ctx context.Context, user string) (string, error) {
 		return "", workspace.InvalidInput("datatransfer: users.get", "user", "is empty")
 	}
 	if !strings.Contains(user, "@") {
-		if _, err := strconv.ParseUint(user, 10, 64); err != nil {
+		// Directory ids are decimal and often 21 digits long, beyond
+		// uint64: check the digits, not the value.
+		if strings.Trim(user, "0123456789") != "" {
 			return "", workspace.InvalidInput("datatransfer: users.get", "user", fmt.Sprintf("%q is neither an e-mail address nor a numeric id", user))
 		}
 		return user, nil
