@@ -2,6 +2,9 @@ package workspace_test
 
 import (
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,4 +151,31 @@ func TestTokenErrorsNameTheFix(t *testing.T) {
 			"the caller lacks roles/iam.serviceAccountTokenCreator on the service account "+srv.ServiceAccountEmail(),
 			"iamcredentials.googleapis.com")
 	})
+}
+
+// A VM's identity (the metadata server, found by Application Default
+// Credentials) is the caller of keyless delegation.
+func TestKeylessWithMetadataServerIdentity(t *testing.T) {
+	srv := workspacetest.NewServer()
+	defer srv.Close()
+	const vm = "vm-runner@workspacetest-project.iam.gserviceaccount.com"
+	srv.GrantTokenCreator("serviceAccount:"+vm, srv.ServiceAccountEmail())
+	md := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Metadata-Flavor") != "Google" || !strings.HasSuffix(r.URL.Path, "/instance/service-accounts/default/token") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, srv.CallerToken(vm))
+	}))
+	defer md.Close()
+	t.Setenv("GCE_METADATA_HOST", strings.TrimPrefix(md.URL, "http://"))
+
+	c := newClient(t, srv.URL, workspace.WithServiceAccount(srv.ServiceAccountEmail()), workspace.WithSubject(srv.AdminEmail()))
+	if got, err := profileAddress(t, c, ""); err != nil || got != srv.AdminEmail() {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	if n := signJwts(srv); n != 1 {
+		t.Errorf("signJwt calls %d, want 1", n)
+	}
 }
