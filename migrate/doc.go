@@ -54,5 +54,7 @@
 // content and its place among identical messages of its source, so
 // resuming after a crash skips what was done, and a source that changed
 // between runs has its new or changed messages sent. A damaged line costs
-// that record only, and is reported.
+// that record only, and is reported. A journal written by the previous
+// version of this library is renamed to "<journal>.v1" and read on every
+// run: what it says was stored is not sent again.
 package migrate

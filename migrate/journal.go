@@ -3,12 +3,16 @@ package migrate
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
+
+	"github.com/gwsadmin/workspace/mailsource"
 )
 
 // Journal record states.
@@ -79,10 +83,20 @@ type journalState struct {
 	ids map[string]map[string]string
 	// damaged lists lines that could not be read, each skipped.
 	damaged []string
+	// v1 is what journals of the previous version say, per target.
+	v1 map[string]*v1State
+}
+
+// v1State is a target's record in a journal of the previous version,
+// whose records name a message by its position and a dedupe key (see
+// v1Key).
+type v1State struct {
+	done     map[string]bool // stored, or skipped as a duplicate
+	inFlight map[string]bool // sent, outcome not recorded
 }
 
 func newJournalState() *journalState {
-	return &journalState{final: map[ident]string{}, inFlight: map[ident]bool{}, tentative: map[ident]bool{},
+	return &journalState{final: map[ident]string{}, inFlight: map[ident]bool{}, tentative: map[ident]bool{}, v1: map[string]*v1State{},
 		stored: map[string]map[string]bool{}, ids: map[string]map[string]string{}}
 }
 
@@ -107,6 +121,22 @@ func openJournal(path string, st *journalState) (*journal, error) {
 	}
 	j := &journal{path: path, f: f, w: bufio.NewWriterSize(f, 16<<10), unlock: unlock}
 	torn, empty, err := j.load(st)
+	if errors.Is(err, errV1) {
+		// A journal of the previous version: keep it beside the new one
+		// (path.v1), read it for resuming, and start a new journal.
+		j.unlock()
+		f.Close()
+		if _, serr := os.Stat(path + ".v1"); serr == nil {
+			return nil, fmt.Errorf("%s is a journal of the previous version and %s.v1 exists too: move one of them away", path, path)
+		}
+		if err := os.Rename(path, path+".v1"); err != nil {
+			return nil, err
+		}
+		return openJournal(path, st)
+	}
+	if err == nil {
+		err = loadV1(path+".v1", st)
+	}
 	if err == nil && empty {
 		_, err = j.w.WriteString(journalMagic + "\n")
 		if err == nil {
@@ -142,6 +172,9 @@ func (j *journal) load(st *journalState) (torn, empty bool, err error) {
 			text := bytes.TrimSpace(line)
 			switch {
 			case lineNo == 1:
+				if isV1Record(text) {
+					return false, false, errV1
+				}
 				if string(text) != journalMagic {
 					return false, false, fmt.Errorf("%s is not a journal of this version (first line %.60q); "+
 						"finish it with the version that wrote it, or start a new journal", j.path, text)
@@ -166,6 +199,77 @@ func (j *journal) load(st *journalState) (torn, empty bool, err error) {
 			return false, false, fmt.Errorf("reading %s: %w", j.path, rerr)
 		}
 	}
+}
+
+var errV1 = errors.New("journal of the previous version")
+
+// v1Record is a line of the previous version's journal.
+type v1Record struct {
+	Group string `json:"g"`
+	Key   string `json:"k"`
+	ID    string `json:"id"`
+	State string `json:"s"`
+}
+
+func isV1Record(line []byte) bool {
+	var r v1Record
+	return json.Unmarshal(line, &r) == nil && r.Group != "" && r.Key != "" && r.State != "" && !bytes.Contains(line, []byte(`"t":`))
+}
+
+// loadV1 reads a journal of the previous version, if there is one at path.
+func loadV1(path string, st *journalState) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	type pos struct{ group, key string }
+	last := map[pos]v1Record{}
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r v1Record
+		if json.Unmarshal(line, &r) != nil || r.Group == "" {
+			st.damaged = append(st.damaged, fmt.Sprintf("%s line %d: damaged record skipped", path, i+1))
+			continue
+		}
+		p := pos{r.Group, r.Key}
+		if r.ID == "" {
+			r.ID = last[p].ID
+		}
+		last[p] = r
+	}
+	for p, r := range last {
+		v := st.v1[p.group]
+		if v == nil {
+			v = &v1State{done: map[string]bool{}, inFlight: map[string]bool{}}
+			st.v1[p.group] = v
+		}
+		switch r.State {
+		case "ok", "dup":
+			if r.ID != "" {
+				v.done[r.ID] = true
+			}
+		case "begin":
+			if r.ID != "" {
+				v.inFlight[r.ID] = true
+			}
+		}
+	}
+	return nil
+}
+
+// v1Key is the previous version's dedupe key of a prepared message: its
+// Message-ID's hash, or its content hash when it has none.
+func v1Key(msgID string, data []byte) string {
+	if msgID != "" {
+		sum := sha256.Sum256([]byte(msgID))
+		return "m" + hex.EncodeToString(sum[:12])
+	}
+	return "c" + mailsource.ContentHash(data)[:24]
 }
 
 func (s *journalState) apply(rec record) {

@@ -91,18 +91,45 @@ func TestJournalDamagedLineSkipsOnlyThatRecord(t *testing.T) {
 	}
 }
 
-// TestJournalOfAnotherVersionRefused: a journal this version cannot read
-// stops the run before any request, saying what to do.
-func TestJournalOfAnotherVersionRefused(t *testing.T) {
+// TestJournalOfThePreviousVersion: a journal written by the previous
+// version is kept beside the new one (.v1) and read: what it says was
+// stored is not sent again, what was in flight is listed when sent, and
+// what it refused is judged again by today's rules.
+func TestJournalOfThePreviousVersion(t *testing.T) {
 	dir := t.TempDir()
-	src := writeMbox(t, dir, "a.mbox", msg("m0"))
-	if err := os.WriteFile(src+".journal", []byte(`{"g":"list@example.com","k":"a.mbox#0","s":"ok"}`+"\n"), 0o600); err != nil {
+	m0 := msg("m0", "Message-ID: <m0@example.com>")
+	m1 := msg("m1")
+	m2 := msg("m2", "Message-ID: <m2@example.com>")
+	src := writeMbox(t, dir, "a.mbox", m0, m1, m2, msg("m3"))
+	crlf := func(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
+	v1 := strings.Join([]string{
+		`{"g":"list@example.com","k":"a.mbox#0","o":0,"id":"` + v1Key("m0@example.com", crlf(m0)) + `","s":"begin"}`,
+		`{"g":"list@example.com","k":"a.mbox#0","o":0,"id":"` + v1Key("m0@example.com", crlf(m0)) + `","s":"ok"}`,
+		`{"g":"list@example.com","k":"a.mbox#1","o":150,"id":"` + v1Key("", crlf(m1)) + `","s":"ok"}`,
+		`{"g":"list@example.com","k":"a.mbox#2","o":300,"id":"` + v1Key("m2@example.com", crlf(m2)) + `","s":"begin"}`,
+		`{"g":"list@example.com","k":"a.mbox#3","o":450,"s":"invalid"}`,
+	}, "\n") + "\n"
+	if err := os.WriteFile(src+".journal", []byte(v1), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	sink := newSink()
-	_, err := Run(t.Context(), []Job{{Source: src, Target: "list@example.com"}}, sink, testOpts(newClock()))
-	if err == nil || !strings.Contains(err.Error(), "not a journal of this version") || len(sink.attempts) != 0 {
-		t.Fatalf("err = %v", err)
+	jobs := []Job{{Source: src, Target: "list@example.com"}}
+	r, err := Run(t.Context(), jobs, sink, testOpts(newClock()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"m2", "m3"}, sink.attempts); diff != "" {
+		t.Errorf("sent (-want +got):\n%s", diff)
+	}
+	if r.Resumed != 2 || len(r.PossibleDuplicates) != 1 || r.PossibleDuplicates[0].Index != 2 {
+		t.Errorf("resumed %d, possible duplicates %+v", r.Resumed, r.PossibleDuplicates)
+	}
+	if _, err := os.Stat(src + ".journal.v1"); err != nil {
+		t.Errorf("the old journal was not kept: %v", err)
+	}
+	r, err = Run(t.Context(), jobs, sink, testOpts(newClock()))
+	if err != nil || r.Resumed != 4 || len(sink.attempts) != 2 {
+		t.Errorf("third run: %v, resumed %d, attempts %v", err, r.Resumed, sink.attempts)
 	}
 }
 

@@ -188,7 +188,7 @@ const (
 	// queueLimit and queueBytes bound the messages waiting for a retry in
 	// one target.
 	queueLimit = 16
-	queueBytes = 64 << 20
+	queueBytes = 16 << 20
 )
 
 // Run copies every message of every job's source into the job's target
@@ -582,6 +582,16 @@ func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Mess
 	rec.Norm = shortHash(p.data)
 	rec.MsgID = mailsource.MessageID(p.data)
 	it.MessageID = rec.MsgID
+	v1InFlight := false
+	if v := t.st.v1[t.target]; v != nil {
+		k := v1Key(rec.MsgID, p.data)
+		if v.done[k] {
+			it.Reason = "done by an earlier run (journal of the previous version)"
+			t.final(Resumed, it, nil, 0)
+			return
+		}
+		v1InFlight = v.inFlight[k]
+	}
 	stored, ids := t.st.stored[t.target], t.st.ids[t.target]
 	if t.opts.Dedupe != KeepAll {
 		if stored[rec.Norm] {
@@ -599,7 +609,7 @@ func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Mess
 			return
 		}
 	}
-	pm := &pending{item: it, rec: rec, j: j, possibleDup: t.st.inFlight[rec.ident()]}
+	pm := &pending{item: it, rec: rec, j: j, possibleDup: t.st.inFlight[rec.ident()] || v1InFlight}
 	if t.opts.Dedupe == ByMessageID && rec.MsgID != "" {
 		if q := t.queuedIDs[rec.MsgID]; q != nil {
 			pm.data = slices.Clone(p.data)
