@@ -179,3 +179,25 @@ func TestKeylessWithMetadataServerIdentity(t *testing.T) {
 		t.Errorf("signJwt calls %d, want 1", n)
 	}
 }
+
+// A signJwt or token endpoint failure (5xx) is transient, as for a key
+// file: the call is retried and goes through.
+func TestKeylessTransientFailuresRetried(t *testing.T) {
+	for _, api := range []string{"iamcredentials", "oauth2"} {
+		t.Run(api, func(t *testing.T) {
+			srv := workspacetest.NewServer()
+			defer srv.Close()
+			srv.GrantTokenCreator(caller, srv.ServiceAccountEmail())
+			srv.InjectFault(api, workspacetest.FaultHTTP503, 1)
+			c := newClient(t, srv.URL,
+				workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.CallerToken(caller)})),
+				workspace.WithServiceAccount(srv.ServiceAccountEmail()), workspace.WithSubject(srv.AdminEmail()))
+			if got, err := profileAddress(t, c, ""); err != nil || got != srv.AdminEmail() {
+				t.Fatalf("got %q, %v", got, err)
+			}
+			if n := srv.Stats()[api].Faults[workspacetest.FaultHTTP503]; n != 1 {
+				t.Errorf("%d faults served, want 1", n)
+			}
+		})
+	}
+}
