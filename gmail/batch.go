@@ -262,7 +262,7 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 		scopes = ReadOnlyScopes
 	}
 	for _, c := range calls {
-		if c != nil && c.Method != http.MethodGet {
+		if c != nil && c.HTTPMethod != "" && c.HTTPMethod != http.MethodGet {
 			scopes = Scopes
 		}
 	}
