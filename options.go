@@ -39,7 +39,8 @@ type config struct {
 }
 
 // WithCredentialsFile reads a service-account key or an authorized-user
-// JSON file. The file is read once, by NewClient.
+// JSON file. The file is read once, by NewClient. Without any credentials
+// option, NewClient uses Application Default Credentials.
 func WithCredentialsFile(path string) Option {
 	return func(c *config) error {
 		if path == "" {
@@ -68,7 +69,9 @@ func WithCredentialsJSON(data []byte) Option {
 
 // WithTokenSource authenticates every call with ts. Domain-wide delegation
 // is then the token source's business: Client.HTTPClient refuses subjects
-// other than the default one.
+// other than the default one. With WithServiceAccount, ts is instead the
+// caller's own identity, used only to have IAM Credentials sign delegation
+// JWTs, and every subject can be impersonated.
 func WithTokenSource(ts oauth2.TokenSource) Option {
 	return func(c *config) error {
 		if ts == nil {
