@@ -39,6 +39,20 @@
 // [ExportsService.All] iterates over the domain's requests, following the
 // feed's link rel='next' pages (at most 100 entries each).
 //
+// # Authentication
+//
+// The default subject of the workspace.Client must be an administrator of
+// the domain with the Email Audit privilege. Every call (monitors, public
+// key, exports) asks for a token with the API's only scope; authorize it,
+// for the service account's client id in Admin console › Security › API
+// controls › Domain-wide delegation:
+//
+//	https://apps-apis.google.com/a/feeds/compliance/audit/
+//
+// There is no read-only variant. Export files are downloaded with the
+// same token (on Google's hosts only). workspace.CheckDelegation tells
+// whether the service account has the scope.
+//
 // # Errors
 //
 // Server answers come back as *workspace.Error (errors.As), with the
