@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/workspacetest"
+)
+
+func TestDemo(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(nil, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	for _, want := range []string{
+		"FAIL    " + auth.ScopeGmailSend,
+		"PASS    " + auth.ScopeGroupsMigration,
+		"1 of 12 scopes refused",
+		"Client ID:    100000000000000000001",
+		"OAuth scopes: " + auth.ScopeGroupsMigration + ",",
+		"unauthorized_client",
+		"All 12 scopes are delegated.",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestAgainstServer runs the real mode (key file, endpoint) against a fake
+// that lacks one scope: exit 1, the remedy printed.
+func TestAgainstServer(t *testing.T) {
+	srv := workspacetest.NewServer()
+	defer srv.Close()
+	srv.SetDelegatedScopes(srv.ServiceAccountClientID(), auth.ScopeGroupsMigration)
+	key := filepath.Join(t.TempDir(), "sa.json")
+	if err := os.WriteFile(key, srv.ServiceAccountKey(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run([]string{"-credentials", key, "-subject", srv.AdminEmail(), "-endpoint", srv.URL,
+		"-apis", "groupsmigration,datatransfer"}, &out, &errOut)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out.String(), errOut.String())
+	}
+	for _, want := range []string{"PASS    " + auth.ScopeGroupsMigration, "FAIL    " + auth.ScopeDataTransfer,
+		"OAuth scopes: " + auth.ScopeGroupsMigration + "," + auth.ScopeDataTransfer} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	srv.SetDelegatedScopes(srv.ServiceAccountClientID(), auth.ScopeGroupsMigration, auth.ScopeDataTransfer)
+	out.Reset()
+	if code := run([]string{"-credentials", key, "-subject", srv.AdminEmail(), "-endpoint", srv.URL,
+		"-apis", "groupsmigration,datatransfer"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d after delegation\n%s", code, out.String())
+	}
+}
+
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-nope"},
+		{"-apis", "nosuchapi"},
+		{"-endpoint", "http://127.0.0.1:1"}, // no -subject
+		{"-endpoint", "http://127.0.0.1:1", "-subject", "a@b.example"}, // no credentials: nothing to delegate
+		{"extra"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != 2 {
+			t.Errorf("run(%q) = %d, want 2\n%s", args, code, errOut.String())
+		}
+	}
+}
