@@ -241,6 +241,9 @@ func (c *Credentials) TokenSource(ctx context.Context, subject string, scopes []
 		return nil, err
 	}
 	s := newSource(f, DefaultEarlyExpiry, nil)
+	s.subject = subject
+	s.hint = remedyHint{serviceAccount: c.clientEmail, clientID: c.clientID, keyID: c.privateKeyID,
+		scopes: normalizeScopes(scopes), user: c.typ == TypeAuthorizedUser}
 	return s.TokenSource(ctx), nil
 }
 
