@@ -95,3 +95,29 @@ func TestCheckDelegationRefusesWhatCannotDelegate(t *testing.T) {
 		t.Errorf("unknown API: %v", err)
 	}
 }
+
+// TestCheckDelegationKeyless: the check works through signJwt too; the
+// client id is not known locally, so the remedy names the service account.
+func TestCheckDelegationKeyless(t *testing.T) {
+	srv := workspacetest.NewServer()
+	defer srv.Close()
+	caller := "ops@" + srv.Domain()
+	srv.GrantTokenCreator("user:"+caller, srv.ServiceAccountEmail())
+	srv.SetDelegatedScopes(srv.ServiceAccountClientID(), auth.ScopeGmailInsert)
+	c, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
+		workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: srv.CallerToken(caller)})),
+		workspace.WithServiceAccount(srv.ServiceAccountEmail()), workspace.WithSubject(srv.AdminEmail()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.CheckScopes(t.Context(), "", auth.ScopeGmailInsert, auth.ScopeGmailSend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Scopes[0].Granted || r.Scopes[1].Granted {
+		t.Fatalf("scopes: %+v", r.Scopes)
+	}
+	if r.ServiceAccount != srv.ServiceAccountEmail() || !strings.Contains(r.Remedy(), srv.ServiceAccountEmail()) {
+		t.Errorf("report %+v, remedy %q", r, r.Remedy())
+	}
+}
