@@ -64,6 +64,10 @@ func (h remedyHint) remedy(subject string, err error) string {
 			return "cause: the OAuth client of these credentials was deleted or its secret changed; fix: sign in again with a valid client"
 		}
 		return fmt.Sprintf("cause: the service account %s was not found or is disabled; fix: check it in Google Cloud console › IAM & Admin › Service accounts", h.serviceAccount)
+	case "invalid_scope":
+		return fmt.Sprintf("cause: one of the scopes %s is not a valid OAuth scope; fix: check its spelling against the API's documentation", strings.Join(h.scopes, ","))
+	case "admin_policy_enforced":
+		return "cause: the Workspace administrator blocks this app for these scopes; fix: trust the app in Admin console › Security › API controls › App access control"
 	case "access_denied":
 		return "cause: access was denied (an organization policy or an administrator restricts this app); fix: ask an administrator to allow the app in Admin console › Security › API controls"
 	}
