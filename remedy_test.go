@@ -11,7 +11,9 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
+	"github.com/gwsadmin/workspace/gmail"
 	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/settings"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -80,9 +82,7 @@ func TestRemedyAgainstFake(t *testing.T) {
 			srv.AddGroup("g@example.com")
 			srv.DenyAPI(tt.api, tt.kind)
 			dt := datatransfer.New(fakeCore(t, srv, srv.AdminEmail()))
-			err := tt.call(t.Context(), dt)
-			t.Log(err)
-			checkRemedy(t, err, tt.words...)
+			checkRemedy(t, tt.call(t.Context(), dt), tt.words...)
 		})
 	}
 }
@@ -155,5 +155,40 @@ func TestRemedyBodies(t *testing.T) {
 				t.Errorf("error lacks %q:\n%v", tt.remedy, err)
 			}
 		})
+	}
+}
+
+// TestRemedyEveryJSONAPI: each setup failure the fake can play gives a
+// permission error that names the cause and the fix, on every API it
+// plays them for.
+func TestRemedyEveryJSONAPI(t *testing.T) {
+	words := map[workspacetest.DenyKind]string{
+		workspacetest.DenyAPINotEnabled:   "enable it at https://console.developers.google.com/apis/api/",
+		workspacetest.DenyScopeNotGranted: "lacks the OAuth scope",
+		workspacetest.DenyNotAuthorized:   "not an administrator",
+	}
+	calls := map[string]func(context.Context, *workspace.Client, *workspacetest.Server) error{
+		"gmail": func(ctx context.Context, c *workspace.Client, srv *workspacetest.Server) error {
+			_, err := gmail.New(c).Messages.List(ctx, srv.AdminEmail(), nil)
+			return err
+		},
+		"cloudidentity": func(ctx context.Context, c *workspace.Client, srv *workspacetest.Server) error {
+			_, err := settings.New(c, srv.Domain()).Profiles.List(ctx, nil)
+			return err
+		},
+		"directory": func(ctx context.Context, c *workspace.Client, srv *workspacetest.Server) error {
+			_, err := settings.New(c, srv.Domain()).Domains.List(ctx)
+			return err
+		},
+	}
+	for api, call := range calls {
+		for kind, w := range words {
+			t.Run(api+"/"+string(kind), func(t *testing.T) {
+				srv := workspacetest.NewServer()
+				defer srv.Close()
+				srv.DenyAPI(api, kind)
+				checkRemedy(t, call(t.Context(), fakeCore(t, srv, srv.AdminEmail()), srv), w)
+			})
+		}
 	}
 }
