@@ -154,8 +154,28 @@ func (g *Client) connScopes(ctx context.Context, op, user string, scopes []strin
 //	svc, _ := g.Service(ctx, user)
 //	m, err := svc.Users.Messages.Get(user, id).
 //		Context(gmail.CallContext(ctx, user, "users.messages.get")).Do()
+//
+// Its token holds Scopes (gmail.modify): enough for every method but the
+// settings ones and users.messages.delete / batchDelete, which need full
+// mail access. For those, use ServiceWithScopes.
 func (g *Client) Service(ctx context.Context, user string) (*gmailapi.Service, error) {
 	uc, err := g.conn(ctx, "gmail: Service", user)
+	if err != nil {
+		return nil, err
+	}
+	return uc.svc, nil
+}
+
+// ServiceWithScopes is Service with a token holding scopes instead of
+// Scopes, for methods that need another scope (for example
+// auth.ScopeGmailSettingsBasic for filters, auth.ScopeGmailFull for
+// users.messages.batchDelete). Authorize them for the service account
+// too.
+func (g *Client) ServiceWithScopes(ctx context.Context, user string, scopes ...string) (*gmailapi.Service, error) {
+	if len(scopes) == 0 {
+		return nil, workspace.InvalidInput("gmail: ServiceWithScopes", "scopes", "at least one scope is required")
+	}
+	uc, err := g.connScopes(ctx, "gmail: Service", user, scopes)
 	if err != nil {
 		return nil, err
 	}

@@ -105,3 +105,24 @@ func TestEachGroupNeedsOnlyItsScope(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestServiceWithScopes: a generated client over a token with the scopes
+// asked for, here full access for a permanent delete.
+func TestServiceWithScopes(t *testing.T) {
+	ctx := t.Context()
+	_, g, user := delegatedGmail(t, auth.ScopeGmailInsert, auth.ScopeGmailFull)
+	m, err := g.Messages.Insert(ctx, user, []byte(scopeRaw), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := g.ServiceWithScopes(ctx, user, auth.ScopeGmailFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Users.Messages.Delete(user, m.Id).Context(gmail.CallContext(ctx, user, "users.messages.delete")).Do(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.ServiceWithScopes(ctx, user); err == nil {
+		t.Error("no scopes accepted")
+	}
+}
