@@ -57,6 +57,8 @@
 //	Messages.Delete (permanent)
 //	    https://mail.google.com/
 //
+// Client.ServiceWithScopes gives Google's generated client over a token
+// with other scopes, for methods not wrapped here (settings, batchDelete).
 // A mailbox owner's own token (WithTokenSource, user OAuth) must hold
 // those scopes itself. workspace.CheckDelegation tells which scopes the
 // service account has.
