@@ -11,10 +11,11 @@ import (
 type setupCause int
 
 const (
-	causeNone          setupCause = iota
-	causeAPIDisabled              // the API is not enabled in the Cloud project
-	causeScope                    // the token lacks the scope the method needs
-	causeNotAuthorized            // the acting user may not use the API
+	causeNone             setupCause = iota
+	causeAPIDisabled                 // the API is not enabled in the Cloud project
+	causeScope                       // the token lacks the scope the method needs
+	causeNotAuthorized               // the acting user may not use the API
+	causeDelegationDenied            // Gmail: the token's user is not the mailbox owner
 )
 
 // setupCause reads the cause of a 403 from the parsed answer: Google's
@@ -39,6 +40,8 @@ func (e *Error) setupCause() setupCause {
 	case strings.Contains(msg, "not authorized to access this resource/api") || e.hasReason("AUTHORIZATION FAILURE") ||
 		strings.Contains(strings.ToLower(string(e.Body)), "not authorized to access this resource/api"):
 		return causeNotAuthorized
+	case strings.Contains(msg, "delegation denied"):
+		return causeDelegationDenied
 	}
 	return causeNone
 }
@@ -62,6 +65,9 @@ func (e *Error) remedy() string {
 		return "cause: the access token lacks the OAuth scope this method needs; fix: authorize the scope listed in the package documentation " +
 			"for the service account's client id in Admin console › Security › API controls › Domain-wide delegation " +
 			"(workspace.CheckDelegation lists what is missing), or sign in again with it for user credentials"
+	case causeDelegationDenied:
+		return "cause: the token belongs to another user than the mailbox named; fix: act as the mailbox owner " +
+			"(service-account credentials impersonate each user), or name the token's own mailbox"
 	case causeNotAuthorized:
 		return "cause: the acting user is not allowed to use this API (not an administrator, or without the needed admin privilege); " +
 			"fix: act as a super administrator (WithSubject), or give the user an admin role with this privilege in Admin console › Account › Admin roles"
