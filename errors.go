@@ -83,8 +83,8 @@ type Error struct {
 	// Remedy names the likely cause of a set-up refusal and its fix, for a
 	// 403 that says the API is not enabled in the Cloud project (with the
 	// enable link Google sent), the token lacks the method's scope, or the
-	// acting user may not use the API. Error() includes it. Empty for
-	// other errors.
+	// acting user may not use the API (or, on Gmail, is not the mailbox
+	// owner). Error() includes it. Empty for other errors.
 	Remedy string
 
 	class retry.Class
