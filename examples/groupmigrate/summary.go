@@ -123,7 +123,7 @@ func (s *summary) print() bool {
 		return fmt.Sprintf("%s in %s: %s", s.where(it), it.Target, it.Reason)
 	})
 
-	s.printf("  possible duplicates:             %d (sent again after the connection dropped once the message was sent: each may be stored twice)\n",
+	s.printf("  possible duplicates:             %d (sent again after an attempt that may have stored them: a dropped connection or a server error; each may be stored twice)\n",
 		len(r.PossibleDuplicates))
 	s.items(r.PossibleDuplicates, func(it migrate.Item) string {
 		return fmt.Sprintf("%s in %s (%s)", messageID(it), it.Target, s.where(it))
