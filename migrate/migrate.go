@@ -19,6 +19,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/mailsource"
 	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/retry"
 )
 
 // Job is one source to migrate into one target.
@@ -245,7 +246,7 @@ func Run(ctx context.Context, jobs []Job, sink Sink, opts *Options) (*Report, er
 		o.now = time.Now
 	}
 	if o.sleep == nil {
-		o.sleep = sleepContext
+		o.sleep = retry.SleepContext
 	}
 
 	type pair struct{ src, target string }
@@ -347,20 +348,6 @@ feed:
 		}
 	}
 	return rep, errors.Join(errs...)
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
 }
 
 // run is one call of Run.
@@ -487,7 +474,7 @@ func (t *targetRun) migrate(ctx context.Context, jobs []Job) {
 		t.migrateSource(ctx, job.Source, j)
 	}
 	for len(t.queue) > 0 && !t.halted(ctx) {
-		t.sendNext(ctx, true)
+		t.sendNext(ctx)
 	}
 }
 
@@ -504,7 +491,7 @@ func (t *targetRun) migrateSource(ctx context.Context, source string, j *journal
 		// Retries whose time has come go first; a full queue waits.
 		for len(t.queue) > 0 && !t.halted(ctx) &&
 			(!t.queue[0].readyAt.After(t.opts.now()) || len(t.queue) >= queueLimit || t.queuedLen >= queueBytes) {
-			t.sendNext(ctx, true)
+			t.sendNext(ctx)
 		}
 		if t.halted(ctx) {
 			return
@@ -517,14 +504,14 @@ func (t *targetRun) migrateSource(ctx context.Context, source string, j *journal
 			var fe *mailsource.FileError
 			if errors.As(err, &fe) {
 				it := Item{Target: t.target, Source: source, Key: source + "/" + fe.Name, Index: fe.Index, Reason: "cannot read: "}
-				t.count(1)
+				t.count()
 				t.final(Failed, it, err, 0)
 				continue
 			}
 			t.sourceError(Item{Target: t.target, Source: source, Key: source, Index: -1, Reason: "reading the source stopped: " + err.Error()})
 			return
 		}
-		t.count(1)
+		t.count()
 		t.handle(ctx, j, msg, occ)
 	}
 }
@@ -536,9 +523,9 @@ func (t *targetRun) sourceError(it Item) {
 	t.emit(t.event(it, Failed, errors.New(it.Reason)))
 }
 
-func (t *targetRun) count(n int) {
+func (t *targetRun) count() {
 	t.mu.Lock()
-	t.report.Messages += n
+	t.report.Messages++
 	t.mu.Unlock()
 }
 
@@ -551,13 +538,11 @@ func shortHash(b []byte) string {
 func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Message, occ map[string]int) {
 	it := Item{Target: t.target, Source: msg.Source, Key: msg.Key(), Index: msg.Index, Offset: msg.Offset, Size: msg.Size}
 	if msg.TooLarge {
-		t.final(RefusedLocally, it, &workspace.InputError{Op: repairOpPrepare, Field: "size",
-			Reason: fmt.Sprintf("%d bytes, over the %d-byte limit", msg.Size, t.sink.MaxSize())}, 0)
+		t.final(RefusedLocally, it, refuse("size", fmt.Sprintf("%d bytes, over the %d-byte limit", msg.Size, t.sink.MaxSize())).refusal, 0)
 		return
 	}
 	if msg.Preamble {
-		t.final(RefusedLocally, it, &workspace.InputError{Op: repairOpPrepare, Field: "mbox",
-			Reason: "text before the first envelope (\"From \") line that is not a message"}, 0)
+		t.final(RefusedLocally, it, refuse("mbox", "text before the first envelope (\"From \") line that is not a message").refusal, 0)
 		return
 	}
 	h := shortHash(msg.Data)
@@ -642,12 +627,9 @@ func (t *targetRun) enqueue(pm *pending) {
 }
 
 // sendNext waits for the first queued message's time and sends it again.
-func (t *targetRun) sendNext(ctx context.Context, wait bool) {
+func (t *targetRun) sendNext(ctx context.Context) {
 	pm := t.queue[0]
 	if d := pm.readyAt.Sub(t.opts.now()); d > 0 {
-		if !wait {
-			return
-		}
 		if err := t.opts.sleep(ctx, d); err != nil {
 			return
 		}

@@ -64,12 +64,18 @@ func ParsePolicy(s string) (Policy, error) {
 
 // Repairs, as listed in Item.Repairs and Report.RepairCounts.
 const (
-	RepairCRLF          = "line endings converted to CRLF"
-	RepairEnvelopeLine  = "envelope line removed"
-	RepairDateEnvelope  = "Date added from the envelope line"
-	RepairDateReceived  = "Date added from the newest Received header"
-	RepairToTarget      = "To set to the target address"
-	repairOpPrepare     = "migrate"
+	RepairCRLF         = "line endings converted to CRLF"
+	RepairEnvelopeLine = "envelope line removed"
+	RepairDateEnvelope = "Date added from the envelope line"
+	RepairDateReceived = "Date added from the newest Received header"
+	RepairToTarget     = "To set to the target address"
+)
+
+const (
+	// refusalOp is the Op of local refusals.
+	refusalOp = "migrate"
+	// maxEnvelopeRemovals bounds the stray envelope lines removed from
+	// the top of one message.
 	maxEnvelopeRemovals = 3
 )
 
@@ -93,7 +99,7 @@ type prepared struct {
 }
 
 func refuse(field, reason string) prepared {
-	return prepared{refusal: &workspace.InputError{Op: repairOpPrepare, Field: field, Reason: reason}}
+	return prepared{refusal: &workspace.InputError{Op: refusalOp, Field: field, Reason: reason}}
 }
 
 // prepare applies the policy to msg for target. The returned data may
