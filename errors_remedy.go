@@ -16,6 +16,7 @@ const (
 	causeScope                       // the token lacks the scope the method needs
 	causeNotAuthorized               // the acting user may not use the API
 	causeDelegationDenied            // Gmail: the token's user is not the mailbox owner
+	causeDomainNotEligible           // the domain's edition or settings do not allow the API
 )
 
 // setupCause reads the cause of a 403 from the parsed answer: Google's
@@ -23,8 +24,12 @@ const (
 // and insufficientPermissions / ACCESS_TOKEN_SCOPE_INSUFFICIENT for a
 // missing scope; the Admin SDK says "Not Authorized to access this
 // resource/api" for a caller who is not an administrator, Groups Migration
-// "AUTHORIZATION FAILURE". A body that says the message itself was bad
-// (Groups Migration's INVALID MESSAGE FAILURE) has no set-up cause.
+// "AUTHORIZATION FAILURE", the legacy GData feeds "You are not authorized
+// to access this API" (in an AppsForYourDomainErrors reason, plain text or
+// an HTML page) or "Domain cannot use ..." for a domain whose edition does
+// not include the API, and Cloud-style APIs status PERMISSION_DENIED. A body
+// that says the message itself was bad (Groups Migration's INVALID MESSAGE
+// FAILURE) has no set-up cause.
 func (e *Error) setupCause() setupCause {
 	if e.StatusCode != http.StatusForbidden || e.hasReason("INVALID MESSAGE FAILURE") {
 		return causeNone
@@ -37,9 +42,12 @@ func (e *Error) setupCause() setupCause {
 	case e.hasReason("insufficientPermissions") || e.hasReason("ACCESS_TOKEN_SCOPE_INSUFFICIENT") ||
 		strings.Contains(msg, "insufficient authentication scopes"):
 		return causeScope
-	case strings.Contains(msg, "not authorized to access this resource/api") || e.hasReason("AUTHORIZATION FAILURE") ||
-		strings.Contains(strings.ToLower(string(e.Body)), "not authorized to access this resource/api"):
+	case strings.Contains(msg, "not authorized") || e.hasReason("AUTHORIZATION FAILURE") ||
+		strings.Contains(strings.ToLower(string(e.Body)), "not authorized") ||
+		e.Status == "PERMISSION_DENIED" || strings.Contains(msg, "does not have permission"):
 		return causeNotAuthorized
+	case strings.Contains(msg, "domain cannot use") || strings.Contains(strings.ToLower(string(e.Body)), "domain cannot use"):
+		return causeDomainNotEligible
 	case strings.Contains(msg, "delegation denied"):
 		return causeDelegationDenied
 	}
@@ -68,6 +76,9 @@ func (e *Error) remedy() string {
 	case causeDelegationDenied:
 		return "cause: the token belongs to another user than the mailbox named; fix: act as the mailbox owner " +
 			"(service-account credentials impersonate each user), or name the token's own mailbox"
+	case causeDomainNotEligible:
+		return "cause: the domain may not use this API (its Google Workspace edition does not include it, or it is turned off for the domain); " +
+			"fix: check the edition and the API's setting in the Admin console"
 	case causeNotAuthorized:
 		return "cause: the acting user is not allowed to use this API (not an administrator, or without the needed admin privilege); " +
 			"fix: act as a super administrator (WithSubject), or give the user an admin role with this privilege in Admin console › Account › Admin roles"

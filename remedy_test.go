@@ -195,3 +195,43 @@ func TestRemedyEveryJSONAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestNotAuthorizedIsPermission: a 403 that says the caller is not
+// authorized is a permission problem on every API, the legacy ones (whose
+// other 403s are bad input) included, whatever the body's layout.
+func TestNotAuthorizedIsPermission(t *testing.T) {
+	gdata := func(reason string) string {
+		return `<?xml version="1.0" encoding="UTF-8"?><AppsForYourDomainErrors><error errorCode="1000" invalidInput="" reason="` + reason + `" /></AppsForYourDomainErrors>`
+	}
+	for _, tt := range []struct {
+		name, api, body string
+		perm            bool
+	}{
+		{"audit GData you are not authorized", "audit", gdata("You are not authorized to access this API"), true},
+		{"audit plain text", "audit", "You are not authorized to access this API\n", true},
+		{"settings HTML page", "settings", "<HTML><HEAD><TITLE>Not Authorized</TITLE></HEAD><BODY>Not Authorized</BODY></HTML>", true},
+		{"settings domain cannot use", "settings", gdata("Domain cannot use Api, Google Apps Premier Edition required"), true},
+		{"datatransfer Admin SDK JSON", "datatransfer",
+			`{"error":{"code":403,"message":"Not Authorized to access this resource/api","errors":[{"message":"Not Authorized to access this resource/api","domain":"global","reason":"forbidden"}]}}`, true},
+		{"datatransfer PERMISSION_DENIED", "datatransfer",
+			`{"error":{"code":403,"message":"The caller does not have permission","status":"PERMISSION_DENIED"}}`, true},
+		{"audit bad input stays bad input", "audit", gdata("EntityDoesNotExist"), false},
+		{"groups migration invalid message", "groupsmigration",
+			`{"error":{"code":403,"message":"INVALID MESSAGE FAILURE","errors":[{"reason":"invalid"}]},"responseCode":"INVALID MESSAGE FAILURE"}`, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tt.body))}
+			err := workspace.CheckResponse(tt.api, "m", resp)
+			if got := errors.Is(err, workspace.ErrPermissionDenied); got != tt.perm {
+				t.Errorf("errors.Is(ErrPermissionDenied) = %v, want %v: %v", got, tt.perm, err)
+			}
+			if got := errors.Is(err, workspace.ErrInvalidInput); got == tt.perm {
+				t.Errorf("errors.Is(ErrInvalidInput) = %v, want %v: %v", got, !tt.perm, err)
+			}
+			var we *workspace.Error
+			if tt.perm && (!errors.As(err, &we) || we.Remedy == "") {
+				t.Errorf("no Remedy: %v", err)
+			}
+		})
+	}
+}
