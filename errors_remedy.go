@@ -11,12 +11,12 @@ import (
 type setupCause int
 
 const (
-	causeNone             setupCause = iota
-	causeAPIDisabled                 // the API is not enabled in the Cloud project
-	causeScope                       // the token lacks the scope the method needs
-	causeNotAuthorized               // the acting user may not use the API
-	causeDelegationDenied            // Gmail: the token's user is not the mailbox owner
-	causeDomainNotEligible           // the domain's edition or settings do not allow the API
+	causeNone              setupCause = iota
+	causeAPIDisabled                  // the API is not enabled in the Cloud project
+	causeScope                        // the token lacks the scope the method needs
+	causeNotAuthorized                // the acting user may not use the API
+	causeDelegationDenied             // Gmail: the token's user is not the mailbox owner
+	causeDomainNotEligible            // the domain's edition or settings do not allow the API
 )
 
 // setupCause reads the cause of a 403 from the parsed answer: Google's
