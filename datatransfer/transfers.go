@@ -61,7 +61,7 @@ func (s *ApplicationsService) List(ctx context.Context, opts *ListOptions) (*App
 	if err != nil {
 		return nil, err
 	}
-	call := svc.Applications.List().CustomerId("my_customer")
+	call := svc.Applications.List()
 	if opts != nil {
 		if opts.PageSize < 0 || opts.PageSize > 500 {
 			return nil, workspace.InvalidInput("datatransfer: applications.list", "PageSize", "must be within 1–500")
@@ -265,7 +265,7 @@ func (s *TransfersService) List(ctx context.Context, opts *TransferListOptions) 
 	if err != nil {
 		return nil, err
 	}
-	call := svc.Transfers.List().CustomerId("my_customer")
+	call := svc.Transfers.List()
 	if opts != nil {
 		if opts.PageSize < 0 || opts.PageSize > 500 {
 			return nil, workspace.InvalidInput("datatransfer: transfers.list", "PageSize", "must be within 1–500")
