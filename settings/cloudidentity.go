@@ -501,9 +501,10 @@ func (s *AssignmentsService) List(ctx context.Context, opts *ListOptions) (*Assi
 		return nil, err
 	}
 	// customers/my_customer: the caller's own account, as Cloud
-	// Identity documents for the list filter; no customer id read.
-	const cust = myCustomerName
-	call := page(ci.svc.InboundSsoAssignments.List().Filter(`customer=="`+cust+`"`), opts)
+	// Identity documents for the list filter; no customer id read. The
+	// assignments filter is written unquoted, as discovery's example for
+	// this method is (customer==customers/C0123abc), unlike the profiles'.
+	call := page(ci.svc.InboundSsoAssignments.List().Filter("customer=="+myCustomerName), opts)
 	res, err := call.Context(s.c.withCall(ctx, workspace.APICloudIdentity, method)).Do()
 	if err != nil {
 		return nil, apiError(err)

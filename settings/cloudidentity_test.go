@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -266,6 +268,17 @@ func TestAssignments(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{ou.Name, grp.Name}, names); diff != "" {
 		t.Error(diff)
+	}
+	// The filter as discovery's example for this method writes it:
+	// customer==customers/C0123abc, unquoted.
+	lists := e.rec.requests("/v1/inboundSsoAssignments")
+	for _, l := range lists {
+		if l.Method != http.MethodGet || l.Path != "/v1/inboundSsoAssignments" {
+			continue
+		}
+		if q, _ := url.ParseQuery(l.Query); q.Get("filter") != "customer==customers/my_customer" {
+			t.Errorf("assignments list filter = %q, want customer==customers/my_customer", q.Get("filter"))
+		}
 	}
 	// The profile is in use: the API refuses to delete it.
 	if err := e.s.Profiles.Delete(ctx, p.Name); err == nil {
