@@ -38,8 +38,8 @@ import (
 // every API, so the fake writes them without the API's own decorations
 // (Groups Migration adds no kind or responseCode to them). Whether that is
 // so for Groups Migration in particular is not confirmed. The second comes
-// from the API and keeps them (Groups Migration: responseCode
-// "AUTHORIZATION FAILURE").
+// from the API; Groups Migration adds no responseCode to it either, since
+// its reference documents "AUTHORIZATION FAILURE" for 401 only.
 
 // DenyKind is a setup failure that [Server.DenyAPI] makes an API answer.
 type DenyKind string

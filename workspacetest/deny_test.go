@@ -42,7 +42,7 @@ func TestDenyAPIShapes(t *testing.T) {
 			"Groups Migration API has not been used in project workspacetest-project before or it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/groupsmigration.googleapis.com/overview?project=workspacetest-project then retry.",
 			"SERVICE_DISABLED", false},
 		{workspacetest.DenyNotAuthorized, "forbidden", "global",
-			"Not Authorized to access this resource/api", "", true},
+			"Not Authorized to access this resource/api", "", false},
 		{workspacetest.DenyScopeNotGranted, "insufficientPermissions", "global",
 			"Request had insufficient authentication scopes.", "ACCESS_TOKEN_SCOPE_INSUFFICIENT", false},
 	}

@@ -25,6 +25,9 @@ import (
 //	                             "badContent" (not message/rfc822)
 //	400 UNSUPPORTED_PARALLEL_OPERATION  reason "unsupportedParallelOperation"
 //	401 AUTHORIZATION FAILURE    reason "authError"
+//	403 (no responseCode)        reason "forbidden" (not an administrator),
+//	                             "insufficientPermissions" (scope missing),
+//	                             "accessNotConfigured" (API not enabled)
 //	503 BACKEND FAILURE          reason "rateLimitExceeded" or
 //	                             "dailyLimitExceeded" (quota), "backendError"
 //
@@ -228,8 +231,18 @@ func (s *Server) registerMigration(mux *http.ServeMux) {
 	s.handle(mux, "POST /groups/v1/groups/{groupId}/archive", ep)
 }
 
-// decorateMigration adds kind and responseCode to every error reply.
+// decorateMigration adds kind and responseCode to the error replies the
+// archive.insert reference gives a responseCode for: 401 AUTHORIZATION
+// FAILURE, 400 INVALID MESSAGE FAILURE (and other refusals of the
+// request), 5xx BACKEND FAILURE. A 403 is left as the plain Google JSON
+// error it is: the reference ties AUTHORIZATION FAILURE to 401 only, and
+// the limits page says a 403 reports bad input, so a non-administrator's
+// 403 "forbidden" (and the front end's insufficientPermissions and
+// accessNotConfigured) carries its reason and no responseCode.
 func decorateMigration(ge *googleError) {
+	if ge.Code == http.StatusForbidden {
+		return
+	}
 	if ge.Extra == nil {
 		ge.Extra = map[string]any{}
 	}
@@ -238,7 +251,7 @@ func decorateMigration(ge *googleError) {
 	}
 	code := ResponseBackendFailure
 	switch {
-	case ge.Code == http.StatusUnauthorized || ge.Code == http.StatusForbidden:
+	case ge.Code == http.StatusUnauthorized:
 		code = ResponseAuthorizationFailure
 	case ge.Code >= 400 && ge.Code < 500 && ge.Code != http.StatusTooManyRequests:
 		code = ResponseInvalidMessage

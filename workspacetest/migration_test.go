@@ -1,7 +1,9 @@
 package workspacetest_test
 
 import (
+	"encoding/json"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -104,6 +106,12 @@ func TestMigrationRefusals(t *testing.T) {
 		{"Cc instead of To", "archive@example.com", hdr("To") + "Cc: archive@example.com\r\n" + body, "invalid", "missing To header"},
 		{"Bcc instead of To", "archive@example.com", hdr("To") + "Bcc: archive@example.com\r\n" + body, "invalid", "missing To header"},
 		{"blank To", "archive@example.com", hdr("To") + "To: \r\n" + body, "invalid", "To header is empty"},
+		{"To folded but blank", "archive@example.com", hdr("To") + "To:\r\n \r\n" + body, "invalid", "To header is empty"},
+		{"Cc only, blank To", "archive@example.com", hdr("To") + "Cc: archive@example.com\r\nTo:\r\n" + body, "invalid", "To header is empty"},
+		{"Cc only, To in the body", "archive@example.com", hdr("To") + "Cc: archive@example.com\r\n\r\nTo: archive@example.com\r\n", "invalid", "missing To header"},
+		{"To only in a MIME part's header", "archive@example.com", hdr("To") + crlf("Cc: archive@example.com\nContent-Type: multipart/mixed; boundary=b\n\n--b\nTo: archive@example.com\nContent-Type: text/plain\n\nx\n--b--\n"), "invalid", "missing To header"},
+		{"To only in an attached message", "archive@example.com", hdr("To") + crlf("Cc: archive@example.com\nContent-Type: message/rfc822\n\nFrom: b@example.com\nTo: archive@example.com\nDate: x\n\ninner\n"), "invalid", "missing To header"},
+		{"Resent-To instead of To", "archive@example.com", hdr("To") + "Resent-To: archive@example.com\r\n" + body, "invalid", "missing To header"},
 		{"no Date", "archive@example.com", hdr("Date") + body, "invalid", "missing Date header"},
 		{"blank Date", "archive@example.com", hdr("Date") + "Date:\r\n" + body, "invalid", "Date header is empty"},
 		{"unknown group", "nobody@example.com", message("x@example.com"), "notFound", "nobody@example.com"},
@@ -268,5 +276,77 @@ func TestMigrationMediaUploadAndPaths(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"<d@example.com>"}, s.Duplicates("archive@example.com")); diff != "" {
 		t.Errorf("Duplicates (-want +got):\n%s", diff)
+	}
+}
+
+// TestMigrationForbiddenHasNoAuthorizationFailure shows that a 403 from
+// archive.insert is a plain Google JSON error with its reason and no
+// responseCode: the archive.insert reference documents "AUTHORIZATION
+// FAILURE" for 401 only, and the limits page says a 403 reports bad input.
+// A 401 keeps its responseCode.
+func TestMigrationForbiddenHasNoAuthorizationFailure(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	s.AddGroup("archive@example.com")
+	s.AddUser("member@example.com")
+	type reply struct {
+		Code         int
+		Reason       string
+		ResponseCode string // "" when absent
+		Kind         string // "" when absent
+	}
+	tests := []struct {
+		name  string
+		token string
+		want  reply
+	}{
+		{"not an administrator", s.IssueToken("member@example.com"),
+			reply{403, "forbidden", "", ""}},
+		{"scope missing", s.IssueToken(s.AdminEmail(), "https://www.googleapis.com/auth/admin.directory.user"),
+			reply{403, "insufficientPermissions", "", ""}},
+		{"unknown token", "ya29.not-a-token",
+			reply{401, "authError", "AUTHORIZATION FAILURE", "groupsmigration#groups"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), "POST",
+				s.URL+"/upload/groups/v1/groups/archive@example.com/archive?uploadType=media", strings.NewReader(message("f@example.com")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "message/rfc822")
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct {
+				Kind         string `json:"kind"`
+				ResponseCode string `json:"responseCode"`
+				Error        struct {
+					Code   int `json:"code"`
+					Errors []struct {
+						Reason string `json:"reason"`
+					} `json:"errors"`
+				} `json:"error"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatal(err)
+			}
+			got := reply{Code: resp.StatusCode, ResponseCode: body.ResponseCode, Kind: body.Kind}
+			if len(body.Error.Errors) > 0 {
+				got.Reason = body.Error.Errors[0].Reason
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("reply (-want +got):\n%s", diff)
+			}
+			if body.Error.Code != resp.StatusCode {
+				t.Errorf("error.code %d, HTTP status %d", body.Error.Code, resp.StatusCode)
+			}
+		})
+	}
+	if n := s.GroupMessageCount("archive@example.com"); n != 0 {
+		t.Errorf("stored %d refused messages", n)
 	}
 }
