@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 
 	directory "google.golang.org/api/admin/directory/v1"
 	cloudidentity "google.golang.org/api/cloudidentity/v1"
@@ -58,8 +57,6 @@ type Client struct {
 	svcMu sync.Mutex
 	cis   map[string]*ciConn            // by scope
 	dirs  map[string]*directory.Service // by scope
-
-	sleepFn func(context.Context, time.Duration) error // nil: a real timer
 
 	custMu     sync.Mutex
 	customerID string // "C0…", resolved once for Cloud Identity

@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"log/slog"
-	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,7 +89,8 @@ type CredentialsPage struct {
 // ProfilesService manages inbound SAML SSO profiles and their IdP
 // credentials. Every change is a long-running operation; the methods wait
 // for it and return the result, or an *ApprovalPendingError when
-// multi-party approval deferred it.
+// multi-party approval deferred it (a *PendingError for an operation not
+// done in any other state: Cloud Identity offers no way to follow one).
 type ProfilesService struct{ c *Client }
 
 // Create adds a profile for the account. p.IdP.EntityID and
@@ -120,7 +120,7 @@ func (s *ProfilesService) Create(ctx context.Context, p *Profile) (*Profile, err
 		return nil, apiError(err)
 	}
 	var out cloudidentity.InboundSamlSsoProfile
-	if err := s.c.wait(ctx, method, o, &out); err != nil {
+	if err := s.c.wait(method, o, &out); err != nil {
 		return nil, err
 	}
 	return fromProfile(&out), nil
@@ -247,7 +247,7 @@ func (s *ProfilesService) Update(ctx context.Context, name string, u *ProfileUpd
 		return nil, apiError(err)
 	}
 	var out cloudidentity.InboundSamlSsoProfile
-	if err := s.c.wait(ctx, method, o, &out); err != nil {
+	if err := s.c.wait(method, o, &out); err != nil {
 		return nil, err
 	}
 	if out.Name == "" { // an operation with an empty response: read it back
@@ -274,7 +274,7 @@ func (s *ProfilesService) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return apiError(err)
 	}
-	return s.c.wait(ctx, method, o, nil)
+	return s.c.wait(method, o, nil)
 }
 
 // AddCredential adds an IdP signing certificate to a profile (at most two
@@ -304,7 +304,7 @@ func (s *ProfilesService) AddCredential(ctx context.Context, profile string, cer
 		return nil, apiError(err)
 	}
 	var out cloudidentity.IdpCredential
-	if err := s.c.wait(ctx, method, o, &out); err != nil {
+	if err := s.c.wait(method, o, &out); err != nil {
 		return nil, err
 	}
 	return fromCredential(&out), nil
@@ -385,7 +385,7 @@ func (s *ProfilesService) DeleteCredential(ctx context.Context, name string) err
 	if err != nil {
 		return apiError(err)
 	}
-	return s.c.wait(ctx, method, o, nil)
+	return s.c.wait(method, o, nil)
 }
 
 // SSOMode is how an assignment's users sign in.
@@ -462,7 +462,7 @@ func (s *AssignmentsService) Create(ctx context.Context, a *Assignment) (*Assign
 		return nil, apiError(err)
 	}
 	var out cloudidentity.InboundSsoAssignment
-	if err := s.c.wait(ctx, method, o, &out); err != nil {
+	if err := s.c.wait(method, o, &out); err != nil {
 		return nil, err
 	}
 	return fromAssignment(&out), nil
@@ -587,7 +587,7 @@ func (s *AssignmentsService) Update(ctx context.Context, name string, u *Assignm
 		return nil, apiError(err)
 	}
 	var out cloudidentity.InboundSsoAssignment
-	if err := s.c.wait(ctx, method, o, &out); err != nil {
+	if err := s.c.wait(method, o, &out); err != nil {
 		return nil, err
 	}
 	if out.Name == "" {
@@ -614,7 +614,7 @@ func (s *AssignmentsService) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return apiError(err)
 	}
-	return s.c.wait(ctx, method, o, nil)
+	return s.c.wait(method, o, nil)
 }
 
 // toAssignment checks a against the rules the API documents and builds
@@ -860,6 +860,29 @@ func (e *ApprovalPendingError) Error() string {
 // Is matches ErrApprovalPending.
 func (e *ApprovalPendingError) Is(target error) bool { return target == ErrApprovalPending }
 
+// PendingError says that Google accepted a change and answered with an
+// operation that is not done, in a state other than awaiting approval.
+// Cloud Identity documents no way to follow such an operation, so the
+// change may still take effect: read the resource later (Get or List)
+// before sending it again.
+type PendingError struct {
+	Method    string // e.g. "inboundSamlSsoProfiles.create"
+	Operation string // the operation's name, when the API gave one
+	State     string // the operation metadata's state, when it had one
+}
+
+// Error says the change was accepted but is not known to be done.
+func (e *PendingError) Error() string {
+	s := "settings: " + e.Method + ": accepted, but the operation is not done"
+	if e.State != "" {
+		s += " (state " + strconv.Quote(e.State) + ")"
+	}
+	if e.Operation != "" {
+		s += " (operation " + e.Operation + ")"
+	}
+	return s + " and Cloud Identity offers no way to follow it; read the resource later before sending the change again"
+}
+
 // OperationError is a long-running operation that ended in an error.
 type OperationError struct {
 	Method    string
@@ -890,89 +913,33 @@ func (e *OperationError) Is(target error) bool {
 	return false
 }
 
-// opPoll is the backoff between polls of an operation that is not done.
-var opPoll = struct{ initial, max time.Duration }{time.Second, 30 * time.Second}
-
-// wait follows a long-running operation to its end and decodes its
-// response into out (nil to ignore it).
-func (c *Client) wait(ctx context.Context, method string, o *cloudidentity.Operation, out any) error {
-	delay := opPoll.initial
-	for {
-		if o.Done {
-			if o.Error != nil {
-				return &OperationError{Method: method, Operation: o.Name, Code: int(o.Error.Code), Message: o.Error.Message}
+// wait reads the operation a change returned and decodes its response
+// into out (nil to ignore it). Cloud Identity has no method to read an
+// operation again: its discovery document lists none, and the methods that
+// return one document a "done": false operation only for a change deferred
+// by multi-party approval. So an operation is never polled: one that is
+// not done is returned as an *ApprovalPendingError, or, in any other state,
+// a *PendingError that says the change was accepted and may still happen.
+func (c *Client) wait(method string, o *cloudidentity.Operation, out any) error {
+	if o.Done {
+		if o.Error != nil {
+			return &OperationError{Method: method, Operation: o.Name, Code: int(o.Error.Code), Message: o.Error.Message}
+		}
+		if out != nil && len(o.Response) > 0 {
+			if err := json.Unmarshal(o.Response, out); err != nil {
+				return fmt.Errorf("settings: %s: decoding the operation's response: %w", method, err)
 			}
-			if out != nil && len(o.Response) > 0 {
-				if err := json.Unmarshal(o.Response, out); err != nil {
-					return fmt.Errorf("settings: %s: decoding the operation's response: %w", method, err)
-				}
-			}
-			return nil
 		}
-		var meta struct {
-			State string `json:"state"`
-		}
-		if len(o.Metadata) > 0 {
-			_ = json.Unmarshal(o.Metadata, &meta)
-		}
-		if strings.Contains(strings.ToLower(meta.State), "approval") {
-			return &ApprovalPendingError{Method: method, Operation: o.Name, State: meta.State}
-		}
-		if o.Name == "" {
-			return fmt.Errorf("settings: %s: the operation is not done and has no name to follow (state %q)", method, meta.State)
-		}
-		if l := c.core.Logger(); delay > time.Second && l.Enabled(ctx, slog.LevelInfo) {
-			l.LogAttrs(ctx, slog.LevelInfo, "settings: operation not done; polling again after a pause",
-				slog.String("method", method), slog.String("operation", o.Name), slog.Duration("wait", delay))
-		}
-		if err := c.sleep(ctx, delay); err != nil {
-			return err
-		}
-		delay = min(delay*2, opPoll.max)
-		next, err := c.getOperation(ctx, o.Name)
-		if err != nil {
-			return err
-		}
-		o = next
-	}
-}
-
-// getOperation reads an operation (GET v1/{name}, the standard mapping of
-// google.longrunning.Operations.GetOperation; the generated client has no
-// method for it).
-func (c *Client) getOperation(ctx context.Context, name string) (*cloudidentity.Operation, error) {
-	u := c.core.BaseURL(workspace.APICloudIdentity) + "v1/" + name
-	req, err := http.NewRequestWithContext(c.withCall(ctx, workspace.APICloudIdentity, "operations.get"), http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	cc, err := c.ciService(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := cc.hc.Do(req)
-	if err != nil {
-		return nil, apiError(err)
-	}
-	defer resp.Body.Close()
-	var o cloudidentity.Operation
-	if err := json.NewDecoder(resp.Body).Decode(&o); err != nil {
-		return nil, fmt.Errorf("settings: operations.get: %w", err)
-	}
-	return &o, nil
-}
-
-// sleep waits d or until ctx ends; tests replace it.
-func (c *Client) sleep(ctx context.Context, d time.Duration) error {
-	if c.sleepFn != nil {
-		return c.sleepFn(ctx, d)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
 		return nil
 	}
+	var meta struct {
+		State string `json:"state"`
+	}
+	if len(o.Metadata) > 0 {
+		_ = json.Unmarshal(o.Metadata, &meta)
+	}
+	if strings.Contains(strings.ToLower(meta.State), "approval") {
+		return &ApprovalPendingError{Method: method, Operation: o.Name, State: meta.State}
+	}
+	return &PendingError{Method: method, Operation: o.Name, State: meta.State}
 }

@@ -91,11 +91,15 @@
 //
 // # Long-running operations
 //
-// Cloud Identity changes return an operation; the methods follow it to
-// its end. When multi-party approval for sensitive actions is on, Google
-// may defer a change until another administrator approves it: the method
-// then returns an [*ApprovalPendingError] (errors.Is(err,
-// [ErrApprovalPending])); the change happens once approved.
+// Cloud Identity changes return an operation. Google answers one that is
+// done, with the result or an error ([*OperationError]), except when
+// multi-party approval for sensitive actions is on: Google then defers the
+// change until another administrator approves it, and the method returns
+// an [*ApprovalPendingError] (errors.Is(err, [ErrApprovalPending])); the
+// change happens once approved. Cloud Identity has no method to read an
+// operation again (its discovery document lists none), so operations are
+// not polled: one that is not done in any other state is returned as a
+// [*PendingError]; read the resource later before sending the change again.
 //
 // # Errors
 //

@@ -1,7 +1,6 @@
 package settings
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -17,13 +15,14 @@ import (
 	"github.com/gwsadmin/workspace/quota"
 )
 
-// A server written from Google's Operation documentation: create answers
-// an operation that is not done, operations.get (GET v1/{name}) answers
-// "not done" once and then the profile.
-func TestOperationIsFollowed(t *testing.T) {
+// A server written from the Cloud Identity discovery document: the methods
+// that change something answer an Operation, and there is no method to
+// read an operation again. The client must not poll (no GET
+// /v1/operations/...): a done operation gives its response or error, one
+// that is not done is reported as pending, with what Google said.
+func TestOperationIsNotPolled(t *testing.T) {
 	var mu sync.Mutex
 	var paths []string
-	polls := 0
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		paths = append(paths, r.Method+" "+r.URL.Path)
@@ -33,50 +32,75 @@ func TestOperationIsFollowed(t *testing.T) {
 		case "GET /admin/directory/v1/customers/my_customer":
 			io.WriteString(w, `{"id":"C0abc","customerDomain":"example.com"}`)
 		case "POST /v1/inboundSamlSsoProfiles":
-			io.WriteString(w, `{"name":"operations/op1","done":false,"metadata":{"@type":"type.googleapis.com/google.apps.cloudidentity.v1.CreateInboundSamlSsoProfileOperationMetadata"}}`)
-		case "GET /v1/operations/op1":
-			polls++
-			if polls < 2 {
-				io.WriteString(w, `{"name":"operations/op1","done":false}`)
+			if strings.Contains(r.Header.Get("X-Test"), "pending") {
+				io.WriteString(w, `{"name":"operations/op1","done":false,"metadata":{"state":"running"}}`)
 				return
 			}
-			io.WriteString(w, `{"name":"operations/op1","done":true,"response":{"@type":"type.googleapis.com/google.apps.cloudidentity.v1.InboundSamlSsoProfile",
+			if strings.Contains(r.Header.Get("X-Test"), "approval") {
+				io.WriteString(w, `{"done":false,"metadata":{"state":"awaiting-multi-party-approval"}}`)
+				return
+			}
+			io.WriteString(w, `{"name":"operations/op2","done":true,"response":{"@type":"type.googleapis.com/google.apps.cloudidentity.v1.InboundSamlSsoProfile",
 				"name":"inboundSamlSsoProfiles/p1","customer":"customers/C0abc","displayName":"IdP",
 				"idpConfig":{"entityId":"e","singleSignOnServiceUri":"https://idp.example/sso"}}}`)
 		case "DELETE /v1/inboundSamlSsoProfiles/p1":
-			io.WriteString(w, `{"name":"operations/op2","done":true,"error":{"code":9,"message":"profile in use"}}`)
+			io.WriteString(w, `{"name":"operations/op3","done":true,"error":{"code":9,"message":"profile in use"}}`)
 		default:
 			http.Error(w, `{"error":{"code":404,"message":"no"}}`, 404)
 		}
 	}))
 	defer ts.Close()
+	hdr := ""
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		r = r.Clone(r.Context())
+		r.Header.Set("X-Test", hdr)
+		return http.DefaultTransport.RoundTrip(r)
+	})}
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(ts.URL), workspace.WithoutAuthentication(),
-		workspace.WithQuota(quota.Unlimited))
+		workspace.WithHTTPClient(hc), workspace.WithQuota(quota.Unlimited))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := New(core, "example.com")
-	var waits []time.Duration
-	s.sleepFn = func(ctx context.Context, d time.Duration) error { waits = append(waits, d); return ctx.Err() }
+	in := &Profile{DisplayName: "IdP", IdP: IdPConfig{EntityID: "e", SignOnURI: "https://idp.example/sso"}}
 
-	p, err := s.Profiles.Create(t.Context(), &Profile{DisplayName: "IdP", IdP: IdPConfig{EntityID: "e", SignOnURI: "https://idp.example/sso"}})
+	p, err := s.Profiles.Create(t.Context(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Name != "inboundSamlSsoProfiles/p1" || p.Customer != "customers/C0abc" {
 		t.Errorf("profile: %+v", p)
 	}
-	if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second}, waits); diff != "" {
-		t.Errorf("poll waits: %s", diff)
+
+	hdr = "pending"
+	_, err = s.Profiles.Create(t.Context(), in)
+	var pe *PendingError
+	if !errors.As(err, &pe) || pe.Operation != "operations/op1" || pe.State != "running" {
+		t.Errorf("not-done operation: got %v, want a *PendingError naming operations/op1", err)
 	}
+	if err != nil && !strings.Contains(err.Error(), "no way to follow") {
+		t.Errorf("pending error text: %v", err)
+	}
+
+	hdr = "approval"
+	_, err = s.Profiles.Create(t.Context(), in)
+	if !errors.Is(err, ErrApprovalPending) {
+		t.Errorf("deferred by approval: %v", err)
+	}
+
+	hdr = ""
 	err = s.Profiles.Delete(t.Context(), "p1")
 	var oe *OperationError
 	if !errors.As(err, &oe) || oe.Code != 9 || !errors.Is(err, workspace.ErrInvalidInput) || !strings.Contains(err.Error(), "profile in use") {
 		t.Errorf("failed operation: %v", err)
 	}
 	want := []string{"GET /admin/directory/v1/customers/my_customer", "POST /v1/inboundSamlSsoProfiles",
-		"GET /v1/operations/op1", "GET /v1/operations/op1", "DELETE /v1/inboundSamlSsoProfiles/p1"}
+		"POST /v1/inboundSamlSsoProfiles", "POST /v1/inboundSamlSsoProfiles", "DELETE /v1/inboundSamlSsoProfiles/p1"}
 	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
