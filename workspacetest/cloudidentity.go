@@ -17,9 +17,20 @@ import (
 // Cloud Identity API v1 inbound SSO: inboundSamlSsoProfiles (with their
 // idpCredentials) and inboundSsoAssignments, the replacement of the Admin
 // Settings SSO feeds. Mutations return a long-running Operation that is
-// already done, with the resource (or Empty) in "response"; the one
-// exception is idpCredentials.add under multi-party approval (see
-// SetMultiPartyApproval), which answers done=false as Google documents.
+// already done, with the resource (or Empty) in "response".
+//
+// Multi-party approval (SetMultiPartyApproval): the discovery document's
+// descriptions of exactly five methods say that when the customer has
+// enabled "Multi-party approval for sensitive actions" the Operation has
+// "done": false, no response, and metadata "state":
+// "awaiting-multi-party-approval": inboundSamlSsoProfiles.create and
+// .patch, inboundSamlSsoProfiles.idpCredentials.add, and
+// inboundOidcSsoProfiles.create and .patch (which this fake does not
+// serve). The fake defers the three it serves after checking the request
+// (a bad request is still refused), with metadata typed as the discovery
+// document's Create/UpdateInboundSamlSsoProfileOperationMetadata and
+// AddIdpCredentialOperationMetadata, and does not apply the change. Other
+// mutations (deletes, assignments) say nothing of it and are applied.
 
 const (
 	scopeInboundSSO         = "https://www.googleapis.com/auth/cloud-identity.inboundsso"
@@ -146,6 +157,19 @@ func (st *ciState) writeOperation(w http.ResponseWriter, typeName string, resp m
 	writeJSON(w, http.StatusOK, map[string]any{"done": true, "response": resp})
 }
 
+// deferLocked answers the Operation of a mutation held for multi-party
+// approval and reports true when the customer has it on; metadataType is
+// the method's OperationMetadata schema. s.mu held.
+func (s *Server) deferLocked(w http.ResponseWriter, metadataType string) bool {
+	if !s.settings().multiParty {
+		return false
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"done": false, "metadata": map[string]any{
+		"@type": ciTypePrefix + metadataType, "state": "awaiting-multi-party-approval",
+	}})
+	return true
+}
+
 // readJSON decodes the request body into v, answering 400 on failure.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -227,6 +251,9 @@ func (s *Server) ciProfileCreate(w http.ResponseWriter, r *http.Request) {
 	st := s.cloudIdentity()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.deferLocked(w, "CreateInboundSamlSsoProfileOperationMetadata") {
+		return
+	}
 	st.seq++
 	p := &ciProfile{ID: "0" + leftPad(strconv.Itoa(st.seq), 7) + "sso", DisplayName: in.DisplayName, IdpConfig: in.IdpConfig}
 	st.profiles = append(st.profiles, p)
@@ -376,6 +403,9 @@ func (s *Server) ciProfilePatch(w http.ResponseWriter, r *http.Request) {
 		ciInvalid(w, msg)
 		return
 	}
+	if s.deferLocked(w, "UpdateInboundSamlSsoProfileOperationMetadata") {
+		return
+	}
 	p.DisplayName, p.IdpConfig = next.DisplayName, next.IdpConfig
 	st.writeOperation(w, ciTypePrefix+"InboundSamlSsoProfile", s.profileJSON(p))
 }
@@ -448,7 +478,6 @@ func (s *Server) ciCredentialAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := s.cloudIdentity()
-	set := s.settings()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.ciProfileForLocked(w, id)
@@ -459,10 +488,7 @@ func (s *Server) ciCredentialAdd(w http.ResponseWriter, r *http.Request) {
 		ciError(w, http.StatusBadRequest, ciStatusFailedPrec, "Up to 2 credentials are allowed per profile")
 		return
 	}
-	if set.multiParty {
-		writeJSON(w, http.StatusOK, map[string]any{"done": false, "metadata": map[string]any{
-			"@type": ciTypePrefix + "AddIdpCredentialOperationMetadata", "state": "awaiting-multi-party-approval",
-		}})
+	if s.deferLocked(w, "AddIdpCredentialOperationMetadata") {
 		return
 	}
 	st.seq++

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/gwsadmin/workspace/workspacetest"
 	ci "google.golang.org/api/cloudidentity/v1"
 )
@@ -294,5 +295,105 @@ func TestCloudIdentityAssignments(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("wrong scope: %d", resp.StatusCode)
+	}
+}
+
+// TestCloudIdentityMultiPartyApprovalDefers shows that, under multi-party
+// approval, exactly the methods whose discovery descriptions say so
+// (inboundSamlSsoProfiles.create, .patch and idpCredentials.add) answer
+// an Operation with "done": false, no response and metadata "state":
+// "awaiting-multi-party-approval", and change nothing; that a bad request
+// is still refused; and that the other mutations are applied.
+func TestCloudIdentityMultiPartyApprovalDefers(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	svc := ciService(t, s)
+	cust := "customers/" + s.CustomerID()
+	idp := &ci.SamlIdpConfig{EntityId: "https://idp.example.org/e", SingleSignOnServiceUri: "https://idp.example.org/sso"}
+	op, err := svc.InboundSamlSsoProfiles.Create(&ci.InboundSamlSsoProfile{Customer: cust, DisplayName: "before", IdpConfig: idp}).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p ci.InboundSamlSsoProfile
+	opResponse(t, op, &p)
+	key, _ := rsa.GenerateKey(rand.Reader, 1024)
+	pemData := selfSigned(t, &key.PublicKey, key)
+
+	s.SetMultiPartyApproval(true)
+	type deferred struct {
+		Done        bool
+		HasResponse bool
+		Metadata    map[string]any
+	}
+	want := func(typ string) deferred {
+		return deferred{Metadata: map[string]any{
+			"@type": "type.googleapis.com/google.apps.cloudidentity.v1." + typ,
+			"state": "awaiting-multi-party-approval",
+		}}
+	}
+	tests := []struct {
+		name string
+		call func() (*ci.Operation, error)
+		want deferred
+	}{
+		{"inboundSamlSsoProfiles.create", func() (*ci.Operation, error) {
+			return svc.InboundSamlSsoProfiles.Create(&ci.InboundSamlSsoProfile{Customer: cust, DisplayName: "new", IdpConfig: idp}).Do()
+		}, want("CreateInboundSamlSsoProfileOperationMetadata")},
+		{"inboundSamlSsoProfiles.patch", func() (*ci.Operation, error) {
+			return svc.InboundSamlSsoProfiles.Patch(p.Name, &ci.InboundSamlSsoProfile{DisplayName: "after"}).UpdateMask("displayName").Do()
+		}, want("UpdateInboundSamlSsoProfileOperationMetadata")},
+		{"inboundSamlSsoProfiles.idpCredentials.add", func() (*ci.Operation, error) {
+			return svc.InboundSamlSsoProfiles.IdpCredentials.Add(p.Name, &ci.AddIdpCredentialRequest{PemData: pemData}).Do()
+		}, want("AddIdpCredentialOperationMetadata")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			op, err := tt.call()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := deferred{Done: op.Done, HasResponse: op.Response != nil}
+			if len(op.Metadata) > 0 {
+				if err := json.Unmarshal(op.Metadata, &got.Metadata); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("operation (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// Nothing was applied.
+	if diff := cmp.Diff([]string{p.Name}, s.InboundSamlSsoProfiles()); diff != "" {
+		t.Errorf("profiles after deferred create (-want +got):\n%s", diff)
+	}
+	if got, err := svc.InboundSamlSsoProfiles.Get(p.Name).Do(); err != nil || got.DisplayName != "before" {
+		t.Errorf("profile after deferred patch: %+v %v", got, err)
+	}
+	if list, err := svc.InboundSamlSsoProfiles.IdpCredentials.List(p.Name).Do(); err != nil || len(list.IdpCredentials) != 0 {
+		t.Errorf("credentials after deferred add: %+v %v", list, err)
+	}
+	// A bad request is refused, not deferred.
+	_, err = svc.InboundSamlSsoProfiles.Create(&ci.InboundSamlSsoProfile{Customer: cust, IdpConfig: &ci.SamlIdpConfig{EntityId: "e"}}).Do()
+	if ge := apiError(t, err); ge.Code != http.StatusBadRequest {
+		t.Errorf("invalid create under approval: %v", err)
+	}
+	// Methods the discovery document does not name are applied at once.
+	op, err = svc.InboundSsoAssignments.Create(&ci.InboundSsoAssignment{
+		Customer: cust, TargetOrgUnit: "orgUnits/03ph8a2z1", SsoMode: "SAML_SSO",
+		SamlSsoInfo: &ci.SamlSsoInfo{InboundSamlSsoProfile: p.Name},
+	}).Do()
+	if err != nil || !op.Done || op.Response == nil {
+		t.Errorf("assignment create under approval: %+v %v", op, err)
+	}
+
+	s.SetMultiPartyApproval(false)
+	op, err = svc.InboundSamlSsoProfiles.Patch(p.Name, &ci.InboundSamlSsoProfile{DisplayName: "after"}).UpdateMask("displayName").Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opResponse(t, op, &p)
+	if p.DisplayName != "after" {
+		t.Errorf("patch after approval turned off: %+v", p)
 	}
 }

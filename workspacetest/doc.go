@@ -129,6 +129,16 @@
 // ([Server.SetGroupReadOnly]), parallel inserts into one group. Addresses
 // and dates are not parsed.
 //
+// # Multi-party approval
+//
+// [Server.SetMultiPartyApproval] turns on the customer's multi-party
+// approval for sensitive actions: Admin Settings SSO writes are refused
+// (errorCode 1811), and the Cloud Identity methods whose discovery
+// descriptions say so (inboundSamlSsoProfiles.create and .patch,
+// idpCredentials.add) answer an Operation with "done": false, no
+// response and metadata "state": "awaiting-multi-party-approval", and
+// change nothing.
+//
 // # Time
 //
 // All delays are divided by the speed factor, and everything time-based

@@ -66,8 +66,11 @@ func (s *Server) settings() *settingsState { return settingsStates.get(s) }
 
 // SetMultiPartyApproval turns the customer's multi-party approval for
 // sensitive actions on or off. While it is on, Admin Settings SSO writes
-// are refused (errorCode 1811) and Cloud Identity idpCredentials.add
-// returns an operation awaiting approval instead of adding the credential.
+// are refused (errorCode 1811), and the Cloud Identity methods whose
+// discovery descriptions say so (inboundSamlSsoProfiles.create and
+// .patch, idpCredentials.add) return an operation awaiting approval
+// ("done": false, metadata "state": "awaiting-multi-party-approval")
+// instead of making the change.
 func (s *Server) SetMultiPartyApproval(on bool) {
 	st := s.settings()
 	s.mu.Lock()
