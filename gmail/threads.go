@@ -45,13 +45,18 @@ func (s *ThreadsService) All(ctx context.Context, user string, opts *ListOptions
 }
 
 // Get returns a thread with its messages (10 units; 40 in the 2026
-// regime).
+// regime). opts.Format may be full, metadata or minimal: threads.get has
+// no raw format, and "raw" is refused before any request.
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.threads/get
 func (s *ThreadsService) Get(ctx context.Context, user, id string, opts *GetOptions) (*gmailapi.Thread, error) {
 	const op = "gmail: threads.get"
 	if err := opts.check(op); err != nil {
 		return nil, err
+	}
+	if opts != nil && opts.Format == "raw" {
+		// threads.get documents full, metadata and minimal only.
+		return nil, workspace.InvalidInput(op, "Format", `"raw" is not a thread format (full, metadata or minimal); get the messages with Messages.Get for raw`)
 	}
 	if id == "" {
 		return nil, workspace.InvalidInput(op, "id", "empty")
@@ -62,7 +67,7 @@ func (s *ThreadsService) Get(ctx context.Context, user, id string, opts *GetOpti
 	}
 	call := uc.svc.Users.Threads.Get(user, id)
 	if opts != nil {
-		if opts.Format != "" && opts.Format != "raw" {
+		if opts.Format != "" {
 			call.Format(opts.Format)
 		}
 		if len(opts.MetadataHeaders) > 0 {
