@@ -42,11 +42,46 @@ type Store interface {
 	// Messages returns every stored message of user, in no set order.
 	Messages(ctx context.Context, user string) ([]*MessageMeta, error)
 	// Replace stores the result of a full sync: msgs replace whatever was
-	// held for user, and the history id becomes historyID.
+	// held for user, and the history id becomes historyID. A
+	// CheckpointStore's Replace should also drop user's checkpoint in the
+	// same write (FullSync clears it right after in any case).
 	Replace(ctx context.Context, user string, historyID uint64, msgs []*MessageMeta) error
 	// Apply stores the result of an incremental sync: put are added or
 	// replaced, del removed, and the history id becomes historyID.
 	Apply(ctx context.Context, user string, historyID uint64, put []*MessageMeta, del []string) error
+}
+
+// CheckpointStore is a Store that also keeps the progress of a full sync,
+// so that a full sync that stopped (an error, a cancelled context, a
+// killed process) resumes where it stopped instead of starting over.
+// MemoryStore and BoltStore implement it; with a Store that does not, a
+// full sync starts over every time. FullSync writes the checkpoint and
+// reads it back; a store only keeps it.
+type CheckpointStore interface {
+	Store
+	// Checkpoint returns user's checkpoint (IDs in the order they were
+	// saved, Messages in no set order), or nil when there is none.
+	Checkpoint(ctx context.Context, user string) (*Checkpoint, error)
+	// SaveCheckpoint adds cp to user's checkpoint in one atomic write:
+	// State replaces the one held, IDs are appended to those held, and
+	// Messages are added (replacing any held with the same ID). It
+	// creates the checkpoint when there is none. It must not change what
+	// HistoryID, Message and Messages return.
+	SaveCheckpoint(ctx context.Context, user string, cp *Checkpoint) error
+	// ClearCheckpoint drops user's checkpoint, if any.
+	ClearCheckpoint(ctx context.Context, user string) error
+}
+
+// Checkpoint is the progress of a full sync, as a CheckpointStore keeps
+// it. Its content is written by FullSync; a store holds it as it is.
+type Checkpoint struct {
+	// State is the sync's own record (its options, the history id it
+	// started at, the listing's page token), opaque to the store.
+	State []byte
+	// IDs are the message ids listed so far.
+	IDs []string
+	// Messages are the messages fetched so far.
+	Messages []*MessageMeta
 }
 
 // MemoryStore is a Store in memory, lost when the process ends.
@@ -58,6 +93,13 @@ type MemoryStore struct {
 type memUser struct {
 	hid  uint64
 	msgs map[string]*MessageMeta
+	cp   *memCheckpoint
+}
+
+type memCheckpoint struct {
+	state []byte
+	ids   []string
+	msgs  map[string]*MessageMeta
 }
 
 // NewMemoryStore returns an empty MemoryStore.
@@ -119,6 +161,7 @@ func (s *MemoryStore) Replace(_ context.Context, user string, hid uint64, msgs [
 	defer s.mu.Unlock()
 	u := s.user(user)
 	u.hid = hid
+	u.cp = nil
 	u.msgs = make(map[string]*MessageMeta, len(msgs))
 	for _, m := range msgs {
 		u.msgs[m.ID] = cloneMeta(m)
@@ -141,9 +184,49 @@ func (s *MemoryStore) Apply(_ context.Context, user string, hid uint64, put []*M
 	return nil
 }
 
+// Checkpoint implements CheckpointStore.
+func (s *MemoryStore) Checkpoint(_ context.Context, user string) (*Checkpoint, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := s.user(user).cp
+	if cp == nil {
+		return nil, nil
+	}
+	out := &Checkpoint{State: slices.Clone(cp.state), IDs: slices.Clone(cp.ids)}
+	for _, m := range cp.msgs {
+		out.Messages = append(out.Messages, cloneMeta(m))
+	}
+	return out, nil
+}
+
+// SaveCheckpoint implements CheckpointStore.
+func (s *MemoryStore) SaveCheckpoint(_ context.Context, user string, cp *Checkpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(user)
+	if u.cp == nil {
+		u.cp = &memCheckpoint{msgs: map[string]*MessageMeta{}}
+	}
+	u.cp.state = slices.Clone(cp.State)
+	u.cp.ids = append(u.cp.ids, cp.IDs...)
+	for _, m := range cp.Messages {
+		u.cp.msgs[m.ID] = cloneMeta(m)
+	}
+	return nil
+}
+
+// ClearCheckpoint implements CheckpointStore.
+func (s *MemoryStore) ClearCheckpoint(_ context.Context, user string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.user(user).cp = nil
+	return nil
+}
+
 // BoltStore is a Store in a bbolt database file: pure Go, no server, one
 // transaction per write, so a sync resumes after a crash or a restart from
-// the last history id written. One process may open a file at a time.
+// the last history id written, and a full sync from its last checkpoint
+// (it is a CheckpointStore). One process may open a file at a time.
 type BoltStore struct {
 	db *bolt.DB
 }
@@ -167,6 +250,16 @@ func OpenBoltStore(path string) (*BoltStore, error) {
 func (s *BoltStore) Close() error { return s.db.Close() }
 
 func userBucket(user string) []byte { return []byte("user:" + strings.ToLower(user)) }
+
+// checkpointBucket holds user's full sync checkpoint: the state under
+// boltStateKey, the listed ids in sub-bucket boltIDs (keyed by sequence
+// number, in order) and the fetched messages in sub-bucket boltMsgs.
+func checkpointBucket(user string) []byte { return []byte("fullsync:" + strings.ToLower(user)) }
+
+var (
+	boltStateKey = []byte("state")
+	boltIDs      = []byte("ids")
+)
 
 // HistoryID implements Store.
 func (s *BoltStore) HistoryID(_ context.Context, user string) (uint64, error) {
@@ -230,6 +323,11 @@ func (s *BoltStore) write(user string, reset bool, hid uint64, put []*MessageMet
 				return err
 			}
 		}
+		if reset {
+			if err := deleteCheckpoint(tx, user); err != nil {
+				return err
+			}
+		}
 		b, err := tx.CreateBucketIfNotExists(name)
 		if err != nil {
 			return err
@@ -270,4 +368,87 @@ func (s *BoltStore) Replace(_ context.Context, user string, hid uint64, msgs []*
 // Apply implements Store.
 func (s *BoltStore) Apply(_ context.Context, user string, hid uint64, put []*MessageMeta, del []string) error {
 	return s.write(user, false, hid, put, del)
+}
+
+func deleteCheckpoint(tx *bolt.Tx, user string) error {
+	if tx.Bucket(checkpointBucket(user)) == nil {
+		return nil
+	}
+	return tx.DeleteBucket(checkpointBucket(user))
+}
+
+// Checkpoint implements CheckpointStore.
+func (s *BoltStore) Checkpoint(_ context.Context, user string) (*Checkpoint, error) {
+	var out *Checkpoint
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(checkpointBucket(user))
+		if b == nil {
+			return nil
+		}
+		out = &Checkpoint{State: slices.Clone(b.Get(boltStateKey))}
+		if ids := b.Bucket(boltIDs); ids != nil {
+			if err := ids.ForEach(func(_, v []byte) error {
+				out.IDs = append(out.IDs, string(v))
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if msgs := b.Bucket(boltMsgs); msgs != nil {
+			return msgs.ForEach(func(_, v []byte) error {
+				m := &MessageMeta{}
+				if err := json.Unmarshal(v, m); err != nil {
+					return err
+				}
+				out.Messages = append(out.Messages, m)
+				return nil
+			})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SaveCheckpoint implements CheckpointStore.
+func (s *BoltStore) SaveCheckpoint(_ context.Context, user string, cp *Checkpoint) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(checkpointBucket(user))
+		if err != nil {
+			return err
+		}
+		ids, err := b.CreateBucketIfNotExists(boltIDs)
+		if err != nil {
+			return err
+		}
+		msgs, err := b.CreateBucketIfNotExists(boltMsgs)
+		if err != nil {
+			return err
+		}
+		for _, id := range cp.IDs {
+			n, err := ids.NextSequence()
+			if err != nil {
+				return err
+			}
+			var k [8]byte
+			binary.BigEndian.PutUint64(k[:], n)
+			if err := ids.Put(k[:], []byte(id)); err != nil {
+				return err
+			}
+		}
+		for _, m := range cp.Messages {
+			v, err := json.Marshal(m)
+			if err != nil {
+				return err
+			}
+			if err := msgs.Put([]byte(m.ID), v); err != nil {
+				return err
+			}
+		}
+		return b.Put(boltStateKey, slices.Clone(cp.State))
+	})
+}
+
+// ClearCheckpoint implements CheckpointStore.
+func (s *BoltStore) ClearCheckpoint(_ context.Context, user string) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return deleteCheckpoint(tx, user) })
 }

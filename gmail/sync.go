@@ -2,8 +2,11 @@ package gmail
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"net/textproto"
 	"slices"
 	"sort"
@@ -48,6 +51,12 @@ type SyncResult struct {
 	// Added, Changed (labels) and Deleted list message ids, sorted.
 	// After a full sync they compare with what the store held before.
 	Added, Changed, Deleted []string
+	// Resumed is true when a full sync went on from the checkpoint of an
+	// earlier one that stopped (see FullSync); ResumedMessages counts the
+	// messages it took from the checkpoint instead of fetching them
+	// again.
+	Resumed         bool
+	ResumedMessages int
 	// Messages is the number of messages in the synced set now.
 	Messages int
 	// Calls counts the Gmail calls made, by method (batch parts
@@ -151,34 +160,48 @@ func (r *syncRun) getOptions() *GetOptions {
 
 // fetch gets the metadata of ids in batches. Messages that are gone
 // (404) are reported in gone; any other failure is returned.
-func (r *syncRun) fetch(ctx context.Context, ids []string, progress func(done int)) (metas []*MessageMeta, gone []string, err error) {
+func (r *syncRun) fetch(ctx context.Context, ids []string) (metas []*MessageMeta, gone []string, err error) {
 	const step = 2000
 	for lo := 0; lo < len(ids); lo += step {
-		chunk := ids[lo:min(lo+step, len(ids))]
-		msgs, sent, err := r.g.Messages.getMany(ctx, r.user, chunk, r.getOptions())
-		r.count("users.messages.get", sent)
-		var be *BatchError
-		if errors.As(err, &be) {
-			for _, c := range be.Failed {
-				if !errors.Is(c.Err, workspace.ErrNotFound) {
-					return nil, nil, c.Err
-				}
-			}
-		} else if err != nil {
+		m, g, err := r.fetchChunk(ctx, ids[lo:min(lo+step, len(ids))])
+		if err != nil {
 			return nil, nil, err
 		}
-		for i, m := range msgs {
-			if m == nil {
-				gone = append(gone, chunk[i])
-				continue
-			}
-			metas = append(metas, toMeta(m))
-		}
-		if progress != nil {
-			progress(min(lo+step, len(ids)))
-		}
+		metas, gone = append(metas, m...), append(gone, g...)
 	}
 	return metas, gone, nil
+}
+
+// fetchChunk gets the metadata of ids in batches. Messages that are gone
+// (404) are reported in gone. When another failure ends it, the messages
+// fetched before are returned with the first error.
+func (r *syncRun) fetchChunk(ctx context.Context, ids []string) (metas []*MessageMeta, gone []string, err error) {
+	msgs, sent, err := r.g.Messages.getMany(ctx, r.user, ids, r.getOptions())
+	r.count("users.messages.get", sent)
+	var be *BatchError
+	if errors.As(err, &be) {
+		err = nil
+		for _, c := range be.Failed {
+			if !errors.Is(c.Err, workspace.ErrNotFound) {
+				err = c.Err
+				break
+			}
+		}
+	} else if err != nil {
+		// A batch cut short (a cancelled context) leaves its results
+		// unsure: keep none.
+		return nil, nil, err
+	}
+	for i, m := range msgs {
+		if m == nil {
+			if err == nil {
+				gone = append(gone, ids[i])
+			}
+			continue
+		}
+		metas = append(metas, toMeta(m))
+	}
+	return metas, gone, err
 }
 
 // toMeta keeps what a sync stores of a message.
@@ -212,48 +235,258 @@ func (r *syncRun) inSet(m *MessageMeta) bool {
 	return true
 }
 
+var (
+	_ CheckpointStore = (*MemoryStore)(nil)
+	_ CheckpointStore = (*BoltStore)(nil)
+)
+
+// fullCheckpointStep is how many messages a full sync fetches between
+// two checkpoints: a stop loses at most this many messages.get (2,500
+// units, 10,000 in the 2026 regime).
+const fullCheckpointStep = 500
+
+// cpVersion is the version of cpState; a checkpoint of another version
+// is not resumed.
+const cpVersion = 1
+
+// cpState is the State of a full sync's Checkpoint, JSON-encoded.
+type cpState struct {
+	Version int `json:"v"`
+	// Options are the sync options that decide the synced set and what
+	// is kept of each message (optionsKey).
+	Options string `json:"options"`
+	// HistoryID is the mailbox's history id read before the first
+	// listing of the first attempt (users.getProfile); it is the one
+	// stored when the full sync completes, however many attempts it took.
+	HistoryID uint64 `json:"historyId"`
+	// PageToken is the messages.list token of the next page to list;
+	// Listed is true once the last page was listed.
+	PageToken string `json:"pageToken,omitempty"`
+	Listed    bool   `json:"listed,omitempty"`
+	// IDsFrom is where this listing's ids start in Checkpoint.IDs: a
+	// listing started over (its page token had expired) leaves the ids of
+	// the one before in front, unused.
+	IDsFrom int `json:"idsFrom,omitempty"`
+}
+
+// optionsKey describes the options that decide what a full sync stores:
+// a checkpoint written under other options is not resumed.
+func (r *syncRun) optionsKey() string {
+	h := make([]string, 0, len(r.o.Headers))
+	for _, x := range r.o.Headers {
+		h = append(h, textproto.CanonicalMIMEHeaderKey(x))
+	}
+	slices.Sort(h)
+	h = slices.Compact(h)
+	b, _ := json.Marshal(struct {
+		LabelID          string   `json:"labelId,omitempty"`
+		IncludeSpamTrash bool     `json:"includeSpamTrash,omitempty"`
+		Headers          []string `json:"headers"`
+	}{r.o.LabelID, r.o.IncludeSpamTrash, h})
+	return string(b)
+}
+
+func (r *syncRun) log(ctx context.Context, msg string, attrs ...slog.Attr) {
+	if l := r.g.core.Logger(); l != nil {
+		l.LogAttrs(ctx, slog.LevelInfo, msg, append([]slog.Attr{slog.String("user", r.user)}, attrs...)...)
+	}
+}
+
+// save adds ids and msgs to the checkpoint, with st as its state. It
+// writes even when ctx is cancelled, so that the work done before a
+// cancellation is kept.
+func (r *syncRun) save(ctx context.Context, cs CheckpointStore, st *cpState, ids []string, msgs []*MessageMeta) error {
+	if cs == nil {
+		return nil
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	err = cs.SaveCheckpoint(context.WithoutCancel(ctx), r.user, &Checkpoint{State: b, IDs: ids, Messages: msgs})
+	if err != nil {
+		return fmt.Errorf("gmail: sync %s: store checkpoint: %w", r.user, err)
+	}
+	return nil
+}
+
+// resumable returns the checkpoint of an earlier full sync that this one
+// may go on from, with its state, or nil. A checkpoint that may not be
+// resumed (unreadable, other options, history id forgotten by Gmail) is
+// dropped and the reason logged.
+func (r *syncRun) resumable(ctx context.Context, cs CheckpointStore) (*Checkpoint, cpState, error) {
+	var st cpState
+	cp, err := cs.Checkpoint(ctx, r.user)
+	if err != nil {
+		return nil, st, fmt.Errorf("gmail: sync %s: store checkpoint: %w", r.user, err)
+	}
+	if cp == nil {
+		return nil, st, nil
+	}
+	drop := func(why string, attrs ...slog.Attr) (*Checkpoint, cpState, error) {
+		r.log(ctx, "gmail: full sync starts over: "+why, attrs...)
+		if err := cs.ClearCheckpoint(ctx, r.user); err != nil {
+			return nil, st, fmt.Errorf("gmail: sync %s: store checkpoint: %w", r.user, err)
+		}
+		return nil, st, nil
+	}
+	if err := json.Unmarshal(cp.State, &st); err != nil || st.Version != cpVersion || st.HistoryID == 0 {
+		return drop("the checkpoint is unreadable or of another version")
+	}
+	if now := r.optionsKey(); st.Options != now {
+		return drop("the checkpoint was written with other sync options",
+			slog.String("checkpoint", st.Options), slog.String("now", now))
+	}
+	// The history id the full sync started at will be stored at the end;
+	// if Gmail has forgotten it, the next Sync would do a full sync again.
+	_, err = r.g.History.List(ctx, r.user, st.HistoryID, &HistoryOptions{MaxResults: 1, Fields: "history(id)"})
+	r.count("users.history.list", 1)
+	if errors.Is(err, workspace.ErrNotFound) {
+		return drop("Gmail no longer has the history id the checkpoint started at",
+			slog.Uint64("historyId", st.HistoryID))
+	}
+	if err != nil {
+		return nil, st, err
+	}
+	return cp, st, nil
+}
+
+// badPageToken reports whether err is Gmail's answer to a page token it
+// no longer accepts (400).
+func badPageToken(err error) bool {
+	var we *workspace.Error
+	return errors.As(err, &we) && we.StatusCode == http.StatusBadRequest
+}
+
 func (r *syncRun) full(ctx context.Context, reason string) (*SyncResult, error) {
 	res := r.res
 	res.Full, res.Reason = true, reason
-	prof, err := r.g.Profile(ctx, r.user)
-	r.count("users.getProfile", 1)
-	if err != nil {
-		return nil, err
+	cs, _ := r.store.(CheckpointStore)
+	var cp *Checkpoint
+	var st cpState
+	if cs != nil {
+		var err error
+		if cp, st, err = r.resumable(ctx, cs); err != nil {
+			return nil, err
+		}
 	}
-	lo := &ListOptions{MaxResults: 500, IncludeSpamTrash: r.o.IncludeSpamTrash, Fields: "messages(id)"}
-	if r.o.LabelID != "" {
-		lo.LabelIDs = []string{r.o.LabelID}
-	}
-	var ids []string
-	var pages pageGuard
-	for {
-		page, err := r.g.Messages.List(ctx, r.user, lo)
-		r.count("users.messages.list", 1)
+	if cp != nil {
+		res.Resumed = true
+		r.log(ctx, "gmail: full sync resumes from its checkpoint",
+			slog.Int("listed", len(cp.IDs)-min(st.IDsFrom, len(cp.IDs))), slog.Bool("listingDone", st.Listed),
+			slog.Int("fetched", len(cp.Messages)), slog.Uint64("historyId", st.HistoryID))
+	} else {
+		// The history id is read before anything is listed: every message
+		// stored is then a snapshot taken after it, so a change made
+		// during the sync (or between its attempts) has a history record
+		// after it, which the next incremental sync replays.
+		prof, err := r.g.Profile(ctx, r.user)
+		r.count("users.getProfile", 1)
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range page.Messages {
-			ids = append(ids, m.Id)
+		cp = &Checkpoint{}
+		st = cpState{Version: cpVersion, Options: r.optionsKey(), HistoryID: prof.HistoryId}
+		if err := r.save(ctx, cs, &st, nil, nil); err != nil {
+			return nil, err
 		}
-		if page.NextPageToken == "" {
-			break
+	}
+	listed := slices.Clone(cp.IDs[min(st.IDsFrom, len(cp.IDs)):])
+	stored := len(cp.IDs)
+	if !st.Listed {
+		lo := &ListOptions{MaxResults: 500, IncludeSpamTrash: r.o.IncludeSpamTrash, Fields: "messages(id)",
+			PageToken: st.PageToken}
+		if r.o.LabelID != "" {
+			lo.LabelIDs = []string{r.o.LabelID}
 		}
-		if err := pages.next(page.NextPageToken); err != nil {
-			return nil, fmt.Errorf("gmail: sync %s: messages.list: %w", r.user, err)
+		stale := st.PageToken != "" // a token from an earlier run
+		var pages pageGuard
+		for {
+			page, err := r.g.Messages.List(ctx, r.user, lo)
+			r.count("users.messages.list", 1)
+			if err != nil && stale && badPageToken(err) {
+				// Page tokens expire. The listing starts over; the
+				// messages fetched are kept and not fetched again.
+				r.log(ctx, "gmail: full sync lists again from the first page: Gmail refused the stored page token",
+					slog.String("error", err.Error()))
+				stale = false
+				listed = nil
+				st.PageToken, st.IDsFrom = "", stored
+				lo.PageToken = ""
+				pages = pageGuard{}
+				if err := r.save(ctx, cs, &st, nil, nil); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			stale = false
+			ids := make([]string, 0, len(page.Messages))
+			for _, m := range page.Messages {
+				ids = append(ids, m.Id)
+			}
+			if page.NextPageToken != "" {
+				if err := pages.next(page.NextPageToken); err != nil {
+					return nil, fmt.Errorf("gmail: sync %s: messages.list: %w", r.user, err)
+				}
+			}
+			listed = append(listed, ids...)
+			stored += len(ids)
+			st.PageToken, st.Listed = page.NextPageToken, page.NextPageToken == ""
+			if err := r.save(ctx, cs, &st, ids, nil); err != nil {
+				return nil, err
+			}
+			if st.Listed {
+				break
+			}
+			lo.PageToken = page.NextPageToken
 		}
-		lo.PageToken = page.NextPageToken
 	}
-	var progress func(int)
-	if r.o.Progress != nil {
-		progress = func(done int) { r.o.Progress(done, len(ids)) }
+
+	fetched := make(map[string]*MessageMeta, len(cp.Messages))
+	for _, m := range cp.Messages {
+		fetched[m.ID] = m
 	}
-	metas, _, err := r.fetch(ctx, ids, progress)
-	if err != nil {
-		return nil, err
+	cp = nil
+	seen := make(map[string]bool, len(listed))
+	var order, todo []string
+	for _, id := range listed {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		order = append(order, id)
+		if fetched[id] == nil {
+			todo = append(todo, id)
+		}
 	}
-	kept := metas[:0]
-	for _, m := range metas {
-		if r.inSet(m) {
+	res.ResumedMessages = len(order) - len(todo)
+	for lo := 0; lo < len(todo); lo += fullCheckpointStep {
+		chunk := todo[lo:min(lo+fullCheckpointStep, len(todo))]
+		metas, _, err := r.fetchChunk(ctx, chunk)
+		for _, m := range metas {
+			fetched[m.ID] = m
+		}
+		if len(metas) > 0 {
+			if serr := r.save(ctx, cs, &st, nil, metas); serr != nil && err == nil {
+				err = serr
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if r.o.Progress != nil {
+			r.o.Progress(res.ResumedMessages+lo+len(chunk), len(order))
+		}
+	}
+	// Messages listed but gone at fetch time (404) are not in fetched, and
+	// messages fetched in an earlier listing but no longer listed are not
+	// in order: neither is kept.
+	var kept []*MessageMeta
+	for _, id := range order {
+		if m := fetched[id]; m != nil && r.inSet(m) {
 			kept = append(kept, m)
 		}
 	}
@@ -280,10 +513,15 @@ func (r *syncRun) full(ctx context.Context, reason string) (*SyncResult, error) 
 			res.Deleted = append(res.Deleted, id)
 		}
 	}
-	if err := r.store.Replace(ctx, r.user, prof.HistoryId, kept); err != nil {
+	if err := r.store.Replace(ctx, r.user, st.HistoryID, kept); err != nil {
 		return nil, fmt.Errorf("gmail: sync %s: store: %w", r.user, err)
 	}
-	res.HistoryID = prof.HistoryId
+	if cs != nil {
+		if err := cs.ClearCheckpoint(ctx, r.user); err != nil {
+			return nil, fmt.Errorf("gmail: sync %s: store checkpoint: %w", r.user, err)
+		}
+	}
+	res.HistoryID = st.HistoryID
 	res.Messages = len(kept)
 	res.sort()
 	return res, nil
@@ -350,7 +588,7 @@ func (r *syncRun) incremental(ctx context.Context, start uint64) (*SyncResult, e
 			fetch = append(fetch, id)
 		}
 	}
-	metas, gone, err := r.fetch(ctx, fetch, nil)
+	metas, gone, err := r.fetch(ctx, fetch)
 	if err != nil {
 		return nil, err
 	}
