@@ -1013,7 +1013,63 @@ func (s *Server) auditExportDownload(w http.ResponseWriter, r *http.Request) {
 		file = x.files[n]
 		s.mu.Unlock()
 	}
+	// Range requests (RFC 9110 section 14): http.ServeContent answers
+	// "bytes=N-", "bytes=N-M" (and suffix and multi-range forms) with 206
+	// and Content-Range, and a range that starts at or beyond the end with
+	// 416 and "Content-Range: bytes */size". A Range it would refuse as
+	// malformed, or one in a unit other than bytes, is ignored and the
+	// whole file served with 200: RFC 9110 lets a server ignore a Range
+	// and requires it for an unknown unit.
+	if v := r.Header.Get("Range"); v != "" && !wellFormedByteRanges(v) {
+		r.Header.Del("Range")
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.Itoa(len(file)))
-	_, _ = w.Write(file)
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(file))
+}
+
+// wellFormedByteRanges reports whether v is a syntactically valid
+// "bytes=" range set: comma-separated "first-", "first-last" or
+// "-suffix" specs of decimal digits, with last >= first.
+func wellFormedByteRanges(v string) bool {
+	set, ok := strings.CutPrefix(v, "bytes=")
+	if !ok {
+		return false
+	}
+	digits := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	n := 0
+	for spec := range strings.SplitSeq(set, ",") {
+		spec = strings.Trim(spec, " \t")
+		if spec == "" {
+			continue
+		}
+		first, last, ok := strings.Cut(spec, "-")
+		switch {
+		case !ok:
+			return false
+		case first == "":
+			if !digits(last) {
+				return false
+			}
+		case !digits(first) || (last != "" && !digits(last)):
+			return false
+		case last != "":
+			a, err1 := strconv.ParseInt(first, 10, 64)
+			b, err2 := strconv.ParseInt(last, 10, 64)
+			if err1 != nil || err2 != nil || b < a {
+				return false
+			}
+		}
+		n++
+	}
+	return n > 0
 }

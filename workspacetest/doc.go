@@ -129,6 +129,14 @@
 // ([Server.SetGroupReadOnly]), parallel inserts into one group. Addresses
 // and dates are not parsed.
 //
+// # Email Audit exports
+//
+// The file URLs of a completed mailbox export serve the encrypted file
+// with http.ServeContent: "Range: bytes=N-" and "bytes=N-M" get 206
+// Partial Content with Content-Range, a range starting at or past the end
+// 416 with "Content-Range: bytes */size", and a malformed Range or one in
+// another unit is ignored (200, the whole file).
+//
 // # Multi-party approval
 //
 // [Server.SetMultiPartyApproval] turns on the customer's multi-party
