@@ -54,7 +54,8 @@ type PostalAddress struct {
 // above are then applied on top of it).
 type CustomerUpdate struct {
 	// Language is a BCP 47 (RFC 3066 successor) tag such as "en", "fr" or
-	// "zh-TW"; it is validated and sent in canonical form.
+	// "zh-TW"; it is checked for form and sent as written (Google's list of
+	// language codes includes deprecated tags such as "iw" and "in").
 	Language         *string
 	OrganizationName *string
 	CountryCode      *string // ISO 3166-1 alpha-2, e.g. "IT"
@@ -92,8 +93,8 @@ func (s *CustomerService) Update(ctx context.Context, u *CustomerUpdate) (*Custo
 	}
 	body := &directory.Customer{}
 	if u.Language != nil {
-		tag, err := ParseLanguage(*u.Language)
-		if err != nil {
+		tag := strings.TrimSpace(*u.Language)
+		if err := checkLanguage(tag); err != nil {
 			return nil, &workspace.InputError{Op: op, Field: "Language", Reason: "not a valid language tag", Err: err}
 		}
 		body.Language = tag
@@ -170,21 +171,24 @@ func (s *CustomerService) Update(ctx context.Context, u *CustomerUpdate) (*Custo
 
 var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 
-// ParseLanguage checks a language tag (BCP 47, which obsoletes the RFC
-// 3066 the Admin Settings docs cite) and returns its canonical form, e.g.
-// "pt-br" → "pt-BR". "und" and private-use-only tags are refused.
-func ParseLanguage(tag string) (string, error) {
-	t, err := language.Parse(strings.TrimSpace(tag))
+// checkLanguage checks that tag is a well-formed language tag (BCP 47,
+// which obsoletes the RFC 3066 the Admin Settings docs cite) with a
+// language subtag; "und" and private-use-only tags are refused. The tag is
+// sent as the caller wrote it: Google's own list of language codes uses
+// deprecated tags such as "iw" (Hebrew) and "in" (Indonesian), which a
+// canonicalizing parser would rewrite.
+func checkLanguage(tag string) error {
+	t, err := language.Parse(tag)
 	if err != nil {
-		return "", err
+		return err
 	}
 	if t == language.Und {
-		return "", errInvalid("undetermined language")
+		return errInvalid("undetermined language")
 	}
 	if base, conf := t.Base(); conf == language.No || base.String() == "und" {
-		return "", errInvalid("no language subtag")
+		return errInvalid("no language subtag")
 	}
-	return t.String(), nil
+	return nil
 }
 
 type errInvalid string
