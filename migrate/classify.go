@@ -52,6 +52,13 @@ func classify(err error) outcome {
 		// The sink (or the core) says the call may have taken effect.
 		return ambiguous
 	}
+	if strings.Contains(err.Error(), "UNSUPPORTED_PARALLEL_OPERATION") {
+		// Another insert into the group was in progress, whatever layout
+		// or status carried the refusal (even a 2xx answer's
+		// responseCode): nothing was stored, so it is sent again later,
+		// never recorded as a refused message.
+		return throttled
+	}
 	var we *workspace.Error
 	if errors.As(err, &we) && we.StatusCode == 0 && we.Temporary() {
 		// No answer from the API: the token endpoint failed or no

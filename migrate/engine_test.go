@@ -204,6 +204,8 @@ func TestRetryDelayFollowsTheError(t *testing.T) {
 		{"rate limit 503", &workspace.Error{StatusCode: 503, Reasons: []string{"rateLimitExceeded"}}, 1600 * time.Millisecond, 2400 * time.Millisecond},
 		{"parallel insert", &workspace.Error{StatusCode: 400, Reasons: []string{"UNSUPPORTED_PARALLEL_OPERATION"}}, 1600 * time.Millisecond, 2400 * time.Millisecond},
 		{"parallel insert in the message only", &workspace.Error{StatusCode: 400, Message: "UNSUPPORTED_PARALLEL_OPERATION: busy"}, 1600 * time.Millisecond, 2400 * time.Millisecond},
+		{"parallel insert in a 403's body", &workspace.Error{StatusCode: 403, Body: []byte(`{"responseCode":"UNSUPPORTED_PARALLEL_OPERATION"}`)}, 1600 * time.Millisecond, 2400 * time.Millisecond},
+		{"parallel insert in a 200 answer's responseCode", fmt.Errorf("datatransfer: archive.insert: unexpected responseCode %q", "UNSUPPORTED_PARALLEL_OPERATION"), 1600 * time.Millisecond, 2400 * time.Millisecond},
 		{"429 with Retry-After", &workspace.Error{StatusCode: 429, RetryAfter: 7 * time.Second}, 7 * time.Second, 7 * time.Second},
 	}
 	for _, tt := range tests {

@@ -21,6 +21,10 @@ import (
 // MaxBody is how much of an error body is read and kept.
 const MaxBody = 64 << 10
 
+// ReasonParallel is Groups Migration's refusal of a second insert into a
+// group while one is in progress.
+const ReasonParallel = "UNSUPPORTED_PARALLEL_OPERATION"
+
 // Info is what an error response says.
 type Info struct {
 	StatusCode int           // HTTP status
@@ -97,6 +101,12 @@ func Parse(status int, h http.Header, body []byte) *Info {
 		parseXML(info, trimmed)
 	default:
 		info.Message = strings.TrimSpace(string(firstLine(trimmed, 300)))
+	}
+	// Groups Migration's parallel-insert refusal is a throttle whatever
+	// layout carries it (a reason, a responseCode at any depth, a message,
+	// plain text, XML): it is found by its name anywhere in the body.
+	if bytes.Contains(body, []byte(ReasonParallel)) && !info.HasReason(ReasonParallel) {
+		info.Reasons = append(info.Reasons, ReasonParallel)
 	}
 	if info.Message == "" {
 		info.Message = http.StatusText(status)
