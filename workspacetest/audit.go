@@ -36,6 +36,34 @@ import (
 //   - searchQuery supports a small subset of Gmail search: from:, to:,
 //     subject: (header contains) and bare words (message contains), all
 //     case-insensitive and ANDed.
+//
+// # The upload rate
+//
+// The limits page (https://developers.google.com/workspace/admin/email-audit/limits,
+// quoted in the Russian and Vietnamese copies kept as seeds 001 and 003,
+// and google-apis.md §1.4) says: "Another trade-off example is the quota
+// for the Email Audit API for the maximum overall message upload rate.
+// The upload rate is one API request - per second - per user, no matter
+// how many threads are making upload requests." The page names no call;
+// it names "upload requests". The Email Audit documents call exactly one
+// of their calls an upload: the public key step of
+// https://developers.google.com/workspace/admin/email-audit/download-mailbox
+// ("Generate and upload a public key", "you must first upload the
+// domain's OpenPGP public encryption key"), POST .../publickey/{domain}.
+// Creating or deleting monitors and exports, and reading them, are
+// "requests", never uploads, and carry their own documented limits (the
+// daily monitor and export budgets); the export file downloads are
+// downloads. So the fake applies the rate to publickey.create only, per
+// acting user (the path names no user; the caller is the admin who
+// uploads): one request a second (times the speed factor), on the server
+// clock, so an injected clock drives it. An upload over the rate gets
+// what the page gives for a spent quota: 503 with an
+// AppsForYourDomainErrors body, errorCode 1001 (ServerBusy), and a
+// Retry-After header when [WithRetryAfter] asks for one. (An older copy,
+// https://developers.google.cn/admin-sdk/email-audit/limits, attributes
+// the sentence to the Email Settings API, and google-apis.md takes it
+// for a copy-paste artefact; the current page says Email Audit, so the
+// fake enforces it, on the one call it can mean.)
 
 const scopeAudit = "https://apps-apis.google.com/a/feeds/compliance/audit/"
 
@@ -318,11 +346,20 @@ func (s *Server) auditCharge(w http.ResponseWriter, monitor bool) bool {
 	}
 	s.mu.Unlock()
 	if over {
-		writeGDataError(w, http.StatusServiceUnavailable, gdataServerBusy, "",
-			"ServerBusy: daily limit of "+what+" requests for domain "+s.cfg.domain+" reached")
+		s.auditBusy(w, "ServerBusy: daily limit of "+what+" requests for domain "+s.cfg.domain+" reached")
 		return false
 	}
 	return true
+}
+
+// auditBusy writes the legacy feeds' quota refusal: 503 with errorCode
+// 1001 (ServerBusy), and Retry-After when WithRetryAfter set one, as the
+// server's other quota refusals carry it.
+func (s *Server) auditBusy(w http.ResponseWriter, reason string) {
+	if s.cfg.retryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterValue(s.scaled(s.cfg.retryAfter)))
+	}
+	writeGDataError(w, http.StatusServiceUnavailable, gdataServerBusy, "", reason)
 }
 
 // parseAuditDate reads a "YYYY-MM-dd HH:mm" UTC date; like Google it
@@ -509,7 +546,7 @@ func (s *Server) auditPublicKey(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.auditDomainUser(w, r, ""); !ok {
 		return
 	}
-	// "1 upload request per second per user" (quotas.md), per acting user.
+	// One upload request a second per user (see "The upload rate" above).
 	a := s.audit()
 	c := callerFrom(r)
 	s.mu.Lock()
@@ -521,8 +558,7 @@ func (s *Server) auditPublicKey(w http.ResponseWriter, r *http.Request) {
 	allowed := lim.AllowN(s.nowLocked(), 1)
 	s.mu.Unlock()
 	if !allowed {
-		writeGDataError(w, http.StatusServiceUnavailable, gdataServerBusy, "",
-			"ServerBusy: more than one upload request a second for "+c.Subject)
+		s.auditBusy(w, "ServerBusy: more than one upload request a second for "+c.Subject)
 		return
 	}
 	e := readGDataEntry(w, r)

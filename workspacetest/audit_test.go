@@ -755,3 +755,72 @@ func TestAuditExportDownloadRange(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditUploadRate shows the limits page's "one API request per second
+// per user" upload rate: it applies to the public key upload (the one call
+// the Email Audit documents call an upload), per acting user, on the
+// server clock, and is refused as the legacy feeds refuse a spent quota
+// (503, errorCode 1001, Retry-After when asked for); monitor and export
+// requests in the same second are not limited by it.
+func TestAuditUploadRate(t *testing.T) {
+	clk := &safeClock{t: time.Date(2030, 3, 10, 12, 0, 30, 0, time.UTC)}
+	s := newServer(t, workspacetest.WithClock(clk.now), workspacetest.WithRetryAfter(5*time.Second))
+	s.AddUser("amal@example.com")
+	s.AddUser("izumi@example.com")
+	s.AddAdmin("second@example.com")
+	_, pub := rsaKey()
+	tokens := map[string]string{"admin": s.IssueToken(s.AdminEmail()), "second": s.IssueToken("second@example.com")}
+	type reply struct {
+		Status     int
+		RetryAfter string
+	}
+	send := func(as, method, path, body string) reply {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, s.URL+auditPath+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/atom+xml")
+		}
+		req.Header.Set("Authorization", "Bearer "+tokens[as])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			wantGDataError(t, resp.StatusCode, b, http.StatusServiceUnavailable, "1001")
+		}
+		return reply{resp.StatusCode, resp.Header.Get("Retry-After")}
+	}
+	key := atomBody("publicKey", pub)
+	monitor := atomBody("destUserName", "izumi", "endDate", "2030-07-01 00:00")
+	steps := []struct {
+		name                 string
+		advance              time.Duration
+		as, method, path, in string
+		want                 reply
+	}{
+		{"first upload", 0, "admin", "POST", "publickey/example.com", key, reply{201, ""}},
+		{"second upload in the same second", 0, "admin", "POST", "publickey/example.com", key, reply{503, "5"}},
+		{"another admin's upload", 0, "second", "POST", "publickey/example.com", key, reply{201, ""}},
+		{"half a second later", 500 * time.Millisecond, "admin", "POST", "publickey/example.com", key, reply{503, "5"}},
+		{"a second after the first", 500 * time.Millisecond, "admin", "POST", "publickey/example.com", key, reply{201, ""}},
+		{"monitor create 1", 0, "admin", "POST", "mail/monitor/example.com/amal", monitor, reply{201, ""}},
+		{"monitor create 2", 0, "admin", "POST", "mail/monitor/example.com/amal", monitor, reply{201, ""}},
+		{"monitor list", 0, "admin", "GET", "mail/monitor/example.com/amal", "", reply{200, ""}},
+		{"export create 1", 0, "admin", "POST", "mail/export/example.com/amal", atomBody(), reply{201, ""}},
+		{"export create 2", 0, "admin", "POST", "mail/export/example.com/amal", atomBody(), reply{201, ""}},
+		{"export list", 0, "admin", "GET", "mail/export/example.com", "", reply{200, ""}},
+		{"monitor delete", 0, "admin", "DELETE", "mail/monitor/example.com/amal/izumi", "", reply{200, ""}},
+	}
+	for _, st := range steps {
+		clk.advance(st.advance)
+		got := send(st.as, st.method, st.path, st.in)
+		if diff := cmp.Diff(st.want, got); diff != "" {
+			t.Errorf("%s: %s %s (-want +got):\n%s", st.name, st.method, st.path, diff)
+		}
+	}
+}

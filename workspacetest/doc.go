@@ -131,6 +131,12 @@
 //
 // # Email Audit exports
 //
+// The public key upload (POST .../publickey/{domain}, the one Email Audit
+// call Google's documents name an upload) is limited to one request a
+// second per acting user, as the limits page says of uploads; over it the
+// reply is 503 errorCode 1001 (ServerBusy). Email Audit quota refusals
+// carry Retry-After when [WithRetryAfter] asks for it.
+//
 // The file URLs of a completed mailbox export serve the encrypted file
 // with http.ServeContent: "Range: bytes=N-" and "bytes=N-M" get 206
 // Partial Content with Content-Range, a range starting at or past the end
