@@ -1,10 +1,10 @@
-// Command decryptbench measures audit.Decrypt on a large export: it
+// Command decrypt measures audit.Decrypt on a large export: it
 // generates an RSA key and an OpenPGP-encrypted mbox of -size bytes
 // (streamed to a temporary file, never held in memory), then decrypts it
 // in a child process that reports its throughput and peak resident memory
 // (VmHWM from /proc/self/status) and Go heap.
 //
-//	go run ./audit/internal/decryptbench -size 1GiB
+//	go run ./benchmarks/decrypt -size 1GiB
 package main
 
 import (

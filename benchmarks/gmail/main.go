@@ -1,4 +1,4 @@
-// Command bench measures fetching many messages' metadata from the fake
+// Command gmail measures fetching many messages' metadata from the fake
 // Gmail server at scaled quotas, two ways in the same run: through
 // gmail.Messages.GetMany (HTTP batches, per-part quota) and through plain
 // per-message calls of Google's generated client (over the same paced
@@ -7,7 +7,7 @@
 // charged, the achieved units per second as a fraction of the per-user
 // limit, and the calls the server rejected.
 //
-//	go run ./gmail/bench -n 5000 -speed 20
+//	go run ./benchmarks/gmail -n 5000 -speed 20
 package main
 
 import (

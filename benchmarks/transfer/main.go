@@ -1,8 +1,8 @@
-// Command bench measures the migration engine against the in-process fake
+// Command transfer measures the migration engine against the in-process fake
 // server:
 //
-//	go run ./datatransfer/bench -mode throughput   # inserts/s as a fraction of the limit
-//	go run ./datatransfer/bench -mode rss          # peak RSS migrating a 1 GiB mbox
+//	go run ./benchmarks/transfer -mode throughput   # inserts/s as a fraction of the limit
+//	go run ./benchmarks/transfer -mode rss          # peak RSS migrating a 1 GiB mbox
 //
 // Throughput: several groups are migrated with the fake's limits scaled up
 // (-speed) and the client's quota layer told the same scaled limit; the
