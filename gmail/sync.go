@@ -35,7 +35,8 @@ type SyncOptions struct {
 	// Batch tunes the batched messages.get calls.
 	Batch *BatchOptions
 	// Progress, when set, is called after each batch of messages fetched
-	// during a full sync with the number done and the total.
+	// during a full sync with the number done and the total (a resumed
+	// sync counts the messages taken from its checkpoint as done).
 	Progress func(done, total int)
 }
 
@@ -108,9 +109,12 @@ func newSyncRun(g *Client, user string, store Store, opts *SyncOptions) *syncRun
 // history id, it asks history.list for the changes since (2 units a page)
 // and fetches the metadata of new and relabelled messages in batches;
 // when it has none, or Gmail answers 404 because the id is too old, it
-// does a full sync (see FullSync). The store is written once, atomically,
-// at the end, so an interrupted sync leaves the previous state and the
-// next one resumes from it.
+// does a full sync (see FullSync), which resumes the checkpoint of an
+// earlier full sync that stopped. An incremental sync is written once,
+// atomically, at the end, so an interrupted one leaves the previous state
+// and the next one starts again from the stored history id. While the
+// stored history id is valid, Sync does incremental syncs and leaves any
+// checkpoint of a stopped FullSync alone.
 //
 // API docs: https://developers.google.com/workspace/gmail/api/guides/sync
 func (g *Client) Sync(ctx context.Context, user string, store Store, opts *SyncOptions) (*SyncResult, error) {
@@ -141,6 +145,38 @@ func (g *Client) Sync(ctx context.Context, user string, store Store, opts *SyncO
 // format=metadata), and replaces what store held for user. The history id
 // stored is the mailbox's at the start (users.getProfile), so changes made
 // during the sync are caught by the next incremental one.
+//
+// With a CheckpointStore (MemoryStore, BoltStore) a full sync that stops
+// (an error, a cancelled context, a killed process) resumes: it saves a
+// checkpoint beside what the store holds for user, which stays as it was
+// until the sync completes. The checkpoint holds the sync's options, the
+// history id read at the start, the ids listed and the page token of the
+// next page (saved after each page), and the metadata of the messages
+// fetched (saved after every 500; when some messages.get fail, the ones
+// of their batches that succeeded are saved before the error is
+// returned; a cancelled context loses at most the last 500). The
+// next full sync of user (FullSync, or Sync when it must do one) goes on
+// from there: it lists only the pages not listed yet and fetches only
+// the messages not fetched yet. When the store is replaced the checkpoint
+// is dropped; SyncResult.Resumed and ResumedMessages say what was taken
+// from it. A MemoryStore's checkpoint serves a rerun in the same process
+// only.
+//
+// The history id stored at the end is the one read at the start of the
+// first attempt, however many attempts it took: every message stored was
+// fetched after it, so any change to a message after its fetch (during
+// the sync or between attempts) has a later history record, and the next
+// incremental sync replays it; a message deleted after its fetch is
+// removed by that sync, not by this one. A message listed but gone by the
+// time it is fetched is left out. Before resuming, one history.list (2
+// units) checks that Gmail still has that history id.
+//
+// A checkpoint is not resumed, and the sync starts over, when it was
+// written with other options (LabelID, IncludeSpamTrash, or another set
+// of Headers) or Gmail no longer has its history id; the reason is
+// logged (Info) to the client's logger. If Gmail refuses the stored page
+// token (400, as when it expired), the listing starts over from the first
+// page, and the messages already fetched are kept and not fetched again.
 func (g *Client) FullSync(ctx context.Context, user string, store Store, opts *SyncOptions) (*SyncResult, error) {
 	const op = "gmail: FullSync"
 	if err := checkUser(op, user); err != nil {

@@ -552,3 +552,36 @@ func TestFullSyncNoCheckpointLeft(t *testing.T) {
 		})
 	}
 }
+
+// plainStore is a Store that keeps no checkpoint.
+type plainStore struct{ gmail.Store }
+
+// TestFullSyncPlainStore: with a Store that is not a CheckpointStore, a
+// full sync that stopped starts over, as before checkpoints existed.
+func TestFullSyncPlainStore(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seed(700)
+	st := plainStore{gmail.NewMemoryStore()}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	opts := &gmail.SyncOptions{Batch: e.batchOpts(0), Progress: func(done, total int) {
+		if done == 500 {
+			cancel()
+		}
+	}}
+	if _, err := e.g.FullSync(ctx, e.user, st, opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted sync: err = %v, want context.Canceled", err)
+	}
+	opts.Progress = nil
+	res, err := e.g.FullSync(t.Context(), e.user, st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"users.getProfile": 1, "users.messages.list": 2, "users.messages.get": 700}
+	if diff := cmp.Diff(want, res.Calls); diff != "" || res.Resumed {
+		t.Errorf("rerun: resumed=%v, calls (-want +got):\n%s", res.Resumed, diff)
+	}
+	if diff := cmp.Diff(e.cleanSync(t, nil), snap(t, st, e.user)); diff != "" {
+		t.Errorf("store (-uninterrupted +rerun):\n%s", diff)
+	}
+}
