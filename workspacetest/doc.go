@@ -127,7 +127,18 @@
 // empty or oversized messages, bare LFs, no header section, a From, To or
 // Date header missing or blank, a missing or read-only group
 // ([Server.SetGroupReadOnly]), parallel inserts into one group. Addresses
-// and dates are not parsed.
+// and dates are not parsed. A 403 (not an administrator, scope missing)
+// is a plain Google JSON error: responseCode "AUTHORIZATION FAILURE" is
+// for 401 only, as the archive.insert reference documents. Uploads may be
+// media, multipart or resumable (uploadType=resumable, as the reference
+// lists).
+//
+// # Resumable uploads
+//
+// Gmail's messages.insert, import and send take resumable uploads both
+// under /upload/gmail/v1/...?uploadType=resumable and under the discovery
+// document's resumable path, /resumable/upload/gmail/v1/..., with the
+// same session rules (see gmail_upload.go).
 //
 // # Email Audit exports
 //

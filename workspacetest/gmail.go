@@ -20,7 +20,10 @@ import (
 //	messages: list get insert import send modify trash untrash delete
 //	          batchModify batchDelete attachments.get
 //	          (insert, import and send also on /upload/gmail/v1/... with
-//	          uploadType=media or multipart)
+//	          uploadType=media, multipart or resumable, and on
+//	          /resumable/upload/gmail/v1/... for resumable uploads, the
+//	          discovery document's mediaUpload.protocols.resumable.path;
+//	          see gmail_upload.go)
 //	labels:   list get create update patch delete
 //	threads:  list get modify trash untrash delete
 //	history.list, getProfile
@@ -74,6 +77,7 @@ type gmailHandler func(w http.ResponseWriter, r *http.Request, user string)
 func (s *Server) registerGmail(mux *http.ServeMux) {
 	const u = "/gmail/v1/users/{userId}"
 	const up = "/upload/gmail/v1/users/{userId}"
+	const rup = "/resumable/upload/gmail/v1/users/{userId}"
 	route := func(pattern, method string, scopes []string, h gmailHandler) {
 		s.handle(mux, pattern, endpoint{
 			api: "gmail", method: method, scopes: scopes, style: styleJSON,
@@ -109,15 +113,17 @@ func (s *Server) registerGmail(mux *http.ServeMux) {
 	route("GET "+u+"/messages", "messages.list", gmailRead, s.gmailMessagesList)
 	route("GET "+u+"/messages/{id}", "messages.get", gmailRead, s.gmailMessagesGet)
 	route("GET "+u+"/messages/{messageId}/attachments/{id}", "messages.attachments.get", gmailAttachment, s.gmailAttachmentGet)
-	for _, p := range []string{u, up} {
+	for _, p := range []string{u, up, rup} {
 		route("POST "+p+"/messages", "messages.insert", gmailInsert, s.gmailInsert("messages.insert"))
 		route("POST "+p+"/messages/import", "messages.import", gmailInsert, s.gmailInsert("messages.import"))
 		route("POST "+p+"/messages/send", "messages.send", gmailSend, s.gmailSend)
 	}
 	// Resumable chunks may also be PUT to the session URI.
-	route("PUT "+up+"/messages", "messages.insert", gmailInsert, s.gmailInsert("messages.insert"))
-	route("PUT "+up+"/messages/import", "messages.import", gmailInsert, s.gmailInsert("messages.import"))
-	route("PUT "+up+"/messages/send", "messages.send", gmailSend, s.gmailSend)
+	for _, p := range []string{up, rup} {
+		route("PUT "+p+"/messages", "messages.insert", gmailInsert, s.gmailInsert("messages.insert"))
+		route("PUT "+p+"/messages/import", "messages.import", gmailInsert, s.gmailInsert("messages.import"))
+		route("PUT "+p+"/messages/send", "messages.send", gmailSend, s.gmailSend)
+	}
 	route("POST "+u+"/messages/{id}/modify", "messages.modify", gmailModify, s.gmailMessagesModify)
 	route("POST "+u+"/messages/{id}/trash", "messages.trash", gmailModify, s.gmailMessagesTrash(true))
 	route("POST "+u+"/messages/{id}/untrash", "messages.untrash", gmailModify, s.gmailMessagesTrash(false))
@@ -479,7 +485,7 @@ func (s *Server) gmailReadMessage(w http.ResponseWriter, r *http.Request, user s
 		writeError(w, http.StatusBadRequest, "badContent", "Media type '"+ct+"' is not supported. Valid media types: [message/*]")
 		return false
 	}
-	if !strings.HasPrefix(r.URL.Path, "/upload/") {
+	if !isUploadPath(r.URL.Path) {
 		body, ok := readAll(r.Body, limit/3*4+1<<20)
 		if !ok {
 			return meta, nil, false
@@ -509,12 +515,11 @@ func (s *Server) gmailReadMessage(w http.ResponseWriter, r *http.Request, user s
 	}
 	ct := r.Header.Get("Content-Type")
 	mt, params, _ := mime.ParseMediaType(ct)
-	ut := r.URL.Query().Get("uploadType")
-	if ut == "" {
-		ut = "media"
-		if strings.HasPrefix(mt, "multipart/") {
-			ut = "multipart"
-		}
+	ut, utOK := uploadType(r)
+	if !utOK {
+		writeError(w, http.StatusBadRequest, "badRequest",
+			"Invalid uploadType "+r.URL.Query().Get("uploadType")+" on a /resumable/upload URI; use resumable, or the /upload URI.")
+		return meta, nil, false
 	}
 	var media io.Reader
 	switch ut {

@@ -20,10 +20,13 @@ import (
 // them for media larger than one chunk (16 MiB by default):
 //
 //  1. POST /upload/gmail/v1/users/{userId}/messages[/import|/send]
-//     ?uploadType=resumable with the message resource (JSON, raw left
-//     out) and X-Upload-Content-Type: message/rfc822. The reply is 200
-//     with the session URI in Location. This call is the one charged to
-//     the quota.
+//     ?uploadType=resumable, or the same under /resumable/upload/...
+//     (the discovery document's mediaUpload.protocols.resumable.path;
+//     uploadType may be left out there and must be resumable if given),
+//     with the message resource (JSON, raw left out) and
+//     X-Upload-Content-Type: message/rfc822. The reply is 200 with the
+//     session URI in Location (under the path the session was started
+//     on). This call is the one charged to the quota.
 //  2. POST (or PUT) the session URI with chunks, each with Content-Range
 //     "bytes first-last/total" (total "*" while unknown; "bytes */total"
 //     to finish without data). Until the last byte arrives the reply is
@@ -46,14 +49,77 @@ import (
 // GmailUploadLog lists the requests each session received, with the
 // bytes held before and after each, so tests can see where a client
 // resumed.
+//
+// The Groups Migration API runs the same sessions for archive.insert
+// with uploadType=resumable (migration.go), with its own media type,
+// size limit and refusals; its sessions are not in GmailUploadLog.
+
+// uploadRules are what a resumable session enforces for its API.
+type uploadRules struct {
+	gmail bool // requests are listed in GmailUploadLog
+	limit int  // the largest upload, in bytes
+	// mediaType returns the refusal text for an X-Upload-Content-Type
+	// the API does not accept, "" when it accepts it.
+	mediaType func(ct string) string
+	// badMedia and tooBig write the API's refusals of a wrong media type
+	// and of an upload over limit.
+	badMedia func(w http.ResponseWriter, msg string)
+	tooBig   func(w http.ResponseWriter)
+}
+
+// gmailUploadRules are the rules of Gmail's message uploads.
+func gmailUploadRules(limit int) uploadRules {
+	return uploadRules{
+		gmail: true,
+		limit: limit,
+		mediaType: func(ct string) string {
+			if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.HasPrefix(mt, "message/") {
+				return "Media type '" + ct + "' is not supported. Valid media types: [message/*]"
+			}
+			return ""
+		},
+		badMedia: func(w http.ResponseWriter, msg string) { writeError(w, http.StatusBadRequest, "badContent", msg) },
+		tooBig: func(w http.ResponseWriter) {
+			writeError(w, http.StatusRequestEntityTooLarge, "uploadTooLarge", errorf("Media larger than the limit of %d bytes.", limit))
+		},
+	}
+}
+
+// resumablePrefix starts the paths of the discovery documents'
+// resumable protocol (mediaUpload.protocols.resumable.path).
+const resumablePrefix = "/resumable/upload/"
+
+// isUploadPath reports whether path is an upload URI: /upload/... or
+// /resumable/upload/....
+func isUploadPath(path string) bool {
+	return strings.HasPrefix(path, "/upload/") || strings.HasPrefix(path, resumablePrefix)
+}
+
+// uploadType returns the request's upload protocol: the uploadType
+// parameter, or when it is absent "resumable" under /resumable/upload/,
+// "multipart" for a multipart body and "media" otherwise. ok is false
+// for a protocol other than resumable under /resumable/upload/.
+func uploadType(r *http.Request) (ut string, ok bool) {
+	ut = r.URL.Query().Get("uploadType")
+	if strings.HasPrefix(r.URL.Path, resumablePrefix) {
+		return "resumable", ut == "" || ut == "resumable"
+	}
+	if ut == "" {
+		ut = "media"
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); strings.HasPrefix(mt, "multipart/") {
+			ut = "multipart"
+		}
+	}
+	return ut, true
+}
 
 // gmailUpload is a resumable upload session.
 type gmailUpload struct {
-	user  string
+	user  string // the mailbox owner, or "group:" and the group's address
 	path  string
 	meta  gmailMessageIn
 	data  []byte
-	limit int
+	rules uploadRules
 	// finishedBy is the request that brought the last byte, size the
 	// upload's length; reply is the answer that request got, kept for
 	// later requests to the session.
@@ -106,7 +172,7 @@ func (s *Server) ExpireGmailUploads() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, up := range g.uploads {
-		if up.finishedBy == nil {
+		if up.finishedBy == nil && up.rules.gmail {
 			delete(g.uploads, id)
 		}
 	}
@@ -116,12 +182,21 @@ func (s *Server) ExpireGmailUploads() {
 // finished message (meta and raw, ok true) on the last chunk; otherwise it
 // has answered the request itself.
 func (s *Server) gmailResumable(w http.ResponseWriter, r *http.Request, user string, limit int) (gmailMessageIn, []byte, bool) {
+	return s.resumableUpload(w, r, user, gmailUploadRules(limit))
+}
+
+// resumableUpload handles a resumable upload request for owner (a
+// mailbox, or a group archive) under rules. It returns the finished
+// upload (meta and raw, ok true) on the last chunk; otherwise it has
+// answered the request itself.
+func (s *Server) resumableUpload(w http.ResponseWriter, r *http.Request, user string, rules uploadRules) (gmailMessageIn, []byte, bool) {
 	g := s.gmail()
 	q := r.URL.Query()
 	id := q.Get("upload_id")
 	if id == "" {
-		return s.gmailStartUpload(w, r, user, limit)
+		return s.startUpload(w, r, user, rules)
 	}
+	limit := rules.limit
 	s.mu.Lock()
 	up := g.uploads[id]
 	s.mu.Unlock()
@@ -150,10 +225,15 @@ func (s *Server) gmailResumable(w http.ResponseWriter, r *http.Request, user str
 		have = up.size
 	}
 	entry := GmailUploadRequest{UploadID: id, User: user, First: first, Last: last, Total: total, Received: have, Committed: have}
+	logEntry := func() {
+		if up.rules.gmail {
+			g.uploadLog = append(g.uploadLog, entry)
+		}
+	}
 	if up.finishedBy != nil {
 		// Finished: whatever is asked, the reply that finished it.
 		entry.Finished = true
-		g.uploadLog = append(g.uploadLog, entry)
+		logEntry()
 		if up.reply == nil { // the finishing request is still being answered
 			writeError(w, http.StatusServiceUnavailable, "backendError", "The upload is being finalized; try again.")
 			return gmailMessageIn{}, nil, false
@@ -163,7 +243,7 @@ func (s *Server) gmailResumable(w http.ResponseWriter, r *http.Request, user str
 		_, _ = w.Write(up.reply.body)
 		return gmailMessageIn{}, nil, false
 	}
-	defer func() { g.uploadLog = append(g.uploadLog, entry) }()
+	defer logEntry()
 	if first >= 0 {
 		if first > have || last-first+1 != int64(len(chunk)) {
 			writeError(w, http.StatusBadRequest, "badRequest",
@@ -174,7 +254,7 @@ func (s *Server) gmailResumable(w http.ResponseWriter, r *http.Request, user str
 	}
 	if int64(len(up.data))+int64(len(chunk)) > int64(limit) || (total > int64(limit)) {
 		delete(g.uploads, id)
-		writeError(w, http.StatusRequestEntityTooLarge, "uploadTooLarge", errorf("Media larger than the limit of %d bytes.", limit))
+		rules.tooBig(w)
 		return gmailMessageIn{}, nil, false
 	}
 	up.data = append(up.data, chunk...)
@@ -243,17 +323,17 @@ func (s *Server) gmailUploadReply(id string, r *http.Request, t *replyTee) {
 	up.data = nil // handed over; size keeps its length
 }
 
-// gmailStartUpload opens a session and answers with its URI.
-func (s *Server) gmailStartUpload(w http.ResponseWriter, r *http.Request, user string, limit int) (gmailMessageIn, []byte, bool) {
+// startUpload opens a session and answers with its URI.
+func (s *Server) startUpload(w http.ResponseWriter, r *http.Request, user string, rules uploadRules) (gmailMessageIn, []byte, bool) {
 	var meta gmailMessageIn
 	if ct := r.Header.Get("X-Upload-Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || !strings.HasPrefix(mt, "message/") {
-			writeError(w, http.StatusBadRequest, "badContent", "Media type '"+ct+"' is not supported. Valid media types: [message/*]")
+		if msg := rules.mediaType(ct); msg != "" {
+			rules.badMedia(w, msg)
 			return meta, nil, false
 		}
 	}
-	if n, err := strconv.ParseInt(r.Header.Get("X-Upload-Content-Length"), 10, 64); err == nil && n > int64(limit) {
-		writeError(w, http.StatusRequestEntityTooLarge, "uploadTooLarge", errorf("Media larger than the limit of %d bytes.", limit))
+	if n, err := strconv.ParseInt(r.Header.Get("X-Upload-Content-Length"), 10, 64); err == nil && n > int64(rules.limit) {
+		rules.tooBig(w)
 		return meta, nil, false
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -270,7 +350,7 @@ func (s *Server) gmailStartUpload(w http.ResponseWriter, r *http.Request, user s
 	id := "ABPtcP" + hex.EncodeToString(rnd[:])
 	g := s.gmail()
 	s.mu.Lock()
-	g.uploads[id] = &gmailUpload{user: user, path: r.URL.Path, meta: meta, limit: limit}
+	g.uploads[id] = &gmailUpload{user: user, path: r.URL.Path, meta: meta, rules: rules}
 	s.mu.Unlock()
 	q := r.URL.Query()
 	q.Set("upload_id", id)

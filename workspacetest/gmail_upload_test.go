@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gwsadmin/workspace/workspacetest"
 
 	gmail "google.golang.org/api/gmail/v1"
 	"google.golang.org/api/googleapi"
@@ -166,5 +168,93 @@ func TestGmailResumableStatusAndExpiry(t *testing.T) {
 	}
 	if n := len(s.GmailMessages(bob)); n != 1 {
 		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+// TestGmailResumableUploadBothPaths shows that a resumable upload works
+// under the /upload URI with uploadType=resumable and under the discovery
+// document's mediaUpload.protocols.resumable.path, /resumable/upload/...
+// (with or without uploadType=resumable), for messages.insert, import and
+// send, with the same session rules; and that another uploadType on the
+// /resumable/upload URI is refused.
+func TestGmailResumableUploadBothPaths(t *testing.T) {
+	t.Parallel()
+	s := newGmailServer(t)
+	const bob = "bob@example.com"
+	hc := userHTTPClient(t, s, bob)
+	type step struct {
+		Status int
+		Range  string
+	}
+	var n int
+	for _, prefix := range []string{"/upload", "/resumable/upload"} {
+		for _, query := range []string{"?uploadType=resumable", ""} {
+			if prefix == "/upload" && query == "" {
+				continue // a media upload there
+			}
+			for _, method := range []string{"messages", "messages/import", "messages/send"} {
+				name := prefix + "/gmail/v1/users/me/" + method + query
+				t.Run(name, func(t *testing.T) {
+					req, _ := http.NewRequest("POST", s.URL+name, strings.NewReader("{}"))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("X-Upload-Content-Type", "message/rfc822")
+					resp, err := hc.Do(req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					loc := resp.Header.Get("Location")
+					if resp.StatusCode != 200 || !strings.Contains(loc, prefix+"/gmail/v1/users/me/"+method+"?") {
+						t.Fatalf("session start: %d, Location %q", resp.StatusCode, loc)
+					}
+					msg := mailMsg("a@example.org", bob, "Both paths "+name, strings.Repeat("y", 50))
+					total := strconv.Itoa(len(msg))
+					var got []step
+					for _, c := range []struct{ method, rng, data string }{
+						{"PUT", "bytes 0-19/" + total, msg[:20]},
+						{"PUT", "bytes */" + total, ""},
+						{"POST", "bytes 20-" + strconv.Itoa(len(msg)-1) + "/" + total, msg[20:]},
+					} {
+						req, _ := http.NewRequest(c.method, loc, strings.NewReader(c.data))
+						req.Header.Set("Content-Range", c.rng)
+						resp, err := hc.Do(req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						resp.Body.Close()
+						got = append(got, step{resp.StatusCode, resp.Header.Get("Range")})
+					}
+					want := []step{{308, "bytes=0-19"}, {308, "bytes=0-19"}, {200, ""}}
+					if diff := cmp.Diff(want, got); diff != "" {
+						t.Errorf("session (-want +got):\n%s", diff)
+					}
+					n++
+					stored := s.GmailMessages(bob)
+					// send adds headers of its own; the subject is unique.
+					found := slices.ContainsFunc(stored, func(m workspacetest.GmailMessage) bool {
+						return strings.Contains(string(m.Raw), "Subject: Both paths "+name+"\r\n")
+					})
+					if len(stored) != n || !found {
+						t.Errorf("stored %d messages, want %d; the upload among them: %v", len(stored), n, found)
+					}
+				})
+			}
+		}
+	}
+	for _, ut := range []string{"media", "multipart"} {
+		req, _ := http.NewRequest("POST", s.URL+"/resumable/upload/gmail/v1/users/me/messages?uploadType="+ut,
+			strings.NewReader(mailMsg("a@example.org", bob, "wrong protocol", "z")))
+		req.Header.Set("Content-Type", "message/rfc822")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("uploadType=%s on /resumable/upload: %d, want 400", ut, resp.StatusCode)
+		}
+	}
+	if got := len(s.GmailMessages(bob)); got != n {
+		t.Errorf("%d messages stored, want %d", got, n)
 	}
 }

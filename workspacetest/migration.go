@@ -80,6 +80,21 @@ import (
 // several From, To or Date fields (one non-blank occurrence suffices).
 // Whether Google's own parser refuses some of these is not documented.
 //
+// # Uploads
+//
+// The message comes as a media upload (uploadType=media, the reference's
+// "Simple upload"), a multipart upload (the discovery document's simple
+// protocol has multipart: true), or a resumable upload
+// (uploadType=resumable, which the reference lists beside media and the
+// generated Go client uses for media larger than one chunk), all under
+// /upload/groups/v1/groups/{groupId}/archive (and, leniently, without
+// /upload). Resumable sessions run as Gmail's do (gmail_upload.go), with
+// this API's media type, 25 MiB limit and refusals; each request of a
+// session goes through auth and quota and holds the group while it is
+// answered, and the request that brings the last byte gets the insert's
+// reply. The discovery document lists no resumable protocol, so no
+// /resumable/upload/groups/... path is served.
+//
 // Parallel inserts into one group get 400 UNSUPPORTED_PARALLEL_OPERATION
 // [REF]; quota exhaustion 503 BACKEND FAILURE [REF, limits page]. Google
 // documents no deduplication by Message-ID, so the fake stores duplicates
@@ -229,6 +244,28 @@ func (s *Server) registerMigration(mux *http.ServeMux) {
 	}
 	s.handle(mux, "POST /upload/groups/v1/groups/{groupId}/archive", ep)
 	s.handle(mux, "POST /groups/v1/groups/{groupId}/archive", ep)
+	// Resumable chunks may also be PUT to the session URI.
+	s.handle(mux, "PUT /upload/groups/v1/groups/{groupId}/archive", ep)
+}
+
+// migrationUploadRules are the rules of archive.insert's resumable
+// sessions: the same media type, size limit and refusals as its media
+// and multipart uploads.
+var migrationUploadRules = uploadRules{
+	limit: MaxMessageSize,
+	mediaType: func(ct string) string {
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "message/rfc822" {
+			return "Media type '" + ct + "' is not supported. Valid media types: [message/rfc822]"
+		}
+		return ""
+	},
+	badMedia: func(w http.ResponseWriter, msg string) {
+		migrationError(w, ResponseInvalidMessage, "badContent", msg)
+	},
+	tooBig: func(w http.ResponseWriter) {
+		migrationError(w, ResponseInvalidMessage, "uploadTooLarge",
+			errorf("Media larger than the limit of %d bytes (25 MiB, headers and attachments included).", MaxMessageSize))
+	},
 }
 
 // decorateMigration adds kind and responseCode to the error replies the
@@ -303,15 +340,36 @@ func (s *Server) migrationInsert(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
-	raw, tooBig, herr := readMigrationUpload(r)
-	if herr != "" {
-		migrationError(w, ResponseInvalidMessage, "badContent", herr)
+	var raw []byte
+	uploadID := r.URL.Query().Get("upload_id")
+	switch ut, _ := uploadType(r); {
+	case ut == "resumable":
+		if uploadID != "" {
+			// Keep the reply that finishes the upload, for later
+			// requests to the finished session.
+			tee := &replyTee{ResponseWriter: w}
+			defer s.gmailUploadReply(uploadID, r, tee)
+			w = tee
+		}
+		var done bool
+		if _, raw, done = s.resumableUpload(w, r, "group:"+groupID, migrationUploadRules); !done {
+			return
+		}
+	case r.Method == http.MethodPut:
+		writeError(w, http.StatusNotFound, "notFound", "PUT is for the session URIs of resumable uploads.")
 		return
-	}
-	if tooBig {
-		migrationError(w, ResponseInvalidMessage, "uploadTooLarge",
-			errorf("Media larger than the limit of %d bytes (25 MiB, headers and attachments included).", MaxMessageSize))
-		return
+	default:
+		var tooBig bool
+		var herr string
+		raw, tooBig, herr = readMigrationUpload(r)
+		if herr != "" {
+			migrationUploadRules.badMedia(w, herr)
+			return
+		}
+		if tooBig {
+			migrationUploadRules.tooBig(w)
+			return
+		}
 	}
 	msgID, verr := validateRFC822(raw)
 	if verr != "" {
@@ -331,7 +389,7 @@ func (s *Server) migrationInsert(w http.ResponseWriter, r *http.Request) {
 }
 
 // readMigrationUpload extracts the message from a media or multipart
-// upload. tooBig reports a message over MaxMessageSize (raw is then
+// upload (resumable ones go through resumableUpload). tooBig reports a message over MaxMessageSize (raw is then
 // truncated); a non-empty problem describes a malformed upload.
 func readMigrationUpload(r *http.Request) (raw []byte, tooBig bool, problem string) {
 	ct := r.Header.Get("Content-Type")
@@ -339,13 +397,7 @@ func readMigrationUpload(r *http.Request) (raw []byte, tooBig bool, problem stri
 	if ct != "" && err != nil {
 		return nil, false, "Malformed Content-Type " + ct
 	}
-	ut := r.URL.Query().Get("uploadType")
-	if ut == "" {
-		ut = "media"
-		if strings.HasPrefix(mt, "multipart/") {
-			ut = "multipart"
-		}
-	}
+	ut, _ := uploadType(r)
 	readLimited := func(rd io.Reader) ([]byte, bool, string) {
 		b, err := io.ReadAll(io.LimitReader(rd, MaxMessageSize+1))
 		if err != nil {
@@ -386,8 +438,6 @@ func readMigrationUpload(r *http.Request) (raw []byte, tooBig bool, problem stri
 			return nil, false, p
 		}
 		return readLimited(media)
-	case "resumable":
-		return nil, false, "Resumable uploads are not supported by this API (use uploadType=media or multipart)."
 	default:
 		return nil, false, "Invalid uploadType " + ut
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -348,5 +349,115 @@ func TestMigrationForbiddenHasNoAuthorizationFailure(t *testing.T) {
 	}
 	if n := s.GroupMessageCount("archive@example.com"); n != 0 {
 		t.Errorf("stored %d refused messages", n)
+	}
+}
+
+// TestMigrationResumableUpload shows archive.insert's resumable uploads,
+// which the archive.insert reference lists as an uploadType (the
+// discovery document lists only the simple protocol, and no
+// /resumable/upload path, which the fake therefore does not serve): the
+// generated client's chunked upload of a message larger than one chunk is
+// stored once; the session refuses a wrong media type or a declared size
+// over 25 MiB, and a finished message that breaks the rules, as the media
+// upload does; a finished session repeats its reply.
+func TestMigrationResumableUpload(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, workspacetest.WithSpeed(1000))
+	s.AddGroup("archive@example.com")
+	svc := migrationService(t, s)
+
+	big := message("big@example.com") + strings.Repeat("0123456789abcdef\r\n", 40000) // ~700 KB
+	got, err := svc.Archive.Insert("archive@example.com").
+		Media(strings.NewReader(big), googleapi.ContentType("message/rfc822"), googleapi.ChunkSize(256<<10)).Do()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ResponseCode != "SUCCESS" {
+		t.Errorf("responseCode %q", got.ResponseCode)
+	}
+	if msgs := s.GroupMessages("archive@example.com"); len(msgs) != 1 || string(msgs[0].Raw) != big {
+		t.Fatalf("stored %d messages (same bytes: %v)", len(msgs), len(msgs) == 1 && string(msgs[0].Raw) == big)
+	}
+
+	type reply struct {
+		Status       int
+		Reason       string
+		ResponseCode string
+	}
+	send := func(method, u string, hdr map[string]string, body string) (reply, http.Header) {
+		t.Helper()
+		if !strings.HasPrefix(u, "http") {
+			u = s.URL + u
+		}
+		req, err := http.NewRequestWithContext(t.Context(), method, u, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b struct {
+			ResponseCode string `json:"responseCode"`
+			Error        struct {
+				Errors []struct {
+					Reason string `json:"reason"`
+				} `json:"errors"`
+			} `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&b)
+		r := reply{Status: resp.StatusCode, ResponseCode: b.ResponseCode}
+		if len(b.Error.Errors) > 0 {
+			r.Reason = b.Error.Errors[0].Reason
+		}
+		return r, resp.Header
+	}
+	const start = "/upload/groups/v1/groups/archive@example.com/archive?uploadType=resumable"
+	tests := []struct {
+		name string
+		hdr  map[string]string
+		want reply
+	}{
+		{"wrong media type", map[string]string{"X-Upload-Content-Type": "text/plain"}, reply{400, "badContent", "INVALID MESSAGE FAILURE"}},
+		{"over 25 MiB", map[string]string{"X-Upload-Content-Type": "message/rfc822", "X-Upload-Content-Length": "26214401"}, reply{400, "uploadTooLarge", "INVALID MESSAGE FAILURE"}},
+	}
+	for _, tt := range tests {
+		if got, _ := send("POST", start, tt.hdr, ""); !cmp.Equal(tt.want, got) {
+			t.Errorf("%s: (-want +got):\n%s", tt.name, cmp.Diff(tt.want, got))
+		}
+	}
+	if got, _ := send("POST", "/resumable/upload/groups/v1/groups/archive@example.com/archive?uploadType=resumable",
+		map[string]string{"X-Upload-Content-Type": "message/rfc822"}, ""); got.Status != 404 {
+		t.Errorf("/resumable/upload path, which no document lists: %+v, want 404", got)
+	}
+
+	// A message without To, sent in two chunks: refused when it is whole,
+	// and the finished session gives the same refusal again.
+	noTo := hdr("To") + "Cc: archive@example.com\r\n\r\nbody\r\n"
+	total := strconv.Itoa(len(noTo))
+	r, h := send("POST", start, map[string]string{"X-Upload-Content-Type": "message/rfc822"}, "")
+	loc := h.Get("Location")
+	if r.Status != 200 || loc == "" {
+		t.Fatalf("session start: %+v, Location %q", r, loc)
+	}
+	var steps []reply
+	for _, c := range []struct{ method, rng, data string }{
+		{"PUT", "bytes 0-9/" + total, noTo[:10]},
+		{"POST", "bytes 10-" + strconv.Itoa(len(noTo)-1) + "/" + total, noTo[10:]},
+		{"PUT", "bytes */" + total, ""},
+	} {
+		got, _ := send(c.method, loc, map[string]string{"Content-Range": c.rng}, c.data)
+		steps = append(steps, got)
+	}
+	refused := reply{400, "invalid", "INVALID MESSAGE FAILURE"}
+	if diff := cmp.Diff([]reply{{Status: 308}, refused, refused}, steps); diff != "" {
+		t.Errorf("session of a message without To (-want +got):\n%s", diff)
+	}
+	if n := s.GroupMessageCount("archive@example.com"); n != 1 {
+		t.Errorf("archive holds %d messages, want 1", n)
 	}
 }
