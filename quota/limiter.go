@@ -14,14 +14,19 @@ import (
 type AdaptiveMode int
 
 const (
-	// AdaptiveUnknown (the default) adapts the rules marked adaptive: those
-	// whose limit is not published (Directory, Admin Settings, Cloud
-	// Identity).
-	AdaptiveUnknown AdaptiveMode = iota
-	// AdaptiveAll also adapts documented rate rules, never above their
-	// configured limit: use it when the project is shared with other clients
-	// or its real limits are lower than documented.
-	AdaptiveAll
+	// AdaptiveAll (the default) adapts every rate rule: a documented limit
+	// is a ceiling, not a promise. When the server throttles calls a rule
+	// admitted (the project's or a user's real limit is lower than
+	// documented, other clients share the project), the blamed scope slows
+	// down, then probes its way back, never above the configured limit.
+	// Rules whose limit is not published (Directory, Admin Settings, Cloud
+	// Identity) also grow beyond their conservative start while nothing is
+	// throttled.
+	AdaptiveAll AdaptiveMode = iota
+	// AdaptiveUnknown adapts only the rules marked adaptive (Rule.Adaptive):
+	// by default, those whose limit is not published. Documented rates stay
+	// as configured whatever the server answers.
+	AdaptiveUnknown
 	// AdaptiveOff turns adaptation off; every rate stays as configured.
 	AdaptiveOff
 )
@@ -74,7 +79,7 @@ func WithoutDefaults() Option { return func(cf *config) { cf.noDefaults = true }
 func WithWaitForReset(wait bool) Option { return func(cf *config) { cf.waitForReset = wait } }
 
 // WithAdaptive selects which rate rules follow server throttling. The
-// default is AdaptiveUnknown.
+// default is AdaptiveAll.
 func WithAdaptive(m AdaptiveMode) Option { return func(cf *config) { cf.adaptive = m } }
 
 // WithGmailCosts overrides the cost of Gmail methods (keys like
@@ -117,7 +122,8 @@ type RuleLimiter struct {
 var _ Limiter = (*RuleLimiter)(nil)
 
 // New returns a RuleLimiter. Without options it applies DefaultRules(GmailLegacy)
-// in memory, with adaptive rates for the APIs whose limits are unpublished.
+// in memory, every rate adapting to the throttles of the server
+// (AdaptiveAll).
 func New(opts ...Option) (*RuleLimiter, error) {
 	cf := config{clock: SystemClock()}
 	for _, o := range opts {
@@ -373,6 +379,7 @@ func (l *RuleLimiter) scopeLocked(ru *rule, key string) *scope {
 	}
 	s := &scope{r: ru, key: key, rate: ru.rate}
 	if ru.adaptive {
+		s.ad.base = ru.rate
 		s.ad.slow = ru.Unknown
 		if !ru.Unknown {
 			s.ad.lastMax = ru.rate
@@ -511,11 +518,29 @@ func (s *scope) rollDay(now time.Time) {
 // Release is shared per scope and a second call would count its outcome
 // twice in Stats, but never releases anything.)
 func (l *RuleLimiter) Acquire(ctx context.Context, r *Request) (Release, error) {
+	rel, _, err := l.acquire(ctx, r, -1)
+	return rel, err
+}
+
+// AcquireWithin is Acquire for a call that can be put off: it waits at most
+// maxWait for every rule to admit r. When a rule would make r wait longer,
+// or a concurrency cap is full, it takes nothing and returns a nil Release
+// and a nil error. It also says how long it waited, on the Limiter's clock.
+//
+// Gmail's Batch uses it to gather into one HTTP batch only the calls the
+// pace admits within a short span, so that a batch never reaches the
+// server as a burst.
+func (l *RuleLimiter) AcquireWithin(ctx context.Context, r *Request, maxWait time.Duration) (Release, time.Duration, error) {
+	return l.acquire(ctx, r, max(maxWait, 0))
+}
+
+// acquire admits r, waiting for at most maxWait when it is not negative.
+func (l *RuleLimiter) acquire(ctx context.Context, r *Request, maxWait time.Duration) (Release, time.Duration, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if r == nil {
-		return nil, errors.New("quota: nil Request")
+		return nil, 0, errors.New("quota: nil Request")
 	}
 	l.mu.Lock()
 	b := l.bindLocked(r)
@@ -524,13 +549,27 @@ func (l *RuleLimiter) Acquire(ctx context.Context, r *Request) (Release, error) 
 	if cost <= 0 {
 		cost = b.cost
 	}
+	start := l.clock.Now()
+	var rel Release
+	var err error
 	if l.redis != nil {
-		return l.acquireRedis(ctx, b, cost)
+		rel, err = l.acquireRedis(ctx, b, cost, start, maxWait)
+	} else {
+		rel, err = l.acquireMemory(ctx, b, cost, start, maxWait)
 	}
-	return l.acquireMemory(ctx, b, cost)
+	if rel == nil || err != nil {
+		return nil, 0, err
+	}
+	return rel, l.clock.Now().Sub(start), nil
 }
 
-func (l *RuleLimiter) acquireMemory(ctx context.Context, b *binding, cost int64) (rel Release, err error) {
+// tooLate reports whether waiting d more at now would go past maxWait
+// (when not negative) since start.
+func tooLate(start, now time.Time, d, maxWait time.Duration) bool {
+	return maxWait >= 0 && now.Add(d).Sub(start) > maxWait
+}
+
+func (l *RuleLimiter) acquireMemory(ctx context.Context, b *binding, cost int64, start time.Time, maxWait time.Duration) (rel Release, err error) {
 	locked := false
 	defer func() {
 		if locked {
@@ -550,12 +589,19 @@ func (l *RuleLimiter) acquireMemory(ctx context.Context, b *binding, cost int64)
 			}
 			x := &lease{b: b, cost: cost, at: l.mono(now)}
 			return x.release, nil
+		case vRate:
+			if tooLate(start, now, v.delay, maxWait) {
+				return nil, nil
+			}
 		case vBudget:
 			if !l.waitForReset || int64(v.s.r.units(cost)) > int64(v.s.r.Limit) {
 				return nil, v.s.budgetError()
 			}
 			v.delay = v.reset.Sub(now)
 		case vConc:
+			if maxWait >= 0 {
+				return nil, nil
+			}
 			if v.s.wake == nil {
 				v.s.wake = make(chan struct{})
 			}
@@ -635,10 +681,17 @@ func (l *RuleLimiter) finish(b *binding, cost, at int64, ids []string, o Outcome
 			s.wake = nil
 		}
 	}
+	now := l.mono(l.clock.Now())
 	if !o.Throttled {
+		if o.Err == nil {
+			for _, s := range b.rates {
+				if s.ad.measuring {
+					s.onOutcome(at, now, s.r.units(cost), false)
+				}
+			}
+		}
 		return
 	}
-	now := l.mono(l.clock.Now())
 	claimed := false
 	for _, s := range b.rates {
 		if s.r.blames(o.Reason) {
@@ -660,12 +713,16 @@ func (l *RuleLimiter) finish(b *binding, cost, at int64, ids []string, o Outcome
 			continue
 		}
 		s.throttles++
-		if o.RetryAfter > 0 {
+		// The header counts whole seconds: "1" says no more than "soon",
+		// and an adaptive scope has already slowed down; pausing it for a
+		// second at each sporadic throttle would waste a second of quota
+		// each time.
+		if o.RetryAfter > 0 && (!s.r.adaptive || o.RetryAfter > time.Second) {
 			p := min(o.RetryAfter, maxPause)
 			s.pauseUntil = max(s.pauseUntil, now+int64(p))
 		}
 		if s.r.adaptive {
-			s.onThrottle(at, now, s.r.units(cost))
+			s.onOutcome(at, now, s.r.units(cost), true)
 		}
 	}
 }

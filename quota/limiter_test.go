@@ -453,6 +453,10 @@ func TestThrottleBlame(t *testing.T) {
 	rel := mustAcquire(t, l, r)
 	rel(Outcome{Throttled: true, Reason: "userRateLimitExceeded"})
 	rel(Outcome{Throttled: true, Reason: "userRateLimitExceeded"}) // ignored
+	// The throttle starts a measurement of the limit; with nothing getting
+	// through, it ends at measureMax with a cut.
+	c.Advance(time.Duration(measureMax))
+	mustAcquire(t, l, r)(Outcome{})
 	for _, s := range l.Stats() {
 		switch s.Rule {
 		case "directory.user.rate":
@@ -510,7 +514,7 @@ func TestAdaptiveConverges(t *testing.T) {
 			t.Errorf("limit %v: achieved %.2f", limit, rate)
 		}
 		// A limit below the starting rate costs a few rejections at first.
-		if float64(rejected) > max(0.03*float64(sent), 5) {
+		if float64(rejected) > max(0.03*float64(sent), 8) {
 			t.Errorf("limit %v: rejected %d of %d", limit, rejected, sent)
 		}
 	}

@@ -200,7 +200,7 @@ end
 return lost
 `)
 
-func (l *RuleLimiter) acquireRedis(ctx context.Context, b *binding, cost int64) (Release, error) {
+func (l *RuleLimiter) acquireRedis(ctx context.Context, b *binding, cost int64, start time.Time, maxWait time.Duration) (Release, error) {
 	st := l.redis
 	n := len(b.rkeys)
 	keys := make([]string, n)
@@ -223,6 +223,9 @@ func (l *RuleLimiter) acquireRedis(ctx context.Context, b *binding, cost int64) 
 		}
 		if pauser != nil {
 			l.mu.Unlock()
+			if tooLate(start, now, time.Duration(pause), maxWait) {
+				return nil, nil
+			}
 			err := l.wait(ctx, time.Duration(pause), nil)
 			l.mu.Lock()
 			pauser.waited += l.clock.Now().Sub(now)
@@ -305,6 +308,9 @@ func (l *RuleLimiter) acquireRedis(ctx context.Context, b *binding, cost int64) 
 			l.mu.Lock()
 			v.s.ad.blocked = true
 			l.mu.Unlock()
+			if tooLate(start, now, v.delay, maxWait) {
+				return nil, nil
+			}
 		case 2:
 			s := b.scopeAt(int(res[1]) - 1)
 			l.mu.Lock()
@@ -316,6 +322,9 @@ func (l *RuleLimiter) acquireRedis(ctx context.Context, b *binding, cost int64) 
 			}
 			v = verdict{kind: vBudget, s: s, delay: s.resetAt.Sub(now)}
 		case 3:
+			if maxWait >= 0 {
+				return nil, nil
+			}
 			s := b.scopeAt(int(res[1]) - 1)
 			d := min(time.Duration(res[2])*time.Microsecond, st.poll)
 			l.mu.Lock()

@@ -3,6 +3,7 @@ package workspacetest
 import (
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -69,12 +70,95 @@ func minuteLimiter(perMinute, speed float64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(n/60), max(1, int(math.Ceil(n))))
 }
 
+// GmailLimit is a Gmail quota lower than the documented one, as Google
+// enforces for some mailboxes and projects (a limit cut for abuse or load,
+// a project's quota lowered in the Cloud console): clients that take the
+// published numbers as a promise are refused. Set one with
+// Server.SetGmailUserLimit or Server.SetGmailProjectLimit.
+type GmailLimit struct {
+	// UnitsPerMinute is the limit in quota units a minute, before speed
+	// scaling (WithSpeed). Refusals are those of GmailConfig's limits:
+	// 403 userRateLimitExceeded for a user, 403 rateLimitExceeded for a
+	// project.
+	UnitsPerMinute int
+	// Burst is how many units can be spent at once after an idle spell.
+	// Zero means one second's worth (UnitsPerMinute/60), the way Google's
+	// quota servers smooth a per-minute limit: a client that bursts a
+	// minute's worth, or sends a 50-call batch at once, is refused. A
+	// negative Burst means a minute's worth, like GmailConfig's limits.
+	Burst int
+}
+
+// gmailLimits holds the limits set with SetGmailUserLimit and
+// SetGmailProjectLimit. Guarded by s.mu.
+type gmailLimits struct {
+	user    map[string]GmailLimit // by lower-cased address
+	project map[string]GmailLimit
+}
+
+var gmailLimitStates = serverLocal[gmailLimits]{newT: func(*Server) *gmailLimits {
+	return &gmailLimits{user: map[string]GmailLimit{}, project: map[string]GmailLimit{}}
+}}
+
+// SetGmailUserLimit makes the fake enforce l for user instead of
+// GmailConfig.UserUnitsPerMinute, in every project: a mailbox whose real
+// limit is below the documented one. A zero UnitsPerMinute restores the
+// configured limit. The user's counters restart.
+func (s *Server) SetGmailUserLimit(user string, l GmailLimit) {
+	lim := gmailLimitStates.get(s)
+	g := s.gmail()
+	user = strings.ToLower(user)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.UnitsPerMinute <= 0 {
+		delete(lim.user, user)
+	} else {
+		lim.user[user] = l
+	}
+	for k := range g.userLim {
+		if strings.EqualFold(k.user, user) {
+			delete(g.userLim, k)
+		}
+	}
+}
+
+// SetGmailProjectLimit makes the fake enforce l for the developer project
+// (the caller's project, as the fake derives it from its credentials)
+// instead of GmailConfig.ProjectUnitsPerMinute. A zero UnitsPerMinute
+// restores the configured limit. The project's counters restart.
+func (s *Server) SetGmailProjectLimit(project string, l GmailLimit) {
+	lim := gmailLimitStates.get(s)
+	g := s.gmail()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.UnitsPerMinute <= 0 {
+		delete(lim.project, project)
+	} else {
+		lim.project[project] = l
+	}
+	delete(g.projLim, project)
+}
+
+// limiter returns the token bucket of l, scaled by speed.
+func (l GmailLimit) limiter(speed float64) *rate.Limiter {
+	n := float64(l.UnitsPerMinute) * speed
+	burst := n / 60
+	switch {
+	case l.Burst > 0:
+		burst = float64(l.Burst) * speed
+	case l.Burst < 0:
+		burst = n
+	}
+	return rate.NewLimiter(rate.Limit(n/60), max(1, int(math.Ceil(burst))))
+}
+
 // gmailAdmit applies the per-user concurrency cap and the per-user and
 // per-project unit quotas to one call by user. When it admits the call it
 // returns a done func to call when the call ends; otherwise it has written
 // the refusal.
 func (s *Server) gmailAdmit(w http.ResponseWriter, r *http.Request, c *caller, user, method string) (done func(), ok bool) {
 	g := s.gmail()
+	lims := gmailLimitStates.get(s)
 	s.mu.Lock()
 	cfg := g.cfg
 	if cfg.MaxConcurrentPerUser > 0 && g.inflight[user] >= cfg.MaxConcurrentPerUser {
@@ -93,13 +177,21 @@ func (s *Server) gmailAdmit(w http.ResponseWriter, r *http.Request, c *caller, u
 	}
 	pl := g.projLim[c.Project]
 	if pl == nil {
-		pl = minuteLimiter(float64(cfg.ProjectUnitsPerMinute), s.cfg.speed)
+		if l, ok := lims.project[c.Project]; ok {
+			pl = l.limiter(s.cfg.speed)
+		} else {
+			pl = minuteLimiter(float64(cfg.ProjectUnitsPerMinute), s.cfg.speed)
+		}
 		g.projLim[c.Project] = pl
 	}
 	key := gmailQuotaKey{user, c.Project}
 	ul := g.userLim[key]
 	if ul == nil {
-		ul = minuteLimiter(float64(cfg.UserUnitsPerMinute), s.cfg.speed)
+		if l, ok := lims.user[strings.ToLower(user)]; ok {
+			ul = l.limiter(s.cfg.speed)
+		} else {
+			ul = minuteLimiter(float64(cfg.UserUnitsPerMinute), s.cfg.speed)
+		}
 		g.userLim[key] = ul
 	}
 	var refusal string
