@@ -232,6 +232,7 @@ func TestFullSyncResumeAfterChanges(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, nil)
 			e.seed(1200)
+			h0 := e.srv.GmailHistoryID(e.user)
 			st := open(t)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
@@ -279,6 +280,9 @@ func TestFullSyncResumeAfterChanges(t *testing.T) {
 			if !res.Resumed || res.ResumedMessages != 500 || res.Calls["users.messages.get"] != 700 {
 				t.Errorf("rerun: resumed=%v resumedMessages=%d gets=%d, want resumed with 500 and 700 gets (one gone)",
 					res.Resumed, res.ResumedMessages, res.Calls["users.messages.get"])
+			}
+			if h := e.srv.GmailHistoryID(e.user); res.HistoryID != h0 || h0 >= h {
+				t.Errorf("rerun stored history id %d, want %d (the first attempt's start), before the changes (now %d)", res.HistoryID, h0, h)
 			}
 			if m, _ := rerun.Message(c, e.user, todo[0]); m != nil {
 				t.Errorf("message %s, deleted before it was fetched, is stored", todo[0])
