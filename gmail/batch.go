@@ -69,7 +69,11 @@ type BatchCall struct {
 
 // BatchOptions tune Batch and the helpers built on it. Nil means defaults.
 type BatchOptions struct {
-	// Size is the number of calls per HTTP batch: default 50, at most 100.
+	// Size is the most calls one HTTP batch carries: default 50, at most
+	// 100. A batch carries fewer when the quota's pace would spread them
+	// over more than a quarter of a second: a batch reaches the server at
+	// once, and a burst is what a real limit lower than the documented
+	// one refuses.
 	Size int
 	// Parallel is how many batches of one Batch call are in flight at
 	// once (default 1). Each batch holds one of the user's concurrency
@@ -222,8 +226,14 @@ func (e *BatchError) Unwrap() []error {
 //
 // Each call is charged to the quota on its own, with its method's cost,
 // before its batch is sent; the batch request itself is not charged
-// again. A batch holds one of the user's concurrency slots while it is in
-// flight. The batch request is sent once by the client's transport: Batch
+// again. The calls of one batch are those the pace admits within a
+// quarter of a second (at most Size): the server receives a batch at
+// once, so a 50-call batch of messages.get would be a 250-unit burst,
+// which a user whose real limit is below Gmail's documented one is
+// refused. The next batch is gathered while one is in flight, and each
+// call reports its own answer to the quota, so that throttles inside
+// batches slow the pace down. A batch holds one of the user's
+// concurrency slots while it is in flight. The batch request is sent once by the client's transport: Batch
 // does its own retries, call by call, in later batches after a backoff,
 // and keeps the calls that succeeded. What is sent again depends on what
 // the call does:
@@ -291,24 +301,7 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 			ctr.retried.Add(int64(len(pending)))
 		}
 		outs := make([]partOutcome, len(pending))
-		chunks := (len(pending) + o.Size - 1) / o.Size
-		sem := make(chan struct{}, o.Parallel)
-		var wg sync.WaitGroup
-		for k := range chunks {
-			lo, hi := k*o.Size, min((k+1)*o.Size, len(pending))
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				g.sendBatch(ctx, uc, user, pending[lo:hi], outs[lo:hi])
-			})
-		}
-		wg.Wait()
+		g.sendRound(ctx, uc, user, pending, outs, o)
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -453,32 +446,165 @@ func lostBatch(ctx context.Context, err error) partOutcome {
 	return out
 }
 
-// sendBatch sends one HTTP batch of calls and records each call's outcome
-// in outs.
-func (g *Client) sendBatch(ctx context.Context, uc *userConn, user string, calls []*BatchCall, outs []partOutcome) {
-	// Charge every part. All but one release their concurrency slot at
-	// once; the last one holds it for the batch, which is one request in
-	// flight for the user. (Acquiring the held slot last means a cap of 1
-	// cannot deadlock.)
+// batchSpan is how long the pace may spread the calls gathered into one
+// HTTP batch: the server receives them at once, so a batch holds what the
+// rate admits in a quarter of a second (plus the limiter's small burst),
+// not a 50-call burst that a user's real limit, lower than documented,
+// would refuse. At Gmail's documented 250 units a second a batch of
+// messages.get carries about 12 calls; at a fifth of it, 2 or 3.
+const batchSpan = 250 * time.Millisecond
+
+// spanLimiter is implemented by quota.RuleLimiter: Acquire that gives up
+// rather than wait longer than maxWait.
+type spanLimiter interface {
+	AcquireWithin(ctx context.Context, r *quota.Request, maxWait time.Duration) (quota.Release, time.Duration, error)
+}
+
+// sendRound sends calls in HTTP batches of at most o.Size calls, o.Parallel
+// at a time, and records each call's outcome in outs.
+//
+// Each call is charged to the quota on its own before its batch is sent,
+// and a batch holds one of the user's concurrency slots (its first call's;
+// the others are quota.Request.Batched). With the core's rule limiter, a
+// batch gathers the calls admitted within batchSpan of its first one; the
+// next call starts the next batch, which is gathered while the previous
+// one is in flight. Each call's Release reports its own answer, so
+// throttles inside a batch slow the pace like throttles of single calls.
+// With another Limiter, a batch takes o.Size calls, each paced, and only
+// the last call's Release is held until the answer (it reports the
+// batch's first throttle).
+func (g *Client) sendRound(ctx context.Context, uc *userConn, user string, calls []*BatchCall, outs []partOutcome, o BatchOptions) {
+	sl, spread := g.core.Limiter().(spanLimiter)
+	sem := make(chan struct{}, o.Parallel)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := 0; i < len(calls) && ctx.Err() == nil; {
+		lo := i
+		rels := make([]quota.Release, 0, min(o.Size, len(calls)-lo))
+		var span time.Duration
+		for i < len(calls) && i-lo < o.Size {
+			method := calls[i].Method
+			var rel quota.Release
+			var err error
+			if spread && i > lo {
+				var waited time.Duration
+				rel, waited, err = sl.AcquireWithin(ctx, &quota.Request{API: workspace.APIGmail, Method: method,
+					Project: g.core.Project(), User: user, Batched: true}, batchSpan-span)
+				if err == nil && rel == nil {
+					break // the pace says: send what is gathered
+				}
+				span += waited
+				err = g.acquireError(ctx, method, err)
+			} else {
+				rel, err = g.acquire(ctx, user, method)
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				outs[i] = partOutcome{err: err}
+				rels = append(rels, nil)
+				i++
+				continue
+			}
+			if !spread && len(rels) > 0 {
+				// One slot for the whole batch: give back the previous
+				// call's (acquiring the held slot last means a cap of 1
+				// cannot deadlock).
+				for k := len(rels) - 1; k >= 0; k-- {
+					if rels[k] != nil {
+						rels[k](quota.Outcome{})
+						rels[k] = nil
+						break
+					}
+				}
+			}
+			rels = append(rels, rel)
+			i++
+		}
+		if ctx.Err() != nil {
+			for _, rel := range rels {
+				if rel != nil {
+					rel(quota.Outcome{Err: ctx.Err()})
+				}
+			}
+			return
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			for _, rel := range rels {
+				if rel != nil {
+					rel(quota.Outcome{Err: ctx.Err()})
+				}
+			}
+			return
+		}
+		hi := lo + len(rels)
+		wg.Go(func() {
+			defer func() { <-sem }()
+			g.sendBatch(ctx, uc, user, calls[lo:hi], outs[lo:hi], rels)
+		})
+	}
+}
+
+// acquireError maps an error of the limiter like acquire does.
+func (g *Client) acquireError(ctx context.Context, method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	if errors.Is(err, quota.ErrBudgetExhausted) {
+		return &budgetError{method: method, err: err}
+	}
+	return err
+}
+
+// sendBatch sends one HTTP batch of calls, whose quota rels holds (nil for
+// a call refused by the limiter, whose outcome is already in outs), and
+// records each call's outcome in outs. Each non-nil Release is called
+// with its call's outcome.
+func (g *Client) sendBatch(ctx context.Context, uc *userConn, user string, calls []*BatchCall, outs []partOutcome, rels []quota.Release) {
 	send := make([]int, 0, len(calls))
-	var held quota.Release
-	for i, c := range calls {
-		rel, err := g.acquire(ctx, user, c.Method)
-		if err != nil {
-			outs[i] = partOutcome{err: err}
-			continue
+	for i, rel := range rels {
+		// A call without a Release either was refused by the limiter (its
+		// outcome is set) or gave its slot to the next call.
+		if rel != nil || outs[i].err == nil {
+			send = append(send, i)
 		}
-		if held != nil {
-			held(quota.Outcome{})
-		}
-		held = rel
-		send = append(send, i)
 	}
 	if len(send) == 0 {
 		return
 	}
-	var report quota.Outcome
-	defer func() { held(report) }()
+	defer func() {
+		// A throttle of a call that gave its slot back is reported by the
+		// Release still held.
+		var orphan *partOutcome
+		for _, i := range send {
+			if rels[i] == nil && outs[i].throttled && orphan == nil {
+				orphan = &outs[i]
+			}
+		}
+		for i, rel := range rels {
+			if rel == nil {
+				continue
+			}
+			out := outs[i]
+			if !out.throttled && orphan != nil {
+				out = *orphan
+			}
+			var o quota.Outcome
+			switch {
+			case out.throttled:
+				o = quota.Outcome{Throttled: true, Reason: out.reason, RetryAfter: out.retryAfter}
+			case out.err != nil && out.maybeDone:
+				o = quota.Outcome{Err: out.err}
+			}
+			rel(o)
+		}
+	}()
 
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
@@ -538,9 +664,6 @@ func (g *Client) sendBatch(ctx context.Context, uc *userConn, user string, calls
 		for _, i := range send {
 			outs[i] = lost
 		}
-		if lost.throttled {
-			report = quota.Outcome{Throttled: true, Reason: lost.reason, RetryAfter: lost.retryAfter}
-		}
 		return
 	}
 	defer resp.Body.Close()
@@ -553,9 +676,6 @@ func (g *Client) sendBatch(ctx context.Context, uc *userConn, user string, calls
 				why = "batch response unreadable: " + readErr.Error()
 			}
 			outs[i] = partOutcome{err: fmt.Errorf("gmail: %s: %s", calls[i].Method, why), retry: true, maybeDone: true}
-		}
-		if o := outs[i]; o.throttled && !report.Throttled {
-			report = quota.Outcome{Throttled: true, Reason: o.reason, RetryAfter: o.retryAfter}
 		}
 	}
 }

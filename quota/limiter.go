@@ -300,6 +300,7 @@ type scope struct {
 
 type bindKey struct {
 	api, method, project, domain, user, group string
+	batched                                   bool
 }
 
 // binding caches the scopes that apply to one combination of request fields.
@@ -330,7 +331,7 @@ func (l *RuleLimiter) defaultCost(api, method string) int64 {
 const maxBindings = 1 << 16
 
 func (l *RuleLimiter) bindLocked(r *Request) *binding {
-	k := bindKey{r.API, r.Method, r.Project, r.Domain, r.User, r.Group}
+	k := bindKey{r.API, r.Method, r.Project, r.Domain, r.User, r.Group, r.Batched}
 	if b := l.bindings[k]; b != nil {
 		return b
 	}
@@ -343,7 +344,7 @@ func (l *RuleLimiter) bindLocked(r *Request) *binding {
 			continue
 		}
 		key, ok := ru.Scope.key(r)
-		if !ok {
+		if !ok || (r.Batched && ru.Kind == KindConcurrency) {
 			continue
 		}
 		s := l.scopeLocked(ru, key)

@@ -18,6 +18,12 @@ type Request struct {
 	Domain  string // the Workspace domain, for per-domain budgets
 	User    string // the user the call acts on, for per-user rates
 	Group   string // the group archive, for per-group concurrency
+
+	// Batched marks a call sent inside an HTTP batch after the batch's
+	// first call: it is charged to rates and daily budgets like any call
+	// and reports its own Outcome, but holds no concurrency slot, since
+	// the batch request holds one (acquired with its first call).
+	Batched bool
 }
 
 // Outcome is what became of an attempt that a Limiter admitted. It feeds
