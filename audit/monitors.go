@@ -60,6 +60,13 @@ type MonitorsService struct{ a *Client }
 // defaults. Input is checked before anything is sent: dates in order and
 // not in the past, known levels, users in the domain.
 //
+// The monitor returned is the monitor as it now is: what the server
+// answered, completed with what was sent where the answer is silent (a
+// server may echo only the fields it was given), levels left empty shown
+// as the defaults the server applies, and the begin date the server uses
+// when none was given (now). It never has a zero date or an empty
+// Incoming, Outgoing or Draft level.
+//
 // API: https://developers.google.com/workspace/admin/email-audit/reference/monitor
 func (s *MonitorsService) Create(ctx context.Context, source string, m *Monitor) (*Monitor, error) {
 	const op = "audit.Monitors.Create"
@@ -118,19 +125,45 @@ func (s *MonitorsService) Create(ctx context.Context, source string, m *Monitor)
 	if err != nil {
 		return nil, err
 	}
-	out := monitorFrom(got, src)
-	// An update's answer may echo only what was sent (google-apis.md §1.2):
-	// fill in what the request said.
+	return mergeMonitor(monitorFrom(got, src), &Monitor{Destination: dest, Begin: begin, End: end,
+		Incoming: m.Incoming, Outgoing: m.Outgoing, Draft: m.Draft, Chat: m.Chat}), nil
+}
+
+// mergeMonitor completes the monitor a server answered with what was
+// sent. An answer may echo only the fields it was given (google-apis.md
+// §1.2; an update's answer does on Google's servers, and compatible
+// servers do for creates too): a field the answer lacks is what the
+// request set, and a level the request left empty is the level the
+// server applies for it (FullMessage for incoming and outgoing mail, None
+// for drafts, chats not audited). What the answer says wins. sent holds
+// the values as sent: its Begin is the begin date the server uses (now,
+// when none was given).
+func mergeMonitor(out, sent *Monitor) *Monitor {
 	if out.Destination == "" {
-		out.Destination = dest
-	}
-	if out.End.IsZero() {
-		out.End = end
+		out.Destination = sent.Destination
 	}
 	if out.Begin.IsZero() {
-		out.Begin = begin
+		out.Begin = sent.Begin
 	}
-	return out, nil
+	if out.End.IsZero() {
+		out.End = sent.End
+	}
+	level := func(echoed *Level, sent, def Level) {
+		switch {
+		case *echoed != "":
+		case sent != "":
+			*echoed = sent
+		default:
+			*echoed = def
+		}
+	}
+	level(&out.Incoming, sent.Incoming, FullMessage)
+	level(&out.Outgoing, sent.Outgoing, FullMessage)
+	level(&out.Draft, sent.Draft, None)
+	if out.Chat == "" && sent.Chat != None {
+		out.Chat = sent.Chat // empty: chats not audited
+	}
+	return out
 }
 
 // List returns the monitors of source (a username or an address in the
