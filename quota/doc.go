@@ -54,11 +54,13 @@
 //     Same page.
 //   - audit (Email Audit): 100 mailbox export requests/day per domain
 //     (methods "export.create", "exports.create", "mailbox.create",
-//     "mailboxDump.create"); 1,500 email monitor requests/day per domain
+//     "mailboxDump.create"); 1,000 email monitor requests/day per domain
 //     (methods "monitor.create", "monitor.delete", "monitors.create",
-//     "monitors.delete"; another Google page says 1,000, override it if your
-//     domain sees that); 1 request/s per user for every audit call. Email
-//     Audit limits pages.
+//     "monitors.delete"): Google's monitor page says 1,000, its limits page
+//     1,500, and the lower one cannot be exceeded by following it; 1 upload
+//     request/s per user, applied to the public key upload
+//     ("publickey.create"), the API's only upload, since the limits page
+//     names uploads only. Email Audit limits and monitor pages.
 //   - gmail: 1,200,000 units/min per project; 15,000 units/min per user
 //     (GmailLegacy, projects that used the API before 2026-05-01) or 6,000
 //     (Gmail2026, projects created from 2026-05-01, which also get an

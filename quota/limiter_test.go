@@ -556,3 +556,43 @@ func TestUnlimited(t *testing.T) {
 	}
 	rel(Outcome{})
 }
+
+// TestAuditRules: Email Audit's 1 request/s per user applies to uploads
+// (the public key), the only calls the limits page names; monitors have
+// the lower of Google's two daily figures, 1,000 per domain.
+func TestAuditRules(t *testing.T) {
+	c := newFakeClock(t0)
+	l := mustNew(t, WithClock(c))
+	ctx := context.Background()
+	// Reads and monitor writes by one user are not held to 1/s.
+	for _, m := range []string{"monitor.list", "export.get", "export.list", "export.download", "monitor.create"} {
+		for range 3 {
+			rel, _, err := l.AcquireWithin(ctx, &Request{API: "audit", Method: m, Domain: "example.com", User: "admin@example.com"}, 0)
+			if err != nil || rel == nil {
+				t.Fatalf("%s at the same instant: release %v, err %v; want admitted at once", m, rel != nil, err)
+			}
+			rel(Outcome{})
+		}
+	}
+	// The key upload is.
+	up := &Request{API: "audit", Method: "publickey.create", Domain: "example.com", User: "admin@example.com"}
+	rel, _, err := l.AcquireWithin(ctx, up, 0)
+	if err != nil || rel == nil {
+		t.Fatalf("first upload: %v", err)
+	}
+	rel(Outcome{})
+	if rel, _, err := l.AcquireWithin(ctx, up, 100*time.Millisecond); err != nil || rel != nil {
+		t.Fatalf("second upload within the same second: admitted=%v err=%v, want held back", rel != nil, err)
+	}
+	c.Advance(time.Second)
+	mustAcquire(t, l, up)(Outcome{})
+
+	// 1,000 monitor writes a day per domain (3 made above).
+	mon := &Request{API: "audit", Method: "monitor.delete", Domain: "example.com", User: "admin@example.com"}
+	for range 997 {
+		mustAcquire(t, l, mon)(Outcome{})
+	}
+	if _, err := l.Acquire(ctx, mon); !errors.Is(err, ErrBudgetExhausted) {
+		t.Fatalf("monitor write 1,001: %v, want ErrBudgetExhausted", err)
+	}
+}
