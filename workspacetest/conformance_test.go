@@ -108,12 +108,15 @@ type discoProtocol struct {
 }
 
 type discoMethod struct {
-	ID          string                `json:"id"`
-	Path        string                `json:"path"`
-	FlatPath    string                `json:"flatPath"`
-	HTTPMethod  string                `json:"httpMethod"`
-	Parameters  map[string]discoParam `json:"parameters"`
-	Scopes      []string              `json:"scopes"`
+	ID         string                `json:"id"`
+	Path       string                `json:"path"`
+	FlatPath   string                `json:"flatPath"`
+	HTTPMethod string                `json:"httpMethod"`
+	Parameters map[string]discoParam `json:"parameters"`
+	Scopes     []string              `json:"scopes"`
+	Request    *struct {
+		Ref string `json:"$ref"`
+	} `json:"request"`
 	MediaUpload *struct {
 		Accept    []string `json:"accept"`
 		MaxSize   string   `json:"maxSize"`
@@ -139,6 +142,16 @@ type discoDoc struct {
 	Parameters  map[string]discoParam    `json:"parameters"`
 	Methods     map[string]discoMethod   `json:"methods"`
 	Resources   map[string]discoResource `json:"resources"`
+	Schemas     map[string]*discoSchema  `json:"schemas"`
+}
+
+// discoSchema is the part of a discovery schema the body check reads.
+type discoSchema struct {
+	Ref                  string                  `json:"$ref"`
+	Type                 string                  `json:"type"`
+	Properties           map[string]*discoSchema `json:"properties"`
+	Items                *discoSchema            `json:"items"`
+	AdditionalProperties *discoSchema            `json:"additionalProperties"`
 }
 
 // endpoint is one thing a request may be: a discovery method reached
@@ -162,6 +175,10 @@ type endpoint struct {
 	// Accept are the media types an upload takes (mediaUpload.accept),
 	// checked on uploadType=media.
 	Accept []string
+	// Request is the schema of a JSON body (discovery request.$ref), with
+	// the document's schemas to resolve references.
+	Request string
+	schemas map[string]*discoSchema
 }
 
 func (e *endpoint) String() string {
@@ -285,7 +302,10 @@ func docEndpoints(d *discoDoc) []*endpoint {
 				}
 				return base + p
 			}
-			rest := &endpoint{ID: m.ID, Source: source, HTTPMethod: m.HTTPMethod, Kind: "rest", Query: query, Scopes: m.Scopes}
+			rest := &endpoint{ID: m.ID, Source: source, HTTPMethod: m.HTTPMethod, Kind: "rest", Query: query, Scopes: m.Scopes, schemas: d.Schemas}
+			if m.Request != nil {
+				rest.Request = m.Request.Ref
+			}
 			for _, p := range []string{m.Path, m.FlatPath} {
 				if p != "" && !slices.Contains(rest.Templates, full(p)) {
 					rest.Templates = append(rest.Templates, full(p))
@@ -460,7 +480,8 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Unlock()
 	isToken := req.URL.Path == "/token"
 	var grant *tokenGrant
-	if req.Body != nil && (isToken || strings.HasPrefix(req.URL.Path, "/batch")) {
+	ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	if req.Body != nil && (isToken || strings.HasPrefix(req.URL.Path, "/batch") || ct == "application/json") {
 		b, err := io.ReadAll(req.Body)
 		req.Body.Close()
 		if err != nil {
@@ -1378,8 +1399,9 @@ func checkRequests(t *testing.T, all []*endpoint, reqs []*recorded, tokens map[s
 		r.Requests++
 	}
 
-	var checkOne func(rq *recorded, method string, u *url.URL, hdr http.Header, part string)
-	checkOne = func(rq *recorded, method string, u *url.URL, hdr http.Header, part string) {
+	bodies := 0
+	var checkOne func(rq *recorded, method string, u *url.URL, hdr http.Header, body []byte, part string)
+	checkOne = func(rq *recorded, method string, u *url.URL, hdr http.Header, body []byte, part string) {
 		sent := method + " " + u.RequestURI() + part
 		hits, samePath := match(all, method, u.EscapedPath())
 		if len(hits) == 0 {
@@ -1461,6 +1483,17 @@ func checkRequests(t *testing.T, all []*endpoint, reqs []*recorded, tokens map[s
 			checkBatch(t, rq, checkOne)
 			return
 		}
+		if ct, _, _ := mime.ParseMediaType(hdr.Get("Content-Type")); ep.Request != "" && ct == "application/json" && len(body) > 0 {
+			var v any
+			bodies++
+			if err := json.Unmarshal(body, &v); err != nil {
+				t.Errorf("%s: sent %s with a JSON body that does not parse: %v", rq.Call, sent, err)
+			} else {
+				for _, p := range checkSchema(ep.schemas, &discoSchema{Ref: ep.Request}, v, ep.Request) {
+					t.Errorf("%s: sent %s with %s (%s request schema %s)", rq.Call, sent, p, ep.ID, ep.Request)
+				}
+			}
+		}
 		// Authorization.
 		authz := hdr.Get("Authorization")
 		tok, ok := strings.CutPrefix(authz, "Bearer ")
@@ -1484,8 +1517,9 @@ func checkRequests(t *testing.T, all []*endpoint, reqs []*recorded, tokens map[s
 		}
 	}
 	for _, rq := range reqs {
-		checkOne(rq, rq.Method, rq.URL, rq.Header, "")
+		checkOne(rq, rq.Method, rq.URL, rq.Header, rq.Body, "")
 	}
+	t.Logf("%d requests recorded; %d JSON bodies (batch parts included) checked against their request schema", len(reqs), bodies)
 
 	// Fewest scopes: each scope of a token a call used authorizes at
 	// least one method the call reached with it.
@@ -1518,6 +1552,69 @@ func checkRequests(t *testing.T, all []*endpoint, reqs []*recorded, tokens map[s
 	return out
 }
 
+// checkSchema lists the fields of v that schema s (of schemas) does not
+// define, and values of the wrong JSON type, by path.
+func checkSchema(schemas map[string]*discoSchema, s *discoSchema, v any, path string) []string {
+	for s != nil && s.Ref != "" {
+		s = schemas[s.Ref]
+	}
+	if s == nil || v == nil {
+		return nil
+	}
+	var out []string
+	switch s.Type {
+	case "object":
+		obj, ok := v.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s = %v, not an object", path, v)}
+		}
+		names := slices.Sorted(func(yield func(string) bool) {
+			for k := range obj {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+		for _, k := range names {
+			p, ok := s.Properties[k]
+			if !ok && s.AdditionalProperties == nil {
+				var known []string
+				for n := range s.Properties {
+					known = append(known, n)
+				}
+				sort.Strings(known)
+				out = append(out, fmt.Sprintf("field %s.%s, which the schema does not define (it has %v)", path, k, known))
+				continue
+			}
+			if !ok {
+				p = s.AdditionalProperties
+			}
+			out = append(out, checkSchema(schemas, p, obj[k], path+"."+k)...)
+		}
+	case "array":
+		arr, ok := v.([]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s = %v, not an array", path, v)}
+		}
+		for i, x := range arr {
+			out = append(out, checkSchema(schemas, s.Items, x, fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	case "string":
+		if _, ok := v.(string); !ok {
+			out = append(out, fmt.Sprintf("%s = %v, not a string", path, v))
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			out = append(out, fmt.Sprintf("%s = %v, not a boolean", path, v))
+		}
+	case "integer", "number":
+		if _, ok := v.(float64); !ok {
+			out = append(out, fmt.Sprintf("%s = %v, not a number", path, v))
+		}
+	}
+	return out
+}
+
 // mediaMatch reports whether media type ct fits pattern ("message/*",
 // "message/rfc822", "*/*").
 func mediaMatch(pattern, ct string) bool {
@@ -1539,7 +1636,7 @@ func scopesOf(eps []*endpoint) string {
 // checkBatch checks each part of a multipart/mixed batch as a request of
 // its own, with the outer request's headers (the batch guide: outer
 // headers apply to every part unless the part sets them).
-func checkBatch(t *testing.T, rq *recorded, checkOne func(*recorded, string, *url.URL, http.Header, string)) {
+func checkBatch(t *testing.T, rq *recorded, checkOne func(*recorded, string, *url.URL, http.Header, []byte, string)) {
 	t.Helper()
 	mt, params, err := mime.ParseMediaType(rq.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/mixed" {
@@ -1568,7 +1665,11 @@ func checkBatch(t *testing.T, rq *recorded, checkOne func(*recorded, string, *ur
 		for k, v := range inner.Header {
 			hdr[k] = v
 		}
-		checkOne(rq, inner.Method, inner.URL, hdr, fmt.Sprintf(" (part %d of batch %s)", i, rq.URL.Path))
+		body, err := io.ReadAll(inner.Body)
+		if err != nil {
+			t.Errorf("%s: batch part %d body: %v", rq.Call, i, err)
+		}
+		checkOne(rq, inner.Method, inner.URL, hdr, body, fmt.Sprintf(" (part %d of batch %s)", i, rq.URL.Path))
 	}
 }
 
@@ -1700,5 +1801,78 @@ func TestConformanceMatcher(t *testing.T) {
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("%s %s (-want +got):\n%s", tc.method, tc.path, diff)
 		}
+	}
+}
+
+// TestConformanceEmptyArguments calls the methods that take an id or a
+// user with that argument empty. The design refuses bad input before any
+// request is sent; whatever a call does send must still be a request
+// discovery (or a documented feed) allows, never a path with an empty
+// segment.
+func TestConformanceEmptyArguments(t *testing.T) {
+	eps, _ := loadDiscovery(t)
+	all := append(slices.Clone(eps), legacyEndpoints...)
+	e := newConfEnv(t, false)
+	probes := []confCall{
+		{method: "audit.MonitorsService.List", variant: "source \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.a.Monitors.List(ctx, ""); return err }},
+		{method: "audit.MonitorsService.Delete", variant: "destination \"\"", run: func(ctx context.Context, e *confEnv) error { return e.a.Monitors.Delete(ctx, "alice", "") }},
+		{method: "audit.ExportsService.Get", variant: "requestID \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.a.Exports.Get(ctx, "alice", ""); return err }},
+		{method: "datatransfer.ArchiveService.Insert", variant: "group \"\"", run: func(ctx context.Context, e *confEnv) error {
+			return e.dt.Archive.Insert(ctx, "", e.mail(1, "x@example.com"))
+		}},
+		{method: "datatransfer.TransfersService.Get", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.dt.Transfers.Get(ctx, ""); return err }},
+		{method: "datatransfer.UsersService.ID", variant: "user \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.dt.Users.ID(ctx, ""); return err }},
+		{method: "settings.ProfilesService.Get", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.s.Profiles.Get(ctx, ""); return err }},
+		{method: "settings.ProfilesService.GetCredential", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.s.Profiles.GetCredential(ctx, ""); return err }},
+		{method: "settings.AssignmentsService.Get", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.s.Assignments.Get(ctx, ""); return err }},
+		{method: "settings.DomainsService.Get", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.s.Domains.Get(ctx, ""); return err }},
+		{method: "gmail.MessagesService.Get", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.g.Messages.Get(ctx, e.alice, "", nil)
+			return err
+		}},
+		{method: "gmail.MessagesService.Get", variant: "user \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.g.Messages.Get(ctx, "", "18c2f", nil)
+			return err
+		}},
+		{method: "gmail.MessagesService.Modify", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.g.Messages.Modify(ctx, e.alice, "", []string{"STARRED"}, nil)
+			return err
+		}},
+		{method: "gmail.MessagesService.Trash", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error { return e.g.Messages.Trash(ctx, e.alice, "") }},
+		{method: "gmail.MessagesService.Delete", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error { return e.g.Messages.Delete(ctx, e.alice, "") }},
+		{method: "gmail.ThreadsService.Get", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.g.Threads.Get(ctx, e.alice, "", nil)
+			return err
+		}},
+		{method: "gmail.LabelsService.Delete", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error { return e.g.Labels.Delete(ctx, e.alice, "") }},
+	}
+	for _, c := range probes {
+		e.rec.setCall(c.name())
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		if err := c.run(ctx, e); err == nil {
+			t.Errorf("%s: succeeded", c.name())
+		} else if !errors.Is(err, workspace.ErrInvalidInput) {
+			t.Logf("%s: %v (not ErrInvalidInput)", c.name(), err)
+		}
+		cancel()
+	}
+	e.rec.setCall("")
+	reqs, tokens, grants := e.rec.snapshot()
+	checkRequests(t, all, reqs, tokens, grants)
+}
+
+// TestConformanceBodySchema checks the JSON body check on hand-made
+// bodies.
+func TestConformanceBodySchema(t *testing.T) {
+	_, docs := loadDiscovery(t)
+	schemas := docs["gmail/v1/gmail-api.json"].Schemas
+	got := checkSchema(schemas, &discoSchema{Ref: "ModifyMessageRequest"},
+		map[string]any{"addLabelIds": []any{"A", 1.0}, "labels": []any{"B"}}, "ModifyMessageRequest")
+	want := []string{
+		"ModifyMessageRequest.addLabelIds[1] = 1, not a string",
+		"field ModifyMessageRequest.labels, which the schema does not define (it has [addClassificationLabels addLabelIds removeClassificationLabelIds removeLabelIds])",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
