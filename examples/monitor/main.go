@@ -11,7 +11,13 @@
 //	go run ./examples/monitor ... -domain example.com -source alice -list
 //	go run ./examples/monitor ... -domain example.com -source alice -dest auditor -delete
 //
-// The exit status is 0 on success, 1 when a call failed, 2 for bad flags.
+// -v logs the client's retries, waits and token refreshes; a wait of more
+// than a few seconds is always announced on stderr. Contradictory flags
+// (-list with -delete, -list or -delete with the levels or dates of a
+// create) are refused before anything is sent.
+//
+// The exit status is 0 on success, 1 when a call failed, 2 for bad usage
+// (flags, credentials) with nothing sent.
 package main
 
 import (
@@ -21,6 +27,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gwsadmin/workspace"
@@ -39,6 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		subject     = fs.String("subject", "", "administrator to act as")
 		endpoint    = fs.String("endpoint", "", "base URL of a compatible server instead of Google")
 		redisAddr   = fs.String("redis", "", "share quotas (the domain's daily monitor budget) with other processes through this Redis (host:port)")
+		verbose     = fs.Bool("v", false, "log the client's retries, waits and token refreshes")
 		domain      = fs.String("domain", "", "the Workspace domain")
 		source      = fs.String("source", "", "the user whose mail is monitored")
 		dest        = fs.String("dest", "", "the auditor who receives the copies")
@@ -52,61 +61,84 @@ func run(args []string, stdout, stderr io.Writer) int {
 		del         = fs.Bool("delete", false, "delete the monitor of -source for -dest")
 	)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return cli.ExitUsage
 	}
+	usage := func(format string, a ...any) int { return cli.Usage(stderr, "monitor", format, a...) }
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	var opts []workspace.Option
 	if *credentials == "" && *endpoint == "" {
+		for _, name := range []string{"subject", "domain", "source", "dest", "begin", "end", "incoming", "outgoing", "draft", "chat", "list", "delete"} {
+			if set[name] {
+				return usage("-%s: demo mode (no -credentials or -endpoint) runs its own steps; give -credentials or -endpoint to manage your monitors", name)
+			}
+		}
 		srv := workspacetest.NewServer()
 		defer srv.Close()
 		srv.AddUser("alice@" + srv.Domain())
 		srv.AddUser("auditor@" + srv.Domain())
-		opts = append(opts, workspace.WithEndpoint(srv.URL),
-			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()))
 		fmt.Fprintf(stdout, "Demo: fake Google Workspace at %s\n", srv.URL)
-		core, err := workspace.NewClient(ctx, opts...)
+		core, err := workspace.NewClient(ctx, append(cli.ClientOptions(stderr, *verbose, nil), workspace.WithEndpoint(srv.URL),
+			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()))...)
 		if err != nil {
-			fmt.Fprintln(stderr, "monitor:", err)
-			return 2
+			return cli.Failed(stderr, "monitor", err)
 		}
 		return demo(ctx, audit.New(core, srv.Domain()), stdout, stderr)
 	}
-	opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
+
+	// Every flag is checked before the first call.
+	if err := cli.CheckConnection(*credentials, *subject, *endpoint); err != nil {
+		return usage("%v", err)
+	}
 	if *domain == "" || *source == "" {
-		fmt.Fprintln(stderr, "monitor: -domain and -source are required")
-		return 2
+		return usage("-domain and -source are required")
 	}
-	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
-	if err != nil {
-		fmt.Fprintln(stderr, "monitor:", err)
-		return 1
-	}
-	defer closeRedis()
-	core, err := workspace.NewClient(ctx, append(opts, workspace.WithQuota(lim))...)
-	if err != nil {
-		fmt.Fprintln(stderr, "monitor:", err)
-		return 2
-	}
-	a := audit.New(core, *domain)
+	createOnly := []string{"begin", "end", "incoming", "outgoing", "draft", "chat"}
 	switch {
-	case *list:
-		return listMonitors(ctx, a, *source, stdout, stderr)
-	case *del:
-		if *dest == "" {
-			fmt.Fprintln(stderr, "monitor: -delete needs -dest")
-			return 2
+	case *list && *del:
+		return usage("-list and -delete contradict each other: give one")
+	case *list || *del:
+		action := "-list"
+		if *del {
+			action = "-delete"
 		}
-		if err := a.Monitors.Delete(ctx, *source, *dest); err != nil {
-			fmt.Fprintln(stderr, "monitor:", err)
-			return 1
+		for _, name := range createOnly {
+			if set[name] {
+				return usage("-%s sets a monitor; it means nothing with %s", name, action)
+			}
 		}
-		fmt.Fprintf(stdout, "Deleted the monitor of %s for %s.\n", *source, *dest)
-		return 0
+		if *list && set["dest"] {
+			return usage("-list lists every monitor of -source; -dest means nothing with it")
+		}
+		if *del && *dest == "" {
+			return usage("-delete needs -dest")
+		}
+	default:
+		if *dest == "" || *end == "" {
+			return usage("to create or update a monitor give -dest and -end (or -list, or -delete with -dest)")
+		}
 	}
 	m := &audit.Monitor{Destination: *dest, Incoming: audit.Level(*incoming), Outgoing: audit.Level(*outgoing),
 		Draft: audit.Level(*draft), Chat: audit.Level(*chat)}
+	for _, l := range []struct {
+		name    string
+		v       audit.Level
+		allowed []audit.Level
+	}{
+		{"incoming", m.Incoming, []audit.Level{audit.FullMessage, audit.HeaderOnly}},
+		{"outgoing", m.Outgoing, []audit.Level{audit.FullMessage, audit.HeaderOnly}},
+		{"draft", m.Draft, []audit.Level{audit.FullMessage, audit.HeaderOnly, audit.None}},
+		{"chat", m.Chat, []audit.Level{audit.FullMessage, audit.HeaderOnly, audit.None}},
+	} {
+		if l.v != "" && !slices.Contains(l.allowed, l.v) {
+			return usage("-%s %q: want one of %v", l.name, l.v, l.allowed)
+		}
+	}
 	for _, d := range []struct {
 		v   string
 		dst *time.Time
@@ -116,18 +148,64 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		t, err := time.Parse(audit.DateLayout, d.v)
 		if err != nil {
-			fmt.Fprintf(stderr, "monitor: date %q: want 'YYYY-MM-DD HH:MM' (UTC)\n", d.v)
-			return 2
+			return usage("date %q: want 'YYYY-MM-DD HH:MM' (UTC)", d.v)
 		}
 		*d.dst = t
 	}
+	if !m.End.IsZero() && !m.Begin.IsZero() && !m.End.After(m.Begin) {
+		return usage("-end %s is not after -begin %s", *end, *begin)
+	}
+
+	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
+	if err != nil {
+		return cli.Failed(stderr, "monitor", err)
+	}
+	defer closeRedis()
+	core, err := workspace.NewClient(ctx, append(cli.ClientOptions(stderr, *verbose, lim), cli.Connect(*credentials, *subject, *endpoint)...)...)
+	if err != nil {
+		return usage("%v", err)
+	}
+	a := audit.New(core, *domain)
+	switch {
+	case *list:
+		return listMonitors(ctx, a, *source, stdout, stderr)
+	case *del:
+		if err := a.Monitors.Delete(ctx, *source, *dest); err != nil {
+			return cli.Failed(stderr, "monitor", err)
+		}
+		fmt.Fprintf(stdout, "Deleted the monitor of %s for %s.\n", *source, *dest)
+		return cli.ExitOK
+	}
+	// The server replaces the monitor of the same pair: whether this is a
+	// create or an update shows only in the list (a read, outside the
+	// daily monitor budget).
+	before, err := a.Monitors.List(ctx, *source)
+	if err != nil {
+		return cli.Failed(stderr, "monitor", err)
+	}
+	var prev *audit.Monitor
+	for _, b := range before {
+		if strings.EqualFold(b.Destination, username(*dest)) {
+			prev = b
+		}
+	}
 	got, err := a.Monitors.Create(ctx, *source, m)
 	if err != nil {
-		fmt.Fprintln(stderr, "monitor:", err)
-		return 1
+		return cli.Failed(stderr, "monitor", err)
 	}
-	printMonitor(stdout, "Created", got)
-	return 0
+	if prev != nil {
+		printMonitor(stdout, "Was", prev)
+		printMonitor(stdout, "Updated (levels left empty revert to their defaults)", got)
+	} else {
+		printMonitor(stdout, "Created", got)
+	}
+	return cli.ExitOK
+}
+
+// username is the part of an address before the @.
+func username(u string) string {
+	name, _, _ := strings.Cut(strings.TrimSpace(u), "@")
+	return name
 }
 
 func demo(ctx context.Context, a *audit.Client, stdout, stderr io.Writer) int {
@@ -175,8 +253,7 @@ func demo(ctx context.Context, a *audit.Client, stdout, stderr io.Writer) int {
 func listMonitors(ctx context.Context, a *audit.Client, source string, stdout, stderr io.Writer) int {
 	ms, err := a.Monitors.List(ctx, source)
 	if err != nil {
-		fmt.Fprintln(stderr, "monitor:", err)
-		return 1
+		return cli.Failed(stderr, "monitor", err)
 	}
 	fmt.Fprintf(stdout, "%d monitor(s) of %s:\n", len(ms), source)
 	for _, m := range ms {
