@@ -19,12 +19,22 @@
 //	go run ./examples/mailboxexport -credentials sa.json -subject admin@example.com \
 //		-domain example.com -key audit.key -request alice:70001,bob:70002 -out exports
 //
+// Before the first request it checks every flag, reads the private key
+// and unlocks it (its passphrase from the variable -passphrase-env names,
+// or asked on the terminal), and checks that -upload-key is its public
+// half: a wrong passphrase is found before an export is spent, not days
+// later. -v logs the client's retries, waits and token refreshes; a wait
+// of more than a few seconds is always announced on stderr.
+//
 // The exit status is 0 when every user's export was decrypted, 1 when any
-// failed, 2 for bad flags.
+// failed, 2 for bad usage (flags, credentials, a key that cannot be read
+// or unlocked), with nothing requested.
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +47,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"golang.org/x/term"
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/audit"
@@ -64,13 +75,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		subject     = fs.String("subject", "", "administrator to act as")
 		endpoint    = fs.String("endpoint", "", "base URL of a compatible server instead of Google")
 		redisAddr   = fs.String("redis", "", "share quotas with other processes through this Redis (host:port)")
+		verbose     = fs.Bool("v", false, "log the client's retries, waits and token refreshes")
 		domain      = fs.String("domain", "", "the Workspace domain")
 		users       = fs.String("users", "", "comma-separated usernames (or addresses in the domain) to export")
 		requests    = fs.String("request", "", "resume existing requests instead of creating: USER:ID[,USER:ID...]")
 		keyFile     = fs.String("key", "", "private key file (ASCII-armored) to decrypt with")
 		generate    = fs.Bool("generate-key", false, "generate a key pair at -key (0600) and -key.pub, and upload the public key")
-		uploadKey   = fs.String("upload-key", "", "upload this ASCII-armored public key before requesting")
-		passEnv     = fs.String("passphrase-env", "", "environment variable holding the private key's passphrase")
+		uploadKey   = fs.String("upload-key", "", "upload this ASCII-armored public key (the public half of -key) before requesting")
+		passEnv     = fs.String("passphrase-env", "", "environment variable holding the private key's passphrase (default: asked on the terminal when the key has one)")
 		outDir      = fs.String("out", "mailbox-exports", "directory for the encrypted and decrypted files")
 		begin       = fs.String("begin", "", "first mail date, UTC 'YYYY-MM-DD HH:MM' (default: since the account was created)")
 		end         = fs.String("end", "", "last mail date, UTC 'YYYY-MM-DD HH:MM' (default: now)")
@@ -81,15 +93,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		keepGPG     = fs.Bool("keep-encrypted", true, "keep the encrypted .mbox.gpg files")
 	)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return cli.ExitUsage
+	}
+	usage := func(format string, a ...any) int { return cli.Usage(stderr, "mailboxexport", format, a...) }
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q", fs.Arg(0))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
 	var opts []workspace.Option
-	wait := &audit.WaitOptions{}
+	wait := &audit.WaitOptions{Sleep: cli.Sleep}
 	demo := *credentials == "" && *endpoint == ""
 	if demo {
+		var given []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name != "v" && f.Name != "redis" {
+				given = append(given, "-"+f.Name)
+			}
+		})
+		if len(given) > 0 {
+			return usage("%s: demo mode (no -credentials or -endpoint) exports its own sample users; give -credentials or -endpoint to export yours", strings.Join(given, ", "))
+		}
 		srv := workspacetest.NewServer()
 		defer srv.Close()
 		srv.SetExportTiming(2*time.Second, time.Second)
@@ -99,8 +124,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		*users = "alice,bob"
 		dir, err := os.MkdirTemp("", "mailboxexport-demo")
 		if err != nil {
-			fmt.Fprintln(stderr, "mailboxexport:", err)
-			return 1
+			return cli.Failed(stderr, "mailboxexport", err)
 		}
 		defer os.RemoveAll(dir)
 		*keyFile, *generate, *outDir = filepath.Join(dir, "audit.key"), true, filepath.Join(dir, "out")
@@ -109,12 +133,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		wait.Initial, wait.Max = 500*time.Millisecond, time.Second
 		fmt.Fprintf(stdout, "Demo: fake Google Workspace at %s (files in %s, removed at exit)\n", srv.URL, dir)
 	} else {
+		if err := cli.CheckConnection(*credentials, *subject, *endpoint); err != nil {
+			return usage("%v", err)
+		}
 		opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
 	}
-	if *domain == "" || *keyFile == "" || (*users == "" && *requests == "") {
-		fmt.Fprintln(stderr, "mailboxexport: -domain, -key and -users (or -request) are required")
+
+	// Everything is checked before the first call: an export request
+	// spends one of the domain's daily exports and can take days.
+	switch {
+	case *domain == "" || *keyFile == "" || (*users == "" && *requests == ""):
 		fs.Usage()
-		return 2
+		return usage("-domain, -key and -users (or -request) are required")
+	case *users != "" && *requests != "":
+		return usage("-users requests new exports, -request resumes existing ones: give one")
+	case *generate && *uploadKey != "":
+		return usage("-generate-key uploads the key it generates; -upload-key means nothing with it")
+	case *query != "" && *deleted:
+		return usage("-query and -include-deleted cannot be combined (Google refuses it)")
 	}
 	req := &audit.ExportRequest{SearchQuery: *query, IncludeDeleted: *deleted}
 	if *headersOnly {
@@ -129,35 +165,52 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		t, err := time.Parse(audit.DateLayout, d.v)
 		if err != nil {
-			fmt.Fprintf(stderr, "mailboxexport: date %q: want 'YYYY-MM-DD HH:MM' (UTC)\n", d.v)
-			return 2
+			return usage("date %q: want 'YYYY-MM-DD HH:MM' (UTC)", d.v)
 		}
 		*d.dst = t
 	}
-
-	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
-	if err != nil {
-		fmt.Fprintln(stderr, "mailboxexport:", err)
-		return 1
+	if !req.Begin.IsZero() && !req.End.IsZero() && !req.End.After(req.Begin) {
+		return usage("-end %s is not after -begin %s", *end, *begin)
 	}
-	defer closeRedis()
-	opts = append(opts, workspace.WithQuota(lim))
-	core, err := workspace.NewClient(ctx, opts...)
-	if err != nil {
-		fmt.Fprintln(stderr, "mailboxexport:", err)
-		return 2
+	var jobs []*job
+	if *requests != "" {
+		for _, r := range strings.Split(*requests, ",") {
+			u, id, ok := strings.Cut(strings.TrimSpace(r), ":")
+			if !ok || u == "" || id == "" {
+				return usage("-request %q: want USER:ID", r)
+			}
+			jobs = append(jobs, &job{user: u, requestID: id})
+		}
+	} else {
+		for _, u := range strings.Split(*users, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				jobs = append(jobs, &job{user: u})
+			}
+		}
+		if len(jobs) == 0 {
+			return usage("-users %q names no user", *users)
+		}
 	}
-	a := audit.New(core, *domain)
+	pass, err := passphraseSource(*passEnv, stderr)
+	if err != nil {
+		return usage("%v", err)
+	}
 
-	// The key: generate and upload, or upload a given public key.
+	// The key: generate it, or read and unlock it now, not after the
+	// export is done.
+	var keys openpgp.EntityList
 	if *generate {
 		if _, err := os.Stat(*keyFile); err == nil {
-			fmt.Fprintf(stderr, "mailboxexport: %s exists; not generating a new key over it\n", *keyFile)
-			return 2
+			return usage("%s exists; not generating a new key over it", *keyFile)
 		}
 		kopts := &audit.KeyOptions{}
 		if demo {
 			kopts.Bits = 2048 // quick; real keys use the 3072-bit default
+		}
+		if *passEnv != "" {
+			if kopts.Passphrase, err = pass(); err != nil {
+				return usage("%v", err)
+			}
 		}
 		fmt.Fprintln(stdout, "Generating an RSA key pair…")
 		kp, err := audit.GenerateKey(*domain, kopts)
@@ -168,64 +221,63 @@ func run(args []string, stdout, stderr io.Writer) int {
 			err = kp.WritePublicKey(*keyFile + ".pub")
 		}
 		if err != nil {
-			fmt.Fprintln(stderr, "mailboxexport:", err)
-			return 1
+			return cli.Failed(stderr, "mailboxexport", err)
 		}
 		fmt.Fprintf(stdout, "Private key: %s (mode 0600; keep it: it is the only way to read the exports)\n", *keyFile)
 		*uploadKey = *keyFile + ".pub"
 	}
+	keys, err = audit.ReadPrivateKeyFile(*keyFile)
+	if err != nil {
+		return usage("-key: %v", err)
+	}
+	if err := unlock(keys, pass); err != nil {
+		return usage("-key %s: %v; nothing was requested", *keyFile, err)
+	}
+	var pub []byte
 	if *uploadKey != "" {
-		pub, err := os.ReadFile(*uploadKey)
-		if err == nil {
-			var up *audit.UploadedKey
-			up, err = a.PublicKey.Upload(ctx, pub)
-			if err == nil {
-				fmt.Fprintf(stdout, "Public key %s uploaded for %s.\n", up.Fingerprint, *domain)
-			}
+		if pub, err = os.ReadFile(*uploadKey); err == nil {
+			err = samePair(pub, keys)
 		}
 		if err != nil {
-			fmt.Fprintln(stderr, "mailboxexport: public key:", err)
-			return 1
+			return usage("-upload-key: %v", err)
 		}
-	}
-	keys, err := audit.ReadPrivateKeyFile(*keyFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "mailboxexport:", err)
-		return 1
-	}
-	dopts := &audit.DecryptOptions{}
-	if *passEnv != "" {
-		pass := os.Getenv(*passEnv)
-		dopts.Passphrase = func() ([]byte, error) { return []byte(pass), nil }
 	}
 
-	// The jobs: new requests, or existing ones to resume.
-	var jobs []*job
-	if *requests != "" {
-		for _, r := range strings.Split(*requests, ",") {
-			u, id, ok := strings.Cut(strings.TrimSpace(r), ":")
-			if !ok || u == "" || id == "" {
-				fmt.Fprintf(stderr, "mailboxexport: -request %q: want USER:ID\n", r)
-				return 2
-			}
-			jobs = append(jobs, &job{user: u, requestID: id})
+	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
+	if err != nil {
+		return cli.Failed(stderr, "mailboxexport", err)
+	}
+	defer closeRedis()
+	core, err := workspace.NewClient(ctx, append(cli.ClientOptions(stderr, *verbose, lim), opts...)...)
+	if err != nil {
+		return usage("%v", err)
+	}
+	a := audit.New(core, *domain)
+	if pub != nil {
+		up, err := a.PublicKey.Upload(ctx, pub)
+		if err != nil {
+			fmt.Fprintln(stderr, "mailboxexport: public key:", err)
+			return cli.ExitFailed
 		}
-	} else {
-		for _, u := range strings.Split(*users, ",") {
-			if u = strings.TrimSpace(u); u == "" {
-				continue
-			}
-			j := &job{user: u}
-			jobs = append(jobs, j)
-			x, err := a.Exports.Create(ctx, u, req)
-			if err != nil {
-				j.err = err
-				fmt.Fprintf(stdout, "%s: request refused: %v\n", u, err)
-				continue
-			}
-			j.user, j.requestID = x.User, x.RequestID
-			fmt.Fprintf(stdout, "%s: export requested, id %s (resume with -request %s:%s)\n", u, x.RequestID, x.User, x.RequestID)
+		fmt.Fprintf(stdout, "Public key %s uploaded for %s.\n", up.Fingerprint, *domain)
+	}
+	// The key is unlocked: decryption needs no passphrase.
+	dopts := &audit.DecryptOptions{}
+
+	// New requests (resumed ones already have their ids).
+	for _, j := range jobs {
+		if j.requestID != "" {
+			continue
 		}
+		x, err := a.Exports.Create(ctx, j.user, req)
+		if err != nil {
+			j.err = err
+			fmt.Fprintf(stdout, "%s: request refused: %v\n", j.user, err)
+			continue
+		}
+		u := j.user
+		j.user, j.requestID = x.User, x.RequestID
+		fmt.Fprintf(stdout, "%s: export requested, id %s (resume with -request %s:%s)\n", u, x.RequestID, x.User, x.RequestID)
 	}
 
 	var wg sync.WaitGroup
@@ -259,10 +311,102 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if failed > 0 {
 		fmt.Fprintf(stdout, "%d of %d exports failed.\n", failed, len(jobs))
-		return 1
+		return cli.ExitFailed
 	}
 	fmt.Fprintf(stdout, "All %d exports decrypted.\n", len(jobs))
-	return 0
+	return cli.ExitOK
+}
+
+// Tests replace these: whether stdin is a terminal, and how a passphrase
+// is read from it.
+var (
+	stdinIsTerminal = func() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
+	readPassword    = func() ([]byte, error) { return term.ReadPassword(int(os.Stdin.Fd())) }
+)
+
+// passphraseSource returns how the private key's passphrase is had: from
+// the environment variable env (which must then be set), or asked on the
+// terminal. Without either, it returns a source that fails with the way
+// out, which matters only for a protected key.
+func passphraseSource(env string, stderr io.Writer) (func() ([]byte, error), error) {
+	if env != "" {
+		v, ok := os.LookupEnv(env)
+		if !ok {
+			return nil, fmt.Errorf("-passphrase-env %s: the environment variable is not set", env)
+		}
+		return func() ([]byte, error) { return []byte(v), nil }, nil
+	}
+	if !stdinIsTerminal() {
+		return func() ([]byte, error) {
+			return nil, errors.New("the private key is protected by a passphrase: give it in an environment variable named by -passphrase-env, or run on a terminal to be asked")
+		}, nil
+	}
+	return func() ([]byte, error) {
+		fmt.Fprint(stderr, "Passphrase of the private key: ")
+		p, err := readPassword()
+		fmt.Fprintln(stderr)
+		return p, err
+	}, nil
+}
+
+// unlock decrypts the protected private keys of keys with the passphrase
+// of pass (asked up to three times), so that decrypting the exports needs
+// nothing more. A key without a passphrase needs none.
+func unlock(keys openpgp.EntityList, pass func() ([]byte, error)) error {
+	locked := false
+	for _, e := range keys {
+		if e.PrivateKey != nil && e.PrivateKey.Encrypted {
+			locked = true
+		}
+		for _, s := range e.Subkeys {
+			if s.PrivateKey != nil && s.PrivateKey.Encrypted {
+				locked = true
+			}
+		}
+	}
+	if !locked {
+		return nil
+	}
+	for try := 0; try < 3; try++ {
+		p, err := pass()
+		if err != nil {
+			return err
+		}
+		ok := true
+		for _, e := range keys {
+			if err := e.DecryptPrivateKeys(p); err != nil {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return nil
+		}
+		if !stdinIsTerminal() {
+			break // the same passphrase again would fail again
+		}
+	}
+	return audit.ErrWrongPassphrase
+}
+
+// samePair checks that the armored public key pub is the public half of
+// the private key ring keys: exports encrypted to another key could not
+// be read.
+func samePair(pub []byte, keys openpgp.EntityList) error {
+	ring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(pub))
+	if err != nil {
+		return fmt.Errorf("not an ASCII-armored OpenPGP public key: %w", err)
+	}
+	have := map[string]bool{}
+	for _, e := range keys {
+		have[hex.EncodeToString(e.PrimaryKey.Fingerprint)] = true
+	}
+	for _, e := range ring {
+		if have[hex.EncodeToString(e.PrimaryKey.Fingerprint)] {
+			return nil
+		}
+	}
+	return errors.New("this public key is not the public half of -key: exports encrypted to it could not be decrypted")
 }
 
 func process(ctx context.Context, a *audit.Client, j *job, wait *audit.WaitOptions, dopts *audit.DecryptOptions, keys openpgp.EntityList, outDir string, deleteAfter, keepGPG bool, say func(string, ...any)) {

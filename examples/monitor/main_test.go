@@ -151,7 +151,7 @@ func TestVerbose(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy := clitest.NewProxy(t, srv.URL, "/audit/mail/monitor/")
-	waits := clitest.RecordWaits(t)
+	waits := clitest.RecordWaits(t, nil)
 	var out, errb bytes.Buffer
 	code := run([]string{"-v", "-credentials", key, "-subject", srv.AdminEmail(), "-endpoint", proxy.URL,
 		"-domain", srv.Domain(), "-source", "alice", "-list"}, &out, &errb)
@@ -180,7 +180,7 @@ func TestVerbose(t *testing.T) {
 // A closed port fails fast, naming the host.
 func TestClosedPort(t *testing.T) {
 	host := clitest.ClosedPort(t)
-	waits := clitest.RecordWaits(t)
+	waits := clitest.RecordWaits(t, nil)
 	var out, errb bytes.Buffer
 	start := time.Now()
 	code := run([]string{"-endpoint", "http://" + host, "-domain", "example.com", "-source", "alice", "-list"}, &out, &errb)

@@ -40,17 +40,45 @@ type Waits struct {
 
 // RecordWaits makes every client the example builds record its retry
 // waits in the returned Waits instead of sleeping, until the test ends.
-func RecordWaits(t testing.TB) *Waits {
+// Each wait advances clk when it is not nil.
+func RecordWaits(t testing.TB, clk *Clock) *Waits {
 	w := &Waits{}
 	old := cli.Sleep
 	cli.Sleep = func(ctx context.Context, d time.Duration) error {
 		w.mu.Lock()
 		w.d = append(w.d, d)
 		w.mu.Unlock()
+		if clk != nil {
+			clk.Advance(d)
+		}
 		return ctx.Err()
 	}
 	t.Cleanup(func() { cli.Sleep = old })
 	return w
+}
+
+// Clock is a clock that moves only when told to (a fake server's
+// workspacetest.WithClock).
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock at the current time.
+func NewClock() *Clock { return &Clock{t: time.Now()} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 // Total returns the sum of the waits.
@@ -72,8 +100,9 @@ func (w *Waits) List() []time.Duration {
 }
 
 // Proxy forwards to target, answering the first request whose path
-// contains throttle with Google's 403 userRateLimitExceeded and a
-// Retry-After of 10 s. It records every Authorization header it saw.
+// contains throttle (when not empty) with Google's 403
+// userRateLimitExceeded and a Retry-After of 10 s. It records every
+// request and Authorization header it saw.
 type Proxy struct {
 	*httptest.Server
 	mu        sync.Mutex
@@ -97,7 +126,7 @@ func NewProxy(t testing.TB, target, throttle string) *Proxy {
 			p.auth = append(p.auth, a)
 		}
 		p.paths = append(p.paths, r.Method+" "+r.URL.Path)
-		first := !p.throttled && strings.Contains(r.URL.Path, throttle)
+		first := throttle != "" && !p.throttled && strings.Contains(r.URL.Path, throttle)
 		if first {
 			p.throttled = true
 		}
