@@ -95,11 +95,12 @@ var discoveryFiles = []struct{ file, api string }{
 }
 
 type discoParam struct {
-	Location string   `json:"location"`
-	Required bool     `json:"required"`
-	Pattern  string   `json:"pattern"`
-	Enum     []string `json:"enum"`
-	Repeated bool     `json:"repeated"`
+	Description string   `json:"description"`
+	Location    string   `json:"location"`
+	Required    bool     `json:"required"`
+	Pattern     string   `json:"pattern"`
+	Enum        []string `json:"enum"`
+	Repeated    bool     `json:"repeated"`
 }
 
 type discoProtocol struct {
@@ -824,6 +825,18 @@ var conformanceCalls = []confCall{
 		}
 		return err
 	}},
+	{method: "settings.ProfilesService.Create", variant: "operation not done: multi-party approval", run: func(ctx context.Context, e *confEnv) error {
+		// The operation is left pending: the library must report it,
+		// not poll it (discovery has no method to read an operation).
+		e.srv.SetMultiPartyApproval(true)
+		defer e.srv.SetMultiPartyApproval(false)
+		_, err := e.s.Profiles.Create(ctx, &settings.Profile{DisplayName: "Pending", IdP: settings.IdPConfig{
+			EntityID: "https://idp2.example.org/", SignOnURI: "https://idp2.example.org/sso"}})
+		if _, ok := errors.AsType[*settings.ApprovalPendingError](err); ok {
+			return nil
+		}
+		return fmt.Errorf("want *settings.ApprovalPendingError, got %v", err)
+	}},
 	{method: "settings.ProfilesService.Get", run: func(ctx context.Context, e *confEnv) error {
 		_, err := e.s.Profiles.Get(ctx, e.profile)
 		return err
@@ -1476,6 +1489,10 @@ func checkRequests(t *testing.T, all []*endpoint, reqs []*recorded, tokens map[s
 					if len(p.Enum) > 0 && !slices.Contains(p.Enum, v) {
 						t.Errorf("%s: sent %s with %s=%q; discovery %s allows %v", rq.Call, sent, n, v, ep.ID, p.Enum)
 					}
+					if ex := customerFilterExamples(p.Description); n == "filter" && ex != nil &&
+						!slices.ContainsFunc(ex, func(re *regexp.Regexp) bool { return re.MatchString(v) }) {
+						t.Errorf("%s: sent %s with filter=%s; discovery %s documents the filter as %v", rq.Call, sent, v, ep.ID, ex)
+					}
 				}
 			}
 		}
@@ -1548,6 +1565,27 @@ func checkRequests(t *testing.T, all []*endpoint, reqs []*recorded, tokens map[s
 	out := make([]*wireRow, 0, len(order))
 	for _, k := range order {
 		out = append(out, rows[k])
+	}
+	return out
+}
+
+var filterExampleRE = regexp.MustCompile("`(customer==[^`]+)`")
+
+// customerFilterExamples turns the customer filters a parameter
+// description gives as examples (`customer=="customers/C0123abc"`) into
+// patterns that take any customer id, quoting kept as documented; nil when
+// the description gives none.
+func customerFilterExamples(desc string) []*regexp.Regexp {
+	var out []*regexp.Regexp
+	for _, m := range filterExampleRE.FindAllStringSubmatch(desc, -1) {
+		pat := regexp.QuoteMeta(m[1])
+		for _, id := range []string{"C0123abc", "my_customer"} {
+			pat = strings.ReplaceAll(pat, "customers/"+id, "customers/[A-Za-z0-9_]+")
+		}
+		re := regexp.MustCompile("^" + pat + "$")
+		if !slices.ContainsFunc(out, func(x *regexp.Regexp) bool { return x.String() == re.String() }) {
+			out = append(out, re)
+		}
 	}
 	return out
 }
