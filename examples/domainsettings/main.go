@@ -16,8 +16,18 @@
 //		-sso-signon https://idp.example.com/sso -sso-cert idp.pem -sso-whitelist 203.0.113.0/24 -sso-enable \
 //		-gateway smtp-out.example.com -gateway-tls -mx-wait 2h -logo logo.png
 //
-// Without change flags it only reads. Exit status: 0 when every step
-// succeeded, 1 when one failed, 2 for bad flags.
+// Without change flags it only reads. The reads run in parallel, and each
+// part of the settings is shown as read, as not available (the server has
+// no such setting), or as failed with the reason; a part never shows a
+// made-up zero. A change touches only what its flags name: -gateway keeps
+// the gateway's TLS setting unless -gateway-tls (or -gateway-tls=false) is
+// given. Every flag, the endpoint and the credentials are checked before
+// the first call. -v logs the client's retries, waits and token
+// refreshes; a wait of more than a few seconds is always announced on
+// stderr.
+//
+// Exit status: 0 when every step succeeded, 1 when one failed (a part
+// that could not be read included), 2 for bad usage, with nothing sent.
 package main
 
 import (
@@ -36,8 +46,11 @@ import (
 	"image/png"
 	"io"
 	"math/big"
+	"net"
+	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,7 +74,7 @@ type config struct {
 	ssoWhitelist  []string
 	ssoEnable     bool
 	gateway       string
-	gatewayTLS    bool
+	gatewayTLS    *bool // nil: keep the gateway's TLS setting
 	mxCheck       bool
 	mxWait        time.Duration
 	logo          []byte
@@ -78,96 +91,126 @@ func run(args []string, stdout, stderr io.Writer) int {
 		subject      = fs.String("subject", "", "super administrator to act as")
 		endpoint     = fs.String("endpoint", "", "base URL of a compatible server instead of Google")
 		redisAddr    = fs.String("redis", "", "share quotas with other processes through this Redis (host:port)")
+		verbose      = fs.Bool("v", false, "log the client's retries, waits and token refreshes")
 		domain       = fs.String("domain", "", "the account's primary domain (required with -credentials or -endpoint)")
 		ssoSignOn    = fs.String("sso-signon", "", "set the SSO sign-in page URL (https)")
 		ssoLogout    = fs.String("sso-logout", "", "set the SSO sign-out page URL (https)")
 		ssoCert      = fs.String("sso-cert", "", "upload this IdP certificate (PEM or DER, RSA or DSA key) as the SSO signing key")
 		ssoWhitelist = fs.String("sso-whitelist", "", "comma-separated CIDR network masks whose users use SSO")
 		ssoEnable    = fs.Bool("sso-enable", false, "turn domain-wide SSO on")
-		gateway      = fs.String("gateway", "", "set the outbound gateway's smart host")
-		gatewayTLS   = fs.Bool("gateway-tls", false, "with -gateway: use SMTP_TLS")
+		gateway      = fs.String("gateway", "", "set the outbound gateway's smart host (its TLS setting is kept unless -gateway-tls is given)")
+		gatewayTLS   = fs.Bool("gateway-tls", false, "-gateway-tls turns the gateway's SMTP_TLS on, -gateway-tls=false off; not given: kept as it is")
 		mxCheck      = fs.Bool("mx", false, "check that the domain's MX records point at Google")
 		mxWait       = fs.Duration("mx-wait", 0, "wait up to this long for the MX records to point at Google")
 		logo         = fs.String("logo", "", "check this image against the Admin console's logo rules")
 	)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return cli.ExitUsage
 	}
+	usage := func(format string, a ...any) int { return cli.Usage(stderr, "domainsettings", format, a...) }
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "domainsettings: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return usage("unexpected argument %q", fs.Arg(0))
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	cfg := config{domain: strings.ToLower(*domain), ssoSignOn: *ssoSignOn, ssoLogout: *ssoLogout, ssoEnable: *ssoEnable,
-		gateway: *gateway, gatewayTLS: *gatewayTLS, mxCheck: *mxCheck || *mxWait > 0, mxWait: *mxWait}
-	if *mxWait < 0 {
-		fmt.Fprintln(stderr, "domainsettings: -mx-wait must not be negative")
-		return 2
+		gateway: *gateway, mxCheck: *mxCheck || *mxWait > 0, mxWait: *mxWait}
+	if set["gateway-tls"] {
+		cfg.gatewayTLS = gatewayTLS
 	}
-	if *ssoWhitelist != "" {
-		cfg.ssoWhitelist = strings.Split(*ssoWhitelist, ",")
-	}
-	for path, dst := range map[string]*[]byte{*ssoCert: &cfg.ssoCert, *logo: &cfg.logo} {
-		if path == "" {
-			continue
+	demo := *credentials == "" && *endpoint == ""
+	if demo {
+		var given []string
+		for name := range set {
+			if name != "v" && name != "redis" {
+				given = append(given, "-"+name)
+			}
 		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			fmt.Fprintln(stderr, "domainsettings:", err)
-			return 2
+		if len(given) > 0 {
+			slices.Sort(given)
+			return usage("%s: demo mode (no -credentials or -endpoint) makes its own changes; give -credentials or -endpoint to read or change your domain", strings.Join(given, ", "))
 		}
-		*dst = b
+	} else {
+		// Every flag is checked before the first call.
+		if err := cli.CheckConnection(*credentials, *subject, *endpoint); err != nil {
+			return usage("%v", err)
+		}
+		if cfg.domain == "" {
+			return usage("-domain is required (the account's primary domain)")
+		}
+		if *mxWait < 0 {
+			return usage("-mx-wait must not be negative")
+		}
+		for _, u := range []struct{ name, v string }{{"sso-signon", *ssoSignOn}, {"sso-logout", *ssoLogout}} {
+			if u.v == "" {
+				continue
+			}
+			if pu, err := url.Parse(u.v); err != nil || pu.Scheme != "https" || pu.Host == "" {
+				return usage("-%s %q: want an https URL", u.name, u.v)
+			}
+		}
+		if *ssoWhitelist != "" {
+			for _, n := range strings.Split(*ssoWhitelist, ",") {
+				n = strings.TrimSpace(n)
+				if _, _, err := net.ParseCIDR(n); err != nil {
+					return usage("-sso-whitelist: %q is not a CIDR network mask (like 203.0.113.0/24)", n)
+				}
+				cfg.ssoWhitelist = append(cfg.ssoWhitelist, n)
+			}
+		}
+		if h := *gateway; h != "" && (strings.ContainsAny(h, ":/ @") || strings.HasPrefix(h, ".")) {
+			return usage("-gateway %q: want a host name or an IPv4 address, without scheme or port", h)
+		}
+		for path, dst := range map[string]*[]byte{*ssoCert: &cfg.ssoCert, *logo: &cfg.logo} {
+			if path == "" {
+				continue
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return usage("%v", err)
+			}
+			*dst = b
+		}
+		if cfg.ssoCert != nil {
+			der := cfg.ssoCert
+			if blk, _ := pem.Decode(der); blk != nil {
+				der = blk.Bytes
+			}
+			if _, err := x509.ParseCertificate(der); err != nil {
+				return usage("-sso-cert %s: not a PEM or DER certificate: %v", *ssoCert, err)
+			}
+		}
 	}
 
-	demo := *credentials == "" && *endpoint == ""
 	var opts []workspace.Option
+	var lim quota.Limiter
 	if demo {
-		if *subject != "" || *domain != "" || *ssoSignOn != "" || *ssoCert != "" || *gateway != "" || *logo != "" || *ssoWhitelist != "" {
-			fmt.Fprintln(stderr, "domainsettings: demo mode (no -credentials or -endpoint) makes its own changes; give -credentials to change your domain")
-			return 2
-		}
 		srv, err := demoSetup(&cfg, stdout)
 		if err != nil {
-			fmt.Fprintln(stderr, "domainsettings:", err)
-			return 1
+			return cli.Failed(stderr, "domainsettings", err)
 		}
 		defer srv.Close()
 		opts = append(opts, workspace.WithEndpoint(srv.URL),
 			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()))
-		if *redisAddr == "" {
-			// The fake's limits are scaled ×100: do not pace to Google's.
-			opts = append(opts, workspace.WithQuota(quota.Unlimited))
-		}
+		// The fake's limits are scaled ×100: do not pace to Google's.
+		lim = quota.Unlimited
 	} else {
-		if cfg.domain == "" {
-			fmt.Fprintln(stderr, "domainsettings: -domain is required (the account's primary domain)")
-			return 2
-		}
-		if *credentials != "" && *subject == "" {
-			fmt.Fprintln(stderr, "domainsettings: -credentials needs -subject (a super administrator)")
-			return 2
-		}
 		opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
-		if *gatewayTLS && *gateway == "" {
-			fmt.Fprintln(stderr, "domainsettings: -gateway-tls needs -gateway")
-			return 2
-		}
 	}
 	if *redisAddr != "" {
-		lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
+		l, closeRedis, err := cli.Limiter(ctx, *redisAddr)
 		if err != nil {
-			fmt.Fprintln(stderr, "domainsettings:", err)
-			return 1
+			return cli.Failed(stderr, "domainsettings", err)
 		}
 		defer closeRedis()
-		opts = append(opts, workspace.WithQuota(lim))
+		lim = l
 	}
-	core, err := workspace.NewClient(ctx, opts...)
+	core, err := workspace.NewClient(ctx, append(cli.ClientOptions(stderr, *verbose, lim), opts...)...)
 	if err != nil {
-		fmt.Fprintln(stderr, "domainsettings:", err)
-		return 2
+		return usage("%v", err)
 	}
 	r := &runner{out: stdout}
 	r.all(ctx, settings.New(core, cfg.domain), &cfg)
@@ -185,6 +228,7 @@ type result struct {
 	err          error
 }
 
+// step runs f as the step name and prints how it went.
 func (r *runner) step(name string, f func() (string, error)) bool {
 	detail, err := f()
 	r.results = append(r.results, result{name, detail, err})
@@ -215,16 +259,13 @@ func (r *runner) summary() int {
 }
 
 func (r *runner) all(ctx context.Context, s *settings.Client, cfg *config) {
-	st, err := s.Get(ctx, nil)
 	fmt.Fprintf(r.out, "Settings of %s:\n", s.Domain())
-	printSettings(r.out, st)
-	r.step("read settings", func() (string, error) {
-		if err != nil {
-			return "", err
-		}
-		return "every part read", nil
-	})
-
+	if r.read(ctx, s, "read", allParts).unreadable(allParts) {
+		// A wrong endpoint, a network down, credentials refused
+		// everywhere: the changes would fail the same way.
+		fmt.Fprintln(r.out, "no part of the settings could be read; no change attempted")
+		return
+	}
 	if cfg.ssoCert != nil {
 		r.step("upload SSO signing key", func() (string, error) {
 			k, err := s.SSO.UpdateSigningKey(ctx, cfg.ssoCert)
@@ -273,11 +314,30 @@ func (r *runner) all(ctx context.Context, s *settings.Client, cfg *config) {
 	}
 	if cfg.gateway != "" {
 		r.step("outbound gateway", func() (string, error) {
+			// Only what was asked changes: the TLS setting is kept
+			// unless -gateway-tls was given (Update reads the gateway
+			// first and sends back what it does not change).
+			u := &settings.GatewayUpdate{SmartHost: &cfg.gateway}
+			if cfg.gatewayTLS != nil {
+				mode := settings.SMTP
+				if *cfg.gatewayTLS {
+					mode = settings.SMTPTLS
+				}
+				u.Mode = &mode
+			}
+			g, err := s.Gateway.Update(ctx, u)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("smart host %s (%s)", g.SmartHost, g.Mode), nil
+		})
+	} else if cfg.gatewayTLS != nil {
+		r.step("outbound gateway TLS", func() (string, error) {
 			mode := settings.SMTP
-			if cfg.gatewayTLS {
+			if *cfg.gatewayTLS {
 				mode = settings.SMTPTLS
 			}
-			g, err := s.Gateway.Update(ctx, &settings.GatewayUpdate{SmartHost: &cfg.gateway, Mode: &mode})
+			g, err := s.Gateway.Update(ctx, &settings.GatewayUpdate{Mode: &mode})
 			if err != nil {
 				return "", err
 			}
@@ -311,16 +371,9 @@ func (r *runner) all(ctx context.Context, s *settings.Client, cfg *config) {
 		})
 	}
 	if changed := cfg.ssoCert != nil || cfg.ssoSignOn != "" || cfg.ssoLogout != "" || cfg.ssoWhitelist != nil ||
-		cfg.ssoEnable || cfg.gateway != ""; changed {
-		st, err := s.Get(ctx, &settings.GetOptions{SkipDirectory: true})
+		cfg.ssoEnable || cfg.gateway != "" || cfg.gatewayTLS != nil; changed {
 		fmt.Fprintf(r.out, "Settings of %s after the changes:\n", s.Domain())
-		printSettings(r.out, st)
-		r.step("read back", func() (string, error) {
-			if err != nil {
-				return "", err
-			}
-			return "changes visible", nil
-		})
+		r.read(ctx, s, "read back", []string{partSSO, partSigningKey, partGateway, partProfiles, partAssignments})
 	}
 	if cfg.logo != nil {
 		r.step("logo check", func() (string, error) {
@@ -342,47 +395,6 @@ func explain(err error) error {
 		return fmt.Errorf("%w\n  (multi-party approval is on: create a Cloud Identity SAML profile instead)", err)
 	}
 	return err
-}
-
-func printSettings(w io.Writer, st *settings.Settings) {
-	if st.SSO != nil {
-		fmt.Fprintf(w, "  SSO (legacy, domain-wide): enabled=%v sign-in=%q sign-out=%q networks=%v domain-specific issuer=%v\n",
-			st.SSO.Enabled, st.SSO.SignOnURI, st.SSO.LogoutURI, st.SSO.Whitelist, st.SSO.UseDomainSpecificIssuer)
-	}
-	if k := st.SigningKey; k != nil {
-		desc := k.Key.String()
-		if k.Key.Algorithm == "" && k.Properties["signingKey"] == "" {
-			desc = "(none)"
-		} else if k.Certificate != nil {
-			desc += ", certificate for " + k.Certificate.Subject.CommonName + ", expires " + k.Certificate.NotAfter.Format(time.DateOnly)
-		}
-		fmt.Fprintf(w, "  SSO signing key: %s\n", desc)
-	}
-	if st.Gateway != nil {
-		host := st.Gateway.SmartHost
-		if host == "" {
-			host = "(none)"
-		}
-		fmt.Fprintf(w, "  Outbound gateway: %s (%s)\n", host, st.Gateway.Mode)
-	}
-	fmt.Fprintf(w, "  Cloud Identity SAML profiles: %d, SSO assignments: %d\n", len(st.Profiles), len(st.Assignments))
-	for _, p := range st.Profiles {
-		fmt.Fprintf(w, "    %s %q sign-in %s\n", p.Name, p.DisplayName, p.IdP.SignOnURI)
-	}
-	if c := st.Customer; c != nil {
-		fmt.Fprintf(w, "  Customer %s: organization %q, country %s, language %s, alternate e-mail %q, created %s\n",
-			c.ID, c.OrganizationName, c.CountryCode, c.Language, c.AlternateEmail, c.Created.Format(time.DateOnly))
-	}
-	for _, d := range st.Domains {
-		fmt.Fprintf(w, "  Domain %s: primary=%v verified=%v", d.Name, d.Primary, d.Verified)
-		for _, a := range d.Aliases {
-			fmt.Fprintf(w, " alias %s", a.Name)
-		}
-		fmt.Fprintln(w)
-	}
-	for part, err := range st.Errors {
-		fmt.Fprintf(w, "  %s: could not read: %v\n", part, err)
-	}
 }
 
 // demoSetup starts the fake, seeds it, and fills cfg with the demo's
@@ -409,7 +421,8 @@ func demoSetup(cfg *config, out io.Writer) (*workspacetest.Server, error) {
 	cfg.ssoEnable = true
 	cfg.profileFromSS = true
 	cfg.gateway = "smtp-relay.demo.example"
-	cfg.gatewayTLS = true
+	tls := true
+	cfg.gatewayTLS = &tls
 	cfg.mxCheck, cfg.mxWait = true, time.Hour
 
 	// The domain's MX records still point at the old provider for the

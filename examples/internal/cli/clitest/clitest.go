@@ -169,13 +169,20 @@ func (p *Proxy) Requests() []string {
 // adding up to seconds, and little real time.
 func CheckFastFailure(t testing.TB, code int, stderr, host string, w *Waits, took time.Duration) {
 	t.Helper()
+	CheckFastFailures(t, code, stderr, host, w, took, 1)
+}
+
+// CheckFastFailures is CheckFastFailure for a run that makes up to calls
+// calls at once: the recorded waits add up across them.
+func CheckFastFailures(t testing.TB, code int, stderr, host string, w *Waits, took time.Duration, calls int) {
+	t.Helper()
 	if code != cli.ExitFailed {
 		t.Errorf("exit %d, want %d\nstderr:\n%s", code, cli.ExitFailed, stderr)
 	}
 	if !strings.Contains(stderr, host) {
 		t.Errorf("stderr does not name %s:\n%s", host, stderr)
 	}
-	if total := w.Total(); total > 5*time.Second {
+	if total := w.Total(); total > time.Duration(calls)*5*time.Second {
 		t.Errorf("waited %v (%v), want seconds", total, w.List())
 	}
 	if took > 20*time.Second {
