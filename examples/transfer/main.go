@@ -8,6 +8,13 @@
 //
 //	go run ./examples/transfer -credentials sa.json -subject admin@example.com \
 //		-from leaver@example.com -to manager@example.com
+//
+// Every flag, the endpoint and the credentials are checked before the
+// first call. -v logs the client's retries, waits and token refreshes; a
+// wait of more than a few seconds is always announced on stderr.
+//
+// Exit status: 0 when the transfer completed, 1 when it failed (or could
+// not be requested or followed), 2 for bad usage, with nothing sent.
 package main
 
 import (
@@ -17,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/gwsadmin/workspace"
@@ -34,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	subject := fs.String("subject", "", "administrator to act as")
 	endpoint := fs.String("endpoint", "", "base URL of a compatible server instead of Google")
 	redisAddr := fs.String("redis", "", "share quotas with other processes through this Redis (host:port)")
+	verbose := fs.Bool("v", false, "log the client's retries, waits and token refreshes")
 	from := fs.String("from", "", "current owner (e-mail or id)")
 	to := fs.String("to", "", "new owner (e-mail or id)")
 	drive := fs.Bool("drive", true, "transfer Drive files (private and shared)")
@@ -41,17 +50,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	release := fs.Bool("release-resources", true, "release rooms and resources booked by the events")
 	speed := fs.Float64("speed", 1, "demo only: the fake's delays are divided by this factor")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return cli.ExitUsage
+	}
+	usage := func(format string, a ...any) int { return cli.Usage(stderr, "transfer", format, a...) }
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case !*drive && !*calendar:
+		return usage("-drive=false and -calendar=false leave nothing to transfer")
+	case !*calendar && set["release-resources"]:
+		return usage("-release-resources concerns calendar events; it means nothing with -calendar=false")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
 	var opts []workspace.Option
-	wait := &datatransfer.WaitOptions{}
+	wait := &datatransfer.WaitOptions{Sleep: cli.Sleep}
 	if *credentials == "" && *endpoint == "" {
-		if *speed <= 0 {
-			fmt.Fprintln(stderr, "transfer: -speed must be positive")
-			return 2
+		switch {
+		case set["from"] || set["to"] || set["subject"]:
+			return usage("demo mode (no -credentials or -endpoint) transfers between its own users; give -credentials or -endpoint to transfer yours")
+		case *speed <= 0:
+			return usage("-speed must be positive")
 		}
 		// Demo: the fake's transfers take 2 s to start and 3 s to finish
 		// (divided by -speed).
@@ -67,22 +90,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		wait.Initial, wait.Max = poll, poll
 		fmt.Fprintf(stdout, "Demo: fake Google Workspace at %s\n", srv.URL)
 	} else {
+		if set["speed"] {
+			return usage("-speed: demo mode only (without -credentials and -endpoint)")
+		}
+		if err := cli.CheckConnection(*credentials, *subject, *endpoint); err != nil {
+			return usage("%v", err)
+		}
 		opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
 	}
 	if *from == "" || *to == "" {
-		fmt.Fprintln(stderr, "transfer: -from and -to are required")
-		return 2
+		return usage("-from and -to are required")
+	}
+	if strings.EqualFold(strings.TrimSpace(*from), strings.TrimSpace(*to)) {
+		return usage("-from and -to are the same user")
 	}
 	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
 	if err != nil {
-		fmt.Fprintln(stderr, "transfer:", err)
-		return 1
+		return cli.Failed(stderr, "transfer", err)
 	}
 	defer closeRedis()
-	core, err := workspace.NewClient(ctx, append(opts, workspace.WithQuota(lim))...)
+	core, err := workspace.NewClient(ctx, append(cli.ClientOptions(stderr, *verbose, lim), opts...)...)
 	if err != nil {
-		fmt.Fprintln(stderr, "transfer:", err)
-		return 2
+		return usage("%v", err)
 	}
 	dt := datatransfer.New(core)
 	req := &datatransfer.TransferRequest{From: *from, To: *to}
@@ -94,8 +123,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	tr, err := dt.Transfers.Insert(ctx, req)
 	if err != nil {
-		fmt.Fprintln(stderr, "transfer:", err)
-		return 1
+		return cli.Failed(stderr, "transfer", err)
 	}
 	fmt.Fprintf(stdout, "Transfer %s from %s (id %s) to %s (id %s) requested.\n", tr.ID, *from, tr.OldOwnerID, *to, tr.NewOwnerID)
 	last := ""
@@ -107,12 +135,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	final, err := dt.Transfers.Wait(ctx, tr.ID, wait)
 	if err != nil {
-		fmt.Fprintln(stderr, "transfer:", err)
-		return 1
+		return cli.Failed(stderr, "transfer", err)
 	}
 	for _, a := range final.Apps {
 		fmt.Fprintf(stdout, "  application %d: %s %v\n", a.ApplicationID, a.Status, a.Params)
 	}
 	fmt.Fprintln(stdout, "Transfer", final.Status)
-	return 0
+	return cli.ExitOK
 }
