@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 )
 
@@ -45,6 +46,8 @@ type mboxReader struct {
 	scratch     []byte
 	raw         []byte // counted body bytes held while a Content-Length is checked
 	givenBack   int64  // bytes given back so far (see holdLimit)
+
+	spillW *bufio.Writer // writes to the temporary file of a message kept out of memory
 
 	at   io.ReaderAt // the input, when it can be read at an offset
 	base int64       // the offset in at of offset 0
@@ -315,11 +318,15 @@ type collector struct {
 	m          *Message
 	buf        []byte
 	spare      []byte // buf, kept for reuse once skipping
-	size       int64  // the size, once skipping
+	size       int64  // the size, once skipping or spilling
 	maxSize    int64
-	skipping   bool    // bytes are counted, not kept
-	skipped    bool    // skipping because the caller said so, not because of the size
-	pending    [2]byte // a held-back blank line: "\n" or "\r\n"
+	memLimit   int64    // the most kept in memory: maxSize, or less with Options.SpillSize
+	spill      *os.File // the message's bytes, once over memLimit
+	spillName  string   // spill's name while it is in its folder
+	spillErr   error    // writing to spill failed
+	skipping   bool     // bytes are counted, not kept
+	skipped    bool     // skipping because the caller said so, not because of the size
+	pending    [2]byte  // a held-back blank line: "\n" or "\r\n"
 	pendingLen int
 }
 
@@ -335,9 +342,30 @@ func (c *collector) add(p []byte) {
 }
 
 func (c *collector) addSlow(p []byte) {
+	if c.spill != nil {
+		if c.size+int64(len(p)) <= c.maxSize {
+			if c.spillErr == nil {
+				_, c.spillErr = c.r.spillW.Write(p)
+			}
+			c.size += int64(len(p))
+			return
+		}
+		c.skip()
+	}
 	if !c.skipping {
-		if int64(len(c.buf)+len(p)) <= c.maxSize {
-			c.buf = appendBounded(c.buf, p, c.maxSize)
+		n := int64(len(c.buf) + len(p))
+		if n <= c.memLimit {
+			c.buf = appendBounded(c.buf, p, c.memLimit)
+			return
+		}
+		if n <= c.maxSize && c.startSpill() {
+			c.addSlow(p)
+			return
+		}
+		if n <= c.maxSize {
+			// No temporary file: keep the message in memory after all.
+			c.memLimit = c.maxSize
+			c.buf = appendBounded(c.buf, p, c.memLimit)
 			return
 		}
 		c.skip()
@@ -345,19 +373,57 @@ func (c *collector) addSlow(p []byte) {
 	c.size += int64(len(p))
 }
 
+// startSpill moves the message to a temporary file (Options.SpillSize),
+// and reports whether it could create one.
+func (c *collector) startSpill() bool {
+	f, err := os.CreateTemp("", "mailsource-*.eml")
+	if err != nil {
+		return false
+	}
+	c.spill, c.spillName = f, f.Name()
+	if runtime.GOOS != "windows" && os.Remove(f.Name()) == nil {
+		// Gone from the folder at once: nothing is left behind by a crash.
+		c.spillName = ""
+	}
+	if c.r.spillW == nil {
+		c.r.spillW = bufio.NewWriterSize(f, lineBuf)
+	} else {
+		c.r.spillW.Reset(f)
+	}
+	_, c.spillErr = c.r.spillW.Write(c.buf)
+	c.size = int64(len(c.buf))
+	c.spare = c.buf[:0]
+	c.buf = nil
+	return true
+}
+
+// dropSpill closes and removes the temporary file, if any.
+func (c *collector) dropSpill() {
+	if c.spill != nil {
+		(&Message{spill: c.spill, spillName: c.spillName}).Close()
+		c.spill, c.spillName = nil, ""
+		c.r.spillW.Reset(nil)
+	}
+}
+
 // skip stops keeping the message; its bytes are counted from now on.
 func (c *collector) skip() {
-	if !c.skipping {
-		c.skipping = true
-		c.size = int64(len(c.buf))
-		c.spare = c.buf[:0]
-		c.buf = nil
+	if c.skipping {
+		return
 	}
+	c.skipping = true
+	if c.spill != nil {
+		c.dropSpill()
+		return
+	}
+	c.size = int64(len(c.buf))
+	c.spare = c.buf[:0]
+	c.buf = nil
 }
 
 // total returns the size of the message so far.
 func (c *collector) total() int64 {
-	if c.skipping {
+	if c.skipping || c.spill != nil {
 		return c.size
 	}
 	return int64(len(c.buf))
@@ -482,7 +548,11 @@ func (k *lengthCheck) step(c *collector, b []byte, lineStart bool, start int64, 
 // header says it is a message; the returned bool says whether m is to be
 // returned. When discard is true nothing is buffered.
 func (r *mboxReader) collect(m *Message, preamble, discard bool) (bool, error) {
-	c := collector{r: r, m: m, buf: r.scratch[:0], maxSize: r.opts.MaxSize}
+	c := collector{r: r, m: m, buf: r.scratch[:0], maxSize: r.opts.MaxSize, memLimit: r.opts.MaxSize}
+	if r.opts.SpillSize > 0 && r.opts.SpillSize < c.memLimit {
+		c.memLimit = r.opts.SpillSize
+	}
+	defer c.dropSpill() // unless handed over with m
 	if discard {
 		c.skip()
 		c.skipped = true
@@ -689,6 +759,22 @@ loop:
 		buf = c.spare
 		m.TooLarge = !c.skipped
 		m.Data = nil
+	} else if c.spill != nil {
+		if err := c.spillErr; err == nil {
+			c.spillErr = r.spillW.Flush()
+		}
+		if c.spillErr != nil {
+			return false, fmt.Errorf("mailsource: %s: writing a large message to a temporary file: %w", r.name, c.spillErr)
+		}
+		r.spillW.Reset(nil)
+		if seen {
+			m.Data = nil
+			m.spill, m.spillName = c.spill, c.spillName
+			c.spill, c.spillName = nil, ""
+		}
+		r.scratch = c.spare
+		r.trimRaw()
+		return seen, nil
 	} else if r.opts.ReuseBuffer {
 		// The caller is done with the previous Data: lend the buffer.
 		m.Data = buf[:len(buf):len(buf)]

@@ -1,9 +1,11 @@
 package mailsource
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -122,6 +124,15 @@ type Options struct {
 	// keeps its memory flat. Folders of files ignore it.
 	ReuseBuffer bool
 
+	// SpillSize, when positive, keeps an mbox message larger than this
+	// many bytes (and not over MaxSize) out of memory: its bytes go to a
+	// temporary file (in os.TempDir, removed from the folder at once where
+	// the system allows) as they are read, Data is nil, and Open reads
+	// them. Close the message when done with it: that releases the file.
+	// With ReuseBuffer, the buffer then never grows beyond SpillSize.
+	// Folders of files ignore it.
+	SpillSize int64
+
 	// Skip, when set, is called for every message before its content is
 	// read, with Source, Kind, Index, Offset, Name and Key known (Data,
 	// Size, Envelope of files and Fixes are not). When it returns true the
@@ -177,11 +188,13 @@ type Message struct {
 	// in Fixes: for files the file size less a dropped byte order mark and
 	// stray envelope lines, for mbox the length after undoing the "From "
 	// escaping (the envelope line and the blank separator line are not
-	// counted). When TooLarge is false, Size == len(Data).
+	// counted). When TooLarge is false and the message is in memory,
+	// Size == len(Data).
 	Size int64
 	// Data holds the message as stored (line ends untouched, mbox escaping
 	// undone), except for the changes listed in Fixes. It is nil when
-	// TooLarge is true.
+	// TooLarge is true, and when the message was kept out of memory (see
+	// Options.SpillSize; Open reads it either way).
 	Data []byte
 	// TooLarge is true when Size exceeds Options.MaxSize; the message was
 	// skipped, not buffered.
@@ -197,6 +210,38 @@ type Message struct {
 	// message, for a migration report. Zero means Data is the message as
 	// stored, apart from the ordinary mbox envelope and separator lines.
 	Fixes Fix
+
+	spill     *os.File // the content, for a message kept out of memory
+	spillName string   // the file's name while it is still in its folder
+}
+
+// Open returns a reader of the message's content from its first byte:
+// Data, or the temporary file of a message kept out of memory (see
+// Options.SpillSize). Each call returns a new reader, independent of the
+// others. It reads nothing for a TooLarge message.
+func (m *Message) Open() *io.SectionReader {
+	if m.spill != nil {
+		return io.NewSectionReader(m.spill, 0, m.Size)
+	}
+	return io.NewSectionReader(bytes.NewReader(m.Data), 0, int64(len(m.Data)))
+}
+
+// Close releases the temporary file of a message kept out of memory (see
+// Options.SpillSize); Open must not be used after it. It does nothing for
+// a message in memory, and may be called more than once.
+func (m *Message) Close() error {
+	if m.spill == nil {
+		return nil
+	}
+	err := m.spill.Close()
+	m.spill = nil
+	if m.spillName != "" {
+		if e := os.Remove(m.spillName); err == nil {
+			err = e
+		}
+		m.spillName = ""
+	}
+	return err
 }
 
 // Fix is a set of changes a Reader made to a message (see Message.Fixes).
