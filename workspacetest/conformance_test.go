@@ -1416,6 +1416,9 @@ func checkRequests(t *testing.T, all []*endpoint, reqs []*recorded, tokens map[s
 	var checkOne func(rq *recorded, method string, u *url.URL, hdr http.Header, body []byte, part string)
 	checkOne = func(rq *recorded, method string, u *url.URL, hdr http.Header, body []byte, part string) {
 		sent := method + " " + u.RequestURI() + part
+		if part == "" && rq.Status != 0 {
+			sent += fmt.Sprintf(" (answered %d)", rq.Status)
+		}
 		hits, samePath := match(all, method, u.EscapedPath())
 		if len(hits) == 0 {
 			if len(samePath) > 0 {
@@ -1882,6 +1885,66 @@ func TestConformanceEmptyArguments(t *testing.T) {
 			_, err := e.g.Threads.Get(ctx, e.alice, "", nil)
 			return err
 		}},
+		{method: "audit.MonitorsService.Create", variant: "source \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.a.Monitors.Create(ctx, "", &audit.Monitor{Destination: "bob", End: time.Now().Add(time.Hour)})
+			return err
+		}},
+		{method: "audit.ExportsService.Create", variant: "user \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.a.Exports.Create(ctx, "", &audit.ExportRequest{})
+			return err
+		}},
+		{method: "audit.ExportsService.Delete", variant: "requestID \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.a.Exports.Delete(ctx, "alice", "", &audit.DeleteOptions{NoWait: true})
+			return err
+		}},
+		{method: "audit.ExportsService.Wait", variant: "requestID \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.a.Exports.Wait(ctx, "alice", "", &audit.WaitOptions{Sleep: noSleep})
+			return err
+		}},
+		{method: "datatransfer.TransfersService.Wait", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.dt.Transfers.Wait(ctx, "", &datatransfer.WaitOptions{Sleep: noSleep})
+			return err
+		}},
+		{method: "datatransfer.ApplicationsService.Get", variant: "id 0", run: func(ctx context.Context, e *confEnv) error { _, err := e.dt.Applications.Get(ctx, 0); return err }},
+		{method: "settings.ProfilesService.Update", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.s.Profiles.Update(ctx, "", &settings.ProfileUpdate{DisplayName: ptr("x")})
+			return err
+		}},
+		{method: "settings.ProfilesService.Delete", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error { return e.s.Profiles.Delete(ctx, "") }},
+		{method: "settings.ProfilesService.AddCredential", variant: "profile \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.s.Profiles.AddCredential(ctx, "", testCert(e.t))
+			return err
+		}},
+		{method: "settings.ProfilesService.ListCredentials", variant: "profile \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.s.Profiles.ListCredentials(ctx, "", nil)
+			return err
+		}},
+		{method: "settings.ProfilesService.DeleteCredential", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error { return e.s.Profiles.DeleteCredential(ctx, "") }},
+		{method: "settings.AssignmentsService.Update", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.s.Assignments.Update(ctx, "", &settings.AssignmentUpdate{Rank: ptr(int64(1))})
+			return err
+		}},
+		{method: "settings.AssignmentsService.Delete", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error { return e.s.Assignments.Delete(ctx, "") }},
+		{method: "settings.DomainsService.Insert", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.s.Domains.Insert(ctx, ""); return err }},
+		{method: "settings.DomainsService.Delete", variant: "name \"\"", run: func(ctx context.Context, e *confEnv) error { return e.s.Domains.Delete(ctx, "") }},
+		{method: "gmail.MessagesService.Insert", variant: "user \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.g.Messages.Insert(ctx, "", e.mail(1, e.alice), nil)
+			return err
+		}},
+		{method: "gmail.MessagesService.List", variant: "user \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.g.Messages.List(ctx, "", nil); return err }},
+		{method: "gmail.ThreadsService.Get", variant: "user \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.g.Threads.Get(ctx, "", "18c2f", nil)
+			return err
+		}},
+		{method: "gmail.LabelsService.Create", variant: "user \"\"", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.g.Labels.Create(ctx, "", &gmailapi.Label{Name: "x"})
+			return err
+		}},
+		{method: "gmail.HistoryService.List", variant: "start 0", run: func(ctx context.Context, e *confEnv) error {
+			_, err := e.g.History.List(ctx, e.alice, 0, nil)
+			return err
+		}},
+		{method: "gmail.Client.Profile", variant: "user \"\"", run: func(ctx context.Context, e *confEnv) error { _, err := e.g.Profile(ctx, ""); return err }},
 		{method: "gmail.LabelsService.Delete", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error { return e.g.Labels.Delete(ctx, e.alice, "") }},
 	}
 	for _, c := range probes {
