@@ -19,8 +19,13 @@
 //	go run ./examples/checkdelegation -service-account sa@project.iam.gserviceaccount.com \
 //		-subject admin@example.com -apis gmail,datatransfer
 //
+// The flags, the endpoint and the credentials file are checked before the
+// first request. -v logs the client's retries, waits and token requests
+// (never a token); a wait of more than a few seconds is always announced
+// on stderr.
+//
 // Exit status: 0 every scope granted, 1 some refused (or the check could
-// not run), 2 bad flags or credentials that cannot delegate.
+// not run), 2 bad usage: flags, or credentials that cannot delegate.
 package main
 
 import (
@@ -29,6 +34,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -37,6 +43,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/examples/internal/cli"
+	"github.com/gwsadmin/workspace/retry"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -51,25 +58,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	endpoint := fs.String("endpoint", "", "base URL of a compatible server instead of Google")
 	apis := fs.String("apis", "", "comma-separated APIs to check ("+strings.Join(workspace.APIs, ",")+"); empty means all")
 	scopes := fs.String("scopes", "", "comma-separated scopes to check instead of -apis (e.g. the read-only ones)")
+	verbose := fs.Bool("v", false, "log the client's retries, waits and token requests")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return cli.ExitUsage
 	}
+	usage := func(format string, a ...any) int { return cli.Usage(stderr, "checkdelegation", format, a...) }
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "checkdelegation: unexpected arguments %q\n", fs.Args())
-		return 2
+		return usage("unexpected arguments %q", fs.Args())
+	}
+	if *apis != "" && *scopes != "" {
+		return usage("-scopes replaces -apis: give one")
 	}
 	var apiList, scopeList []string
 	for _, a := range strings.Split(*apis, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			if _, ok := workspace.APIScopes[a]; !ok {
-				fmt.Fprintf(stderr, "checkdelegation: unknown API %q (known: %s)\n", a, strings.Join(workspace.APIs, ","))
-				return 2
+				return usage("unknown API %q (known: %s)", a, strings.Join(workspace.APIs, ","))
 			}
 			apiList = append(apiList, a)
 		}
 	}
 	for _, s := range strings.Split(*scopes, ",") {
 		if s = strings.TrimSpace(s); s != "" {
+			if u, err := url.Parse(s); err != nil || u.Scheme != "https" || u.Host == "" {
+				return usage("-scopes: %q is not an OAuth scope (an https URL)", s)
+			}
 			scopeList = append(scopeList, s)
 		}
 	}
@@ -79,6 +92,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var opts []workspace.Option
 	var srv *workspacetest.Server
 	demo := *credentials == "" && *serviceAccount == "" && *endpoint == ""
+	if !demo {
+		if err := cli.CheckConnection(*credentials, *subject, *endpoint); err != nil {
+			return usage("%v", err)
+		}
+	}
 	switch {
 	case demo:
 		// Demo: every scope of the checked APIs is delegated but
@@ -97,8 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(*subject))
 		fmt.Fprintf(stdout, "Demo: fake Google Workspace at %s; its service account lacks %s\n\n", srv.URL, auth.ScopeGmailSend)
 	case *subject == "":
-		fmt.Fprintln(stderr, "checkdelegation: -subject is required")
-		return 2
+		return usage("-subject is required")
 	case *serviceAccount != "":
 		opts = append(opts, workspace.WithServiceAccount(*serviceAccount), workspace.WithSubject(*subject))
 		if *credentials != "" {
@@ -110,10 +127,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
 	}
-	core, err := workspace.NewClient(ctx, opts...)
+	core, err := workspace.NewClient(ctx, append(cli.ClientOptions(stderr, *verbose, nil), opts...)...)
 	if err != nil {
-		fmt.Fprintln(stderr, "checkdelegation:", err)
-		return 2
+		return usage("%v", err)
 	}
 	report, code := check(ctx, core, *subject, apiList, scopeList, stdout, stderr)
 	if demo && report != nil && !report.OK() {
@@ -165,17 +181,22 @@ func check(ctx context.Context, core *workspace.Client, subject string, apis, sc
 	switch {
 	case errors.Is(err, workspace.ErrNoDelegation), errors.Is(err, workspace.ErrInvalidInput):
 		fmt.Fprintln(stderr, "checkdelegation:", err)
-		return nil, 2
+		return nil, cli.ExitUsage
 	case err != nil:
-		fmt.Fprintln(stderr, "checkdelegation:", err)
-		return nil, 1
+		return nil, cli.Failed(stderr, "checkdelegation", err)
 	}
 	fmt.Fprintf(stdout, "Service account %s (client ID %s) acting as %s\n\n", orUnknown(r.ServiceAccount), orUnknown(r.ClientID), r.Subject)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESULT\tSCOPE\tGOOGLE SAID")
+	var unchecked []string
 	for _, s := range r.Scopes {
 		res, said := "PASS", ""
-		if !s.Granted {
+		switch {
+		case s.Granted:
+		case unanswered(s.Err):
+			res, said = "UNKNOWN", "no answer: "+googleSaid(s.Err)
+			unchecked = append(unchecked, s.Scope)
+		default:
 			res, said = "FAIL", googleSaid(s.Err)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", res, s.Scope, said)
@@ -183,7 +204,14 @@ func check(ctx context.Context, core *workspace.Client, subject string, apis, sc
 	tw.Flush()
 	if r.OK() {
 		fmt.Fprintf(stdout, "\nAll %d scopes are delegated.\n", len(r.Scopes))
-		return r, 0
+		return r, cli.ExitOK
+	}
+	if len(unchecked) > 0 {
+		// Not a refusal: the token endpoint could not be reached or
+		// failed. The Admin console is not the way out.
+		fmt.Fprintf(stderr, "checkdelegation: %d of %d scopes could not be checked: the token endpoint did not answer (%s)\n",
+			len(unchecked), len(r.Scopes), googleSaid(firstErr(r)))
+		return nil, cli.ExitFailed
 	}
 	fmt.Fprintf(stdout, "\n%d of %d scopes refused (%s).\n", len(r.Missing()), len(r.Scopes), strings.Join(r.Missing(), ", "))
 	fmt.Fprintln(stdout, "Fix: in Admin console › Security › API controls › Domain-wide delegation, add (or edit) this client ID with these OAuth scopes; changes can take minutes, sometimes hours, to apply.")
@@ -191,7 +219,28 @@ func check(ctx context.Context, core *workspace.Client, subject string, apis, sc
 	if r.ClientID == "" {
 		fmt.Fprintf(stdout, "\n  (The client ID is the unique ID of %s in Google Cloud console › IAM › Service accounts.)\n", r.ServiceAccount)
 	}
-	return r, 1
+	return r, cli.ExitFailed
+}
+
+// unanswered reports a token request that failed without Google's
+// refusal: the token endpoint could not be reached, failed (5xx) or
+// throttled. Such a scope is neither granted nor refused.
+func unanswered(err error) bool {
+	if err == nil {
+		return false
+	}
+	c := retry.Classify("", nil, err).Class
+	return c == retry.Transient || c == retry.Throttle
+}
+
+// firstErr returns the error of the first scope that was not granted.
+func firstErr(r *workspace.DelegationReport) error {
+	for _, s := range r.Scopes {
+		if !s.Granted {
+			return s.Err
+		}
+	}
+	return nil
 }
 
 // googleSaid shortens a token refusal to Google's error code and text.

@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/examples/internal/cli"
+	"github.com/gwsadmin/workspace/examples/internal/cli/clitest"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -68,10 +71,36 @@ func TestFlags(t *testing.T) {
 		{"-endpoint", "http://127.0.0.1:1"}, // no -subject
 		{"-endpoint", "http://127.0.0.1:1", "-subject", "a@b.example"}, // no credentials: nothing to delegate
 		{"extra"},
+		{"-apis", "gmail", "-scopes", "https://www.googleapis.com/auth/gmail.readonly"},
+		{"-scopes", "gmail.readonly"},
+		{"-endpoint", "localhost:8080", "-subject", "a@b.example"},
+		{"-credentials", "/nonexistent/sa.json", "-subject", "a@b.example"},
+		{"-credentials", "main.go", "-subject", "a@b.example"},   // not JSON
+		{"-endpoint", "http://127.0.0.1:1", "-subject", "admin"}, // not an address
 	} {
 		var out, errOut bytes.Buffer
-		if code := run(args, &out, &errOut); code != 2 {
+		if code := run(args, &out, &errOut); code != cli.ExitUsage {
 			t.Errorf("run(%q) = %d, want 2\n%s", args, code, errOut.String())
 		}
+	}
+}
+
+// A closed port (API host and token endpoint) fails fast, naming the
+// host: exit 1.
+func TestClosedPort(t *testing.T) {
+	srv := workspacetest.NewServer()
+	key := filepath.Join(t.TempDir(), "sa.json")
+	if err := os.WriteFile(key, srv.ServiceAccountKey(), 0o600); err != nil { // its token_uri is the server's
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	srv.Close()
+	waits := clitest.RecordWaits(t, nil)
+	var out, errOut bytes.Buffer
+	start := time.Now()
+	code := run([]string{"-credentials", key, "-subject", "admin@example.com", "-endpoint", "http://" + host, "-apis", "gmail"}, &out, &errOut)
+	clitest.CheckFastFailure(t, code, errOut.String(), host, waits, time.Since(start))
+	if !strings.Contains(out.String(), "UNKNOWN  https://www.googleapis.com/auth/gmail.modify") || strings.Contains(out.String(), "Admin console") {
+		t.Errorf("an unreachable token endpoint is not a refusal:\n%s", out.String())
 	}
 }
