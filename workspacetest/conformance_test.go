@@ -45,6 +45,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -180,6 +181,11 @@ type endpoint struct {
 	// the document's schemas to resolve references.
 	Request string
 	schemas map[string]*discoSchema
+	// Params are the method's parameters (path ones included).
+	Params map[string]discoParam
+	// MyCustomer: the document offers the my_customer alias for the
+	// account's customer id (in some parameter description).
+	MyCustomer bool
 }
 
 func (e *endpoint) String() string {
@@ -211,18 +217,48 @@ func templateRE(tmpl string, params map[string]discoParam) *regexp.Regexp {
 		j := strings.IndexByte(tmpl[i:], '}')
 		name := tmpl[i+1 : i+j]
 		tmpl = tmpl[i+j+1:]
-		if n, ok := strings.CutPrefix(name, "+"); ok {
+		n, plus := strings.CutPrefix(name, "+")
+		group := "("
+		if validGroupName.MatchString(n) {
+			group = "(?P<" + n + ">"
+		}
+		if plus {
 			pat := strings.TrimSuffix(strings.TrimPrefix(params[n].Pattern, "^"), "$")
 			if pat == "" {
 				pat = ".+"
 			}
-			b.WriteString("(?:" + pat + ")")
+			b.WriteString(group + "(?:" + pat + "))")
 		} else {
-			b.WriteString("[^/]+")
+			b.WriteString(group + "[^/]+)")
 		}
 	}
 	b.WriteString("$")
 	return regexp.MustCompile(b.String())
+}
+
+var validGroupName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// pathValues returns the path parameters of p by name, unescaped, from the
+// first of ep's templates that matches.
+func (e *endpoint) pathValues(p string) map[string]string {
+	for _, re := range e.res {
+		m := re.FindStringSubmatch(p)
+		if m == nil {
+			continue
+		}
+		out := make(map[string]string)
+		for i, n := range re.SubexpNames() {
+			if n != "" {
+				v, err := url.PathUnescape(m[i])
+				if err != nil {
+					v = m[i]
+				}
+				out[n] = v
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // apiModuleDir finds the google.golang.org/api module as the go command
@@ -271,7 +307,11 @@ func loadDiscovery(t testing.TB) ([]*endpoint, map[string]*discoDoc) {
 				return
 			}
 			discoDocs[f.file] = d
-			discoEPs = append(discoEPs, docEndpoints(d)...)
+			eps := docEndpoints(d)
+			for _, ep := range eps {
+				ep.MyCustomer = bytes.Contains(data, []byte("my_customer"))
+			}
+			discoEPs = append(discoEPs, eps...)
 		}
 	})
 	if discoErr != nil {
@@ -303,7 +343,7 @@ func docEndpoints(d *discoDoc) []*endpoint {
 				}
 				return base + p
 			}
-			rest := &endpoint{ID: m.ID, Source: source, HTTPMethod: m.HTTPMethod, Kind: "rest", Query: query, Scopes: m.Scopes, schemas: d.Schemas}
+			rest := &endpoint{ID: m.ID, Source: source, HTTPMethod: m.HTTPMethod, Kind: "rest", Query: query, Scopes: m.Scopes, schemas: d.Schemas, Params: m.Parameters}
 			if m.Request != nil {
 				rest.Request = m.Request.Ref
 			}
@@ -1455,6 +1495,26 @@ func checkRequests(t *testing.T, all []*endpoint, reqs []*recorded, tokens map[s
 			return
 		}
 		ep := hits[0]
+		// The my_customer alias only in an API whose discovery
+		// document offers it (Directory and Cloud Identity do; Data
+		// Transfer's never mentions it: it takes the real id).
+		aliasOK := func(kind, n, v string, p discoParam) {
+			if strings.Contains(v, "my_customer") && !ep.MyCustomer && !strings.Contains(p.Description, "my_customer") {
+				t.Errorf("%s: sent %s with %s parameter %s=%q; discovery %s describes %s as %q, and its document offers no my_customer alias",
+					rq.Call, sent, kind, n, v, ep.ID, n, p.Description)
+			}
+		}
+		pv := ep.pathValues(u.EscapedPath())
+		for _, n := range slices.Sorted(maps.Keys(pv)) {
+			p, ok := ep.Params[n]
+			if !ok {
+				continue
+			}
+			aliasOK("path", n, pv[n], p)
+			if p.Pattern != "" && !regexp.MustCompile(p.Pattern).MatchString(pv[n]) {
+				t.Errorf("%s: sent %s with path parameter %s=%q; discovery %s wants the pattern %s", rq.Call, sent, n, pv[n], ep.ID, p.Pattern)
+			}
+		}
 		if ep.Kind == "infra" {
 			return
 		}
@@ -1489,6 +1549,7 @@ func checkRequests(t *testing.T, all []*endpoint, reqs []*recorded, tokens map[s
 					t.Errorf("%s: sent %s with %d values of %q, which %s does not repeat", rq.Call, sent, len(vs), n, ep.ID)
 				}
 				for _, v := range vs {
+					aliasOK("query", n, v, p)
 					if len(p.Enum) > 0 && !slices.Contains(p.Enum, v) {
 						t.Errorf("%s: sent %s with %s=%q; discovery %s allows %v", rq.Call, sent, n, v, ep.ID, p.Enum)
 					}
