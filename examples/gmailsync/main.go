@@ -15,7 +15,12 @@
 // -endpoint URL points at any compatible server (a standalone fake).
 // -regime 2026 paces for projects created from 2026-05-01.
 //
-// Exit status: 0 on success, 1 when a sync failed, 2 for bad flags.
+// Every flag, the endpoint and the credentials are checked before the
+// first call. -v logs the client's retries, waits and token refreshes; a
+// wait of more than a few seconds is always announced on stderr.
+//
+// Exit status: 0 on success, 1 when a sync failed, 2 for bad usage, with
+// nothing sent.
 package main
 
 import (
@@ -52,9 +57,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		regime    = fs.String("regime", "legacy", "Gmail quota regime of the project: legacy (before 2026-05-01) or 2026")
 		messages  = fs.Int("messages", 2000, "demo mode: messages to seed")
 		redisAddr = fs.String("redis", "", "share quotas with other processes through this Redis (host:port)")
+		verbose   = fs.Bool("v", false, "log the client's retries, waits and token refreshes")
 	)
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return cli.ExitUsage
+	}
+	usage := func(format string, a ...any) int { return cli.Usage(stderr, "gmailsync", format, a...) }
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q", fs.Arg(0))
 	}
 	var reg quota.GmailRegime
 	switch *regime {
@@ -62,43 +72,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "2026":
 		reg = quota.Gmail2026
 	default:
-		fmt.Fprintf(stderr, "gmailsync: -regime must be legacy or 2026, not %q\n", *regime)
-		return 2
+		return usage("-regime must be legacy or 2026, not %q", *regime)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	demo := *creds == "" && *endpoint == ""
-	if !demo && *user == "" {
-		fmt.Fprintln(stderr, "gmailsync: -user is needed (or no flags for the demo)")
-		return 2
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if demo {
+		switch {
+		case set["user"] || set["subject"]:
+			return usage("demo mode (no -credentials or -endpoint) syncs its own mailbox; give -credentials or -endpoint to sync yours")
+		case *messages < 1:
+			return usage("-messages must be at least 1")
+		}
+	} else {
+		// Every flag is checked before the first call.
+		if set["messages"] {
+			return usage("-messages: demo mode only (without -credentials and -endpoint)")
+		}
+		if *user == "" {
+			return usage("-user is needed (or no flags for the demo)")
+		}
+		if !strings.Contains(*user, "@") {
+			return usage("-user %q: want the mailbox's e-mail address", *user)
+		}
+		if err := cli.CheckConnection(*creds, *subject, *endpoint); err != nil {
+			return usage("%v", err)
+		}
 	}
 	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr, quota.WithGmailRegime(reg))
 	if err != nil {
-		fmt.Fprintln(stderr, "gmailsync:", err)
-		return 1
+		return cli.Failed(stderr, "gmailsync", err)
 	}
 	defer closeRedis()
 	if demo {
-		return runDemo(ctx, stdout, stderr, *messages, *store, reg)
+		return runDemo(ctx, stdout, stderr, *messages, *store, reg, *verbose)
 	}
-	opts := []workspace.Option{workspace.WithQuota(lim)}
-	if *creds != "" {
-		opts = append(opts, workspace.WithCredentialsFile(*creds))
-	} else {
-		// -endpoint alone: a server that needs no credentials (a proxy that
-		// adds them, or a fake started without authentication).
-		opts = append(opts, workspace.WithoutAuthentication())
-	}
-	if *subject != "" {
-		opts = append(opts, workspace.WithSubject(*subject))
-	}
-	if *endpoint != "" {
-		opts = append(opts, workspace.WithEndpoint(*endpoint))
-	}
-	c, err := workspace.NewClient(ctx, opts...)
+	// -endpoint alone: a server that needs no credentials (a proxy that
+	// adds them, or a fake started without authentication).
+	c, err := workspace.NewClient(ctx, append(cli.ClientOptions(stderr, *verbose, lim), cli.Connect(*creds, *subject, *endpoint)...)...)
 	if err != nil {
-		fmt.Fprintln(stderr, "gmailsync:", err)
-		return 1
+		return usage("%v", err)
 	}
 	path := *store
 	if path == "" {
@@ -106,17 +121,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	st, err := gmail.OpenBoltStore(path)
 	if err != nil {
-		fmt.Fprintln(stderr, "gmailsync:", err)
-		return 1
+		return cli.Failed(stderr, "gmailsync", err)
 	}
 	defer st.Close()
 	res, err := gmail.New(c).Sync(ctx, *user, st, progressOpts(stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, "gmailsync: sync failed:", err)
-		return 1
+		return cli.ExitFailed
 	}
 	report(stdout, res, reg, -1)
-	return 0
+	return cli.ExitOK
 }
 
 func progressOpts(w io.Writer) *gmail.SyncOptions {
@@ -153,7 +167,7 @@ func report(w io.Writer, r *gmail.SyncResult, reg quota.GmailRegime, serverUnits
 	fmt.Fprintln(w)
 }
 
-func runDemo(ctx context.Context, stdout, stderr io.Writer, n int, storePath string, reg quota.GmailRegime) int {
+func runDemo(ctx context.Context, stdout, stderr io.Writer, n int, storePath string, reg quota.GmailRegime, verbose bool) int {
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "gmailsync: demo failed:", err)
 		return 1
@@ -176,9 +190,9 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, n int, storePath str
 	if err != nil {
 		return fail(err)
 	}
-	c, err := workspace.NewClient(ctx, workspace.WithEndpoint(srv.URL),
+	c, err := workspace.NewClient(ctx, append(cli.ClientOptions(stderr, verbose, lim), workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
-		workspace.WithScopes(auth.ScopeGmailFull), workspace.WithQuota(lim))
+		workspace.WithScopes(auth.ScopeGmailFull))...)
 	if err != nil {
 		return fail(err)
 	}
