@@ -47,7 +47,7 @@ type mboxReader struct {
 	raw         []byte // counted body bytes held while a Content-Length is checked
 	givenBack   int64  // bytes given back so far (see holdLimit)
 
-	spillW *bufio.Writer // writes to the temporary file of a message kept out of memory
+	spillBuf []byte // bytes on their way to the temporary file of a message kept out of memory
 
 	at   io.ReaderAt // the input, when it can be read at an offset
 	base int64       // the offset in at of offset 0
@@ -344,10 +344,7 @@ func (c *collector) add(p []byte) {
 func (c *collector) addSlow(p []byte) {
 	if c.spill != nil {
 		if c.size+int64(len(p)) <= c.maxSize {
-			if c.spillErr == nil {
-				_, c.spillErr = c.r.spillW.Write(p)
-			}
-			c.size += int64(len(p))
+			c.spillWrite(p)
 			return
 		}
 		c.skip()
@@ -359,7 +356,7 @@ func (c *collector) addSlow(p []byte) {
 			return
 		}
 		if n <= c.maxSize && c.startSpill() {
-			c.addSlow(p)
+			c.spillWrite(p)
 			return
 		}
 		if n <= c.maxSize {
@@ -385,16 +382,39 @@ func (c *collector) startSpill() bool {
 		// Gone from the folder at once: nothing is left behind by a crash.
 		c.spillName = ""
 	}
-	if c.r.spillW == nil {
-		c.r.spillW = bufio.NewWriterSize(f, lineBuf)
-	} else {
-		c.r.spillW.Reset(f)
+	if c.r.spillBuf == nil {
+		c.r.spillBuf = make([]byte, 0, lineBuf)
 	}
-	_, c.spillErr = c.r.spillW.Write(c.buf)
-	c.size = int64(len(c.buf))
+	c.r.spillBuf = c.r.spillBuf[:0]
+	c.size = 0
+	c.spillWrite(c.buf)
 	c.spare = c.buf[:0]
 	c.buf = nil
 	return true
+}
+
+// spillWrite adds p to the temporary file, through spillBuf (p is copied,
+// never handed to the file, so that it does not escape).
+func (c *collector) spillWrite(p []byte) {
+	c.size += int64(len(p))
+	for len(p) > 0 && c.spillErr == nil {
+		b := c.r.spillBuf
+		if len(b) == cap(b) {
+			c.spillFlush()
+			continue
+		}
+		n := copy(b[len(b):cap(b)], p)
+		c.r.spillBuf = b[:len(b)+n]
+		p = p[n:]
+	}
+}
+
+// spillFlush writes spillBuf to the temporary file.
+func (c *collector) spillFlush() {
+	if c.spillErr == nil && len(c.r.spillBuf) > 0 {
+		_, c.spillErr = c.spill.Write(c.r.spillBuf)
+	}
+	c.r.spillBuf = c.r.spillBuf[:0]
 }
 
 // dropSpill closes and removes the temporary file, if any.
@@ -402,7 +422,7 @@ func (c *collector) dropSpill() {
 	if c.spill != nil {
 		(&Message{spill: c.spill, spillName: c.spillName}).Close()
 		c.spill, c.spillName = nil, ""
-		c.r.spillW.Reset(nil)
+		c.r.spillBuf = c.r.spillBuf[:0]
 	}
 }
 
@@ -552,7 +572,6 @@ func (r *mboxReader) collect(m *Message, preamble, discard bool) (bool, error) {
 	if r.opts.SpillSize > 0 && r.opts.SpillSize < c.memLimit {
 		c.memLimit = r.opts.SpillSize
 	}
-	defer c.dropSpill() // unless handed over with m
 	if discard {
 		c.skip()
 		c.skipped = true
@@ -760,17 +779,17 @@ loop:
 		m.TooLarge = !c.skipped
 		m.Data = nil
 	} else if c.spill != nil {
-		if err := c.spillErr; err == nil {
-			c.spillErr = r.spillW.Flush()
-		}
+		c.spillFlush()
 		if c.spillErr != nil {
+			c.dropSpill()
 			return false, fmt.Errorf("mailsource: %s: writing a large message to a temporary file: %w", r.name, c.spillErr)
 		}
-		r.spillW.Reset(nil)
 		if seen {
 			m.Data = nil
 			m.spill, m.spillName = c.spill, c.spillName
 			c.spill, c.spillName = nil, ""
+		} else {
+			c.dropSpill()
 		}
 		r.scratch = c.spare
 		r.trimRaw()
