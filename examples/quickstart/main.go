@@ -3,14 +3,17 @@
 // legacy admin APIs do when a quota is exceeded), then shows the client
 // retrying it and the statistics it kept.
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart [-v]
+//
+// -v shows the client's log: the retry record of the throttled call.
+// Exit status: 0 on success, 1 when the call failed, 2 for bad flags.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,14 +21,24 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/retry"
 )
 
-func main() { os.Exit(run(os.Stdout, os.Stderr, 200*time.Millisecond)) }
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, 200*time.Millisecond)) }
 
 // run shows one retried call; firstWait is the first backoff (the legacy
 // APIs' default is 5 s, shortened for the demo).
-func run(stdout, stderr io.Writer, firstWait time.Duration) int {
+func run(args []string, stdout, stderr io.Writer, firstWait time.Duration) int {
+	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	verbose := fs.Bool("v", false, "log the client's retries and waits")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	if fs.NArg() > 0 {
+		return cli.Usage(stderr, "quickstart", "unexpected argument %q", fs.Arg(0))
+	}
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
@@ -43,7 +56,9 @@ func run(stdout, stderr io.Writer, firstWait time.Duration) int {
 	c, err := workspace.NewClient(ctx,
 		workspace.WithEndpoint(srv.URL),
 		workspace.WithoutAuthentication(),
-		workspace.WithLogger(slog.New(slog.NewTextHandler(stderr, nil))),
+		// -v: every record of the client's log; always: a line for each
+		// wait of more than a few seconds.
+		workspace.WithLogger(cli.NewLogger(stderr, *verbose)),
 		// The legacy APIs' default first wait is 5 s; shorten it for the demo.
 		workspace.WithRetry(func(o *retry.Options) {
 			p := retry.Legacy
@@ -52,25 +67,22 @@ func run(stdout, stderr io.Writer, firstWait time.Duration) int {
 		}),
 	)
 	if err != nil {
-		fmt.Fprintln(stderr, "quickstart:", err)
-		return 1
+		return cli.Failed(stderr, "quickstart", err)
 	}
 	hc, err := c.HTTPClient("")
 	if err != nil {
-		fmt.Fprintln(stderr, "quickstart:", err)
-		return 1
+		return cli.Failed(stderr, "quickstart", err)
 	}
 	ctx = workspace.WithCall(ctx, &workspace.Call{API: workspace.APIDataTransfer, Method: "applications.list"})
 	req, _ := http.NewRequestWithContext(ctx, "GET", c.BaseURL(workspace.APIDataTransfer)+"admin/datatransfer/v1/applications", nil)
 	resp, err := hc.Do(req)
 	if err != nil {
-		fmt.Fprintln(stderr, "quickstart:", err)
-		return 1
+		return cli.Failed(stderr, "quickstart", err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	fmt.Fprintf(stdout, "status %d after a throttle: %s\n", resp.StatusCode, body)
 	st := c.Stats()[workspace.APIDataTransfer]
 	fmt.Fprintf(stdout, "requests=%d attempts=%d retries=%v backoff=%v\n", st.Requests, st.Attempts, st.Retries, st.RetryWait)
-	return 0
+	return cli.ExitOK
 }
