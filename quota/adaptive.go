@@ -7,28 +7,24 @@ import (
 
 // adapt is the adaptive-rate state of one rate scope: a documented limit is
 // a ceiling, not a promise, so the scope follows what the server enforces.
-// The controller works in windows of adaptWindow:
 //
 //   - Slow start (rules whose limit is unknown, until the first throttle):
-//     the rate grows ×1.5 after each window in which the rule was the
-//     bottleneck (some call waited on it) and nothing was throttled.
-//   - On a throttle of a call admitted after the last cut, the rate is cut at
-//     once: ×0.7 in unknown territory (slow start, a documented limit never
-//     confirmed by a throttle, or well above the last estimate of the
-//     limit), ×0.9 near the estimate. Throttles of calls sent before the cut
-//     do not cut again.
-//   - At the end of a window with throttles, the server's goodput
-//     (admitted − throttled units per second) is the estimate of the limit;
-//     the rate is brought to at most 97% of it.
-//   - Recovery follows a cubic curve of the time since the last cut, as TCP
+//     the rate grows ×1.5 after each window (adaptWindow) in which the rule
+//     was the bottleneck (some call waited on it) and nothing was
+//     throttled.
+//   - A throttle of a call admitted after the last cut starts a
+//     measurement (onOutcome): the rate is kept for about a second, and the
+//     server's answers in that time estimate its limit. The rate is then
+//     set to 97% of the estimate. Throttles of calls sent before the cut,
+//     or within cutGrace after it, do not start another.
+//   - Recovery follows a cubic curve of the time since the cut, as TCP
 //     CUBIC does: it closes most of the gap to the estimate in the first
-//     second or two, stays close to the estimate for the rest of
-//     recoverPlateau (where probing costs refusals and gains nothing), then
-//     probes beyond it ever faster, so that a limit that went back up (a
-//     throttle caused by another client, a temporary cut) is found again in
-//     tens of seconds: from a fifth of the ceiling back to the ceiling in
-//     about 30 s. Time only counts while the rule is the bottleneck: an idle
-//     or lightly used scope does not grow.
+//     seconds, stays close to it until recoverPlateau (where probing costs
+//     refusals and gains nothing), then probes beyond it ever faster, so
+//     that a limit that went back up (a throttle caused by another client,
+//     a temporary cut) is found again: from a fifth of the ceiling back to
+//     the ceiling in about 45 s. Time only counts while the rule is the
+//     bottleneck: an idle or lightly used scope does not grow.
 //
 // The rate never goes below the rule's floor nor, for documented rules,
 // above the configured limit.
@@ -41,8 +37,8 @@ type adapt struct {
 	// A measurement of the limit in progress (see onOutcome).
 	measuring bool
 	measStart int64
-	measOK    float64 // units accepted after the first
-	measFirst int64   // when the first accepted call was answered
+	measOK    float64 // units accepted
+	measBadU  float64 // units throttled
 	measN     int     // calls accepted
 	measBad   int     // calls throttled
 
@@ -80,13 +76,13 @@ func (s *scope) tick(mono int64) {
 	if !a.slow {
 		w = max(adaptWindow, int64(10/s.rate*float64(time.Second)))
 	}
+	if a.measuring && mono-a.measStart >= measureMax {
+		s.endMeasure(mono)
+	}
 	if el < w {
 		return
 	}
 	sec := float64(el) / float64(time.Second)
-	if a.measuring && mono-a.measStart >= measureMax {
-		s.endMeasure(mono)
-	}
 	switch {
 	case a.measuring || a.winThrottle > 0:
 	case a.blocked && el < 4*w && a.winAdmit >= 0.8*s.rate*sec:
@@ -124,23 +120,26 @@ func (s *scope) curve(mono int64) float64 {
 }
 
 // A measurement of the limit after a throttle ends once measureCalls calls
-// got through in at least measureMin with a few throttles (the server was
-// saturated), once half as many got through and as many were throttled
-// (the rate is far too high, and time costs refusals), or after
-// measureMax.
+// were answered over at least measureMin (long enough to span the retry
+// backoff of throttled callers), once twice as many were answered over a
+// quarter of that time and most were throttled (the rate is far too high, and
+// time costs refusals), or after measureMax.
 const (
 	measureCalls = 8
 	measureMin   = int64(time.Second)
 	measureMax   = int64(3 * time.Second)
+
+	// cutGrace is how long after a cut throttles are ignored.
+	cutGrace = int64(time.Second)
 )
 
 // onOutcome takes the server's answer to a call admitted at time at (ns
 // since t0; negative when unknown) and counting n units.
 //
 // A throttle of a call admitted after the last cut starts a measurement:
-// the rate is kept for a few calls, so that the server stays saturated and
-// its goodput (the units it accepts per second, from its first acceptance
-// to its last) is its limit. The rate is then set just below that
+// the rate is kept for a few calls, and the share of them the server
+// accepts, times the rate, and the units it accepted per second estimate
+// the server's limit. The rate is then set just below that
 // estimate. Measuring instead of cutting at once lands next to the real
 // limit in one step, where a multiplicative cut (TCP's AIMD, the CUBIC of
 // aws-sdk-go-v2's adaptive mode) undershoots or needs several more
@@ -151,49 +150,55 @@ func (s *scope) onOutcome(at, mono int64, n float64, throttled bool) {
 		a.winThrottle += n
 	}
 	if a.measuring {
-		switch {
-		case throttled:
+		if throttled {
 			a.measBad++
-		case a.measN == 0:
-			a.measFirst = mono
-			a.measN = 1
-		default:
-			a.measOK += n
+			a.measBadU += n
+		} else {
 			a.measN++
+			a.measOK += n
 		}
-		el := mono - a.measStart
-		if a.measN >= measureCalls && (el >= measureMin && a.measBad >= 3) ||
-			a.measN >= measureCalls/2 && a.measBad >= a.measN ||
+		el, answers := mono-a.measStart, a.measN+a.measBad
+		if el >= measureMin && answers >= measureCalls ||
+			el >= measureMin/4 && answers >= 2*measureCalls && a.measBad > a.measN ||
 			el >= measureMax {
 			s.endMeasure(mono)
 		}
 		return
 	}
-	if !throttled || (at >= 0 && at < a.lastCut) || (at < 0 && mono-a.lastCut < adaptWindow/2) {
-		return // a success, or sent before the last cut: the cut accounts for it
+	// Throttles of calls sent before the last cut, or just after it (the
+	// server's bucket was left empty by the measurement and needs a moment
+	// to refill), are accounted for by the cut.
+	grace := int64(0)
+	if a.measured {
+		grace = cutGrace
+	}
+	if !throttled || (at >= 0 && at < a.lastCut+grace) || (at < 0 && mono-a.lastCut < grace) {
+		return
 	}
 	a.slow = false
-	a.measuring, a.measStart, a.measOK, a.measN, a.measBad = true, mono, 0, 0, 1
+	a.measuring, a.measStart = true, mono
+	a.measOK, a.measN, a.measBad, a.measBadU = 0, 0, 1, n
 }
 
-// endMeasure sets the rate from the measured goodput.
+// endMeasure sets the rate from the measured share of accepted units.
 func (s *scope) endMeasure(mono int64) {
 	a := &s.ad
 	a.measuring = false
-	var good float64
-	if a.measN > 1 && mono > a.measFirst {
-		good = a.measOK / (float64(mono-a.measFirst) / float64(time.Second))
-	}
-	est := good
+	// When callers keep up with the rate, the share of units accepted
+	// times the rate and the goodput (accepted units per second) both
+	// measure the limit. When they send less (throttled callers back off,
+	// then burst into the refilled bucket), the first errs high and the
+	// second low: their geometric mean stays close to the limit.
+	sec := float64(max(mono-a.measStart, 1)) / float64(time.Second)
+	est := math.Sqrt(s.rate * a.measOK / (a.measOK + a.measBadU) * a.measOK / sec)
 	switch {
-	case good == 0:
-		// Too little got through to measure: halve, and measure again at
-		// the next throttle.
+	case a.measN == 0:
+		// Nothing got through: halve, and measure again at the next
+		// throttle.
 		est = s.rate / 2
 	case a.measBad < 2:
-		// A lone throttle: the server was not saturated, so its goodput
-		// says little; the limit is close to the rate.
-		est = min(max(good, 0.9*s.rate), s.rate)
+		// A lone throttle: the limit is close to the rate.
+		est = max(est, 0.9*s.rate)
 	}
 	a.lastMax, a.measured = est, true
 	s.rate = 0.97 * est

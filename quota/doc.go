@@ -19,7 +19,7 @@
 // and hand the limiter to workspace.WithQuota. Options select the Gmail
 // regime (WithGmailRegime), add or replace rules (WithRules, by Name), drop
 // them (WithoutRules, WithoutDefaults), wait for a daily reset instead of
-// failing (WithWaitForReset), widen or turn off adaptation (WithAdaptive) and
+// failing (WithWaitForReset), narrow or turn off adaptation (WithAdaptive) and
 // inject a clock (WithClock). RuleLimiter.Stats shows, per rule and scope
 // key, the configured and effective rate, the time calls waited, the budget
 // left today and the throttles the server sent.
@@ -82,21 +82,34 @@
 //
 // # Adaptive mode
 //
-// When the server throttles a call the local rules admitted (limits lower
-// than documented, other clients on the same project), the blamed adaptive
-// scope cuts its rate at once (×0.7 in unknown territory, ×0.9 near the
-// estimated limit), ignores throttles of calls sent before the cut, and at
-// the end of each window (0.5 s, or ten calls at slow rates) estimates the
-// limit from the server's goodput (admitted minus throttled, per second) and
-// keeps 3% below it. It then probes back toward the estimate quickly
-// (halving the gap each window) and beyond it additively (2% per window),
-// with a floor of a twentieth of the configured rate. Unlike a CUBIC
-// controller driven by the send rate alone (aws-sdk-go-v2's adaptive mode),
-// the goodput estimate lands next to the real limit in one step instead of
-// oscillating around it, which wastes fewer requests. A server Retry-After
-// pauses the blamed scope (up to 30 s). By default only the rules of the
-// undocumented APIs adapt; WithAdaptive(AdaptiveAll) makes documented rules
-// adapt too, never above their configured limit.
+// A documented limit is a ceiling, not a promise: Google enforces lower
+// limits on some users and projects (a mailbox under load, a quota cut in
+// the Cloud console, other clients on the same project). By default
+// (AdaptiveAll) every rate rule follows the server. When the server
+// throttles a call the local rules admitted (403 rateLimitExceeded or
+// userRateLimitExceeded, 429, a legacy API's 503), the scope the reason
+// blames (see Rules: the user's, the project's, or every rate rule of the
+// call) keeps its rate for about a second while it measures how much of
+// its traffic the server accepts, then sets its rate to 97% of that
+// estimate: it lands next to the real limit in one step, where a
+// multiplicative cut undershoots or needs more throttles. It then recovers
+// on a cubic curve of the time since the cut (as TCP CUBIC does): most of
+// the way back to the estimate within seconds, flat near it for ten
+// seconds, then probing beyond it ever faster (+1% after 15 s, +10% after
+// 20 s, ×5 after about 45 s), up to the configured limit. Time only counts
+// while the scope is the bottleneck. Throttles of calls sent before a cut,
+// or within a second after it, are accounted for by the cut. A server
+// Retry-After longer than a second pauses the blamed scope (up to 30 s);
+// shorter ones ("1": the header counts whole seconds) only delay the
+// throttled call's retry. WithAdaptive(AdaptiveUnknown) keeps documented
+// rates as configured and adapts only the undocumented APIs' rules, which
+// also grow beyond their conservative start (×1.5 every half second while
+// they are the bottleneck and nothing is throttled); AdaptiveOff turns
+// adaptation off.
+//
+// Gmail's Batch sends in one HTTP batch only the calls the pace admits
+// within a quarter of a second (RuleLimiter.AcquireWithin), so that a batch
+// never reaches the server as a burst, and reports each call's answer.
 //
 // # Stores
 //
@@ -105,7 +118,12 @@
 // expiring an hour after the reset) and concurrency leases (sorted sets
 // scored by expiry, refreshed every third of the lease TTL while held, so a
 // crashed worker's slot frees itself after at most the TTL) in Redis, one
-// round trip per acquisition. Adaptive state stays per process.
+// round trip per acquisition. Adaptive state stays per process: each
+// process measures the server on its own answers and charges its calls to
+// the shared GCRA state at its own adapted rate, so processes sharing a
+// throttled scope together send at a mix of their rates (never above the
+// highest), and each slows down on the throttles it sees. The adapted rate
+// itself is not shared through Redis.
 //
 // # Release
 //
