@@ -8,50 +8,68 @@
 // service account key to a temporary file, prints the URL and the key path,
 // and serves until interrupted. Point a client at it with the URL as
 // endpoint and the key file as credentials.
+//
+// -v logs every request. Exit status: 0 after a clean stop, 1 when the
+// server could not start (the address is taken), 2 for bad usage.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "fakeserver:", err)
-		os.Exit(1)
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run() error {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address (host:port)")
-	allowRemote := flag.Bool("allow-remote", false, "allow a non-loopback listen address")
-	domain := flag.String("domain", "example.com", "the fake customer's domain")
-	speed := flag.Float64("speed", 1, "speed factor: limits times speed, delays divided by it")
-	faultRate := flag.Float64("faults", 0, "probability of a random fault per request, in [0, 1]")
-	seed := flag.Int64("seed", 1, "seed of the fault generator")
-	noAuth := flag.Bool("no-auth", false, "accept requests without a token (as the admin)")
-	verbose := flag.Bool("v", false, "log every request")
-	flag.Parse()
-
+// run serves until ctx ends. It returns the exit status: 0 after a clean
+// stop, 1 when the server could not start, 2 for bad usage.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("fakeserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (host:port)")
+	allowRemote := fs.Bool("allow-remote", false, "allow a non-loopback listen address")
+	domain := fs.String("domain", "example.com", "the fake customer's domain")
+	speed := fs.Float64("speed", 1, "speed factor: limits times speed, delays divided by it")
+	faultRate := fs.Float64("faults", 0, "probability of a random fault per request, in [0, 1]")
+	seed := fs.Int64("seed", 1, "seed of the fault generator")
+	noAuth := fs.Bool("no-auth", false, "accept requests without a token (as the admin)")
+	verbose := fs.Bool("v", false, "log every request")
+	if err := fs.Parse(args); err != nil {
+		return cli.ExitUsage
+	}
+	usage := func(format string, a ...any) int { return cli.Usage(stderr, "fakeserver", format, a...) }
+	if fs.NArg() > 0 {
+		return usage("unexpected argument %q", fs.Arg(0))
+	}
 	if err := checkAddr(*addr, *allowRemote); err != nil {
-		return err
+		return usage("%v", err)
 	}
 	if *faultRate < 0 || *faultRate > 1 || *speed <= 0 {
-		return fmt.Errorf("-faults must be within [0, 1] and -speed above 0")
+		return usage("-faults must be within [0, 1] and -speed above 0")
+	}
+	if d := strings.ToLower(*domain); d == "" || strings.ContainsAny(d, "@/: ") || !strings.Contains(d, ".") {
+		return usage("-domain %q: want a domain name like example.com", *domain)
 	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	opts := []workspacetest.Option{
 		workspacetest.WithAddr(*addr),
@@ -67,28 +85,26 @@ func run() error {
 	}
 	srv, err := newServer(opts)
 	if err != nil {
-		return err
+		return cli.Failed(stderr, "fakeserver", err)
 	}
 	defer srv.Close()
 	seedDemo(srv, *domain)
 
 	keyPath, err := srv.WriteServiceAccountKey("")
 	if err != nil {
-		return err
+		return cli.Failed(stderr, "fakeserver", err)
 	}
 	defer os.Remove(keyPath)
 
-	fmt.Printf("URL:         %s\n", srv.URL)
-	fmt.Printf("key file:    %s\n", keyPath)
-	fmt.Printf("admin:       %s\n", srv.AdminEmail())
-	fmt.Printf("groups:      archive@%s, announcements@%s\n", *domain, *domain)
-	fmt.Println("Ctrl-C to stop.")
+	fmt.Fprintf(stdout, "URL:         %s\n", srv.URL)
+	fmt.Fprintf(stdout, "key file:    %s\n", keyPath)
+	fmt.Fprintf(stdout, "admin:       %s\n", srv.AdminEmail())
+	fmt.Fprintf(stdout, "groups:      archive@%s, announcements@%s\n", *domain, *domain)
+	fmt.Fprintln(stdout, "Ctrl-C to stop.")
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
-	printStats(srv)
-	return nil
+	printStats(stdout, srv)
+	return cli.ExitOK
 }
 
 // newServer turns the constructor's panic on a bad address into an error.
@@ -130,8 +146,8 @@ func seedDemo(srv *workspacetest.Server, domain string) {
 	srv.AddGroup("announcements@" + domain)
 }
 
-func printStats(srv *workspacetest.Server) {
+func printStats(w io.Writer, srv *workspacetest.Server) {
 	for api, st := range srv.Stats() {
-		fmt.Printf("%-16s accepted %d, rejected %v, faults %v\n", api, st.Accepted, st.Rejected, st.Faults)
+		fmt.Fprintf(w, "%-16s accepted %d, rejected %v, faults %v\n", api, st.Accepted, st.Rejected, st.Faults)
 	}
 }
