@@ -26,6 +26,12 @@ type DecryptOptions struct {
 	// AllowUnauthenticated accepts messages without an integrity check
 	// (MDC). Off by default: such a file could have been altered.
 	AllowUnauthenticated bool
+	// Sync makes DecryptFile flush the mbox to the disk (fsync) before
+	// renaming it into place, so that after a crash of the machine the
+	// file under its final name is complete. Off by default, as with
+	// gpg -o: the system writes the file out in its own time, and
+	// DecryptFile does not wait for the disk.
+	Sync bool
 }
 
 // DecryptResult describes a decrypted file.
@@ -95,17 +101,17 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, keys openpgp.Ent
 	if opts != nil {
 		o = *opts
 	}
-	br := bufio.NewReaderSize(&ctxReader{ctx: ctx, r: src}, 64<<10)
+	br := bufio.NewReaderSize(&ctxReader{ctx: ctx, r: src}, readBufferSize)
 	head, _ := br.Peek(64)
-	var in io.Reader = br
+	var in = br
 	if bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n"), []byte("-----BEGIN PGP MESSAGE")) {
 		blk, err := armor.Decode(br)
 		if err != nil {
 			return nil, &IntegrityError{Err: err}
 		}
-		in = bufio.NewReaderSize(blk.Body, 64<<10)
+		in = bufio.NewReaderSize(blk.Body, readBufferSize)
 	}
-	recipients := peekRecipients(in.(*bufio.Reader))
+	recipients, fast := peekHead(in)
 
 	tries := 0
 	prompt := func(cands []openpgp.Key, symmetric bool) ([]byte, error) {
@@ -132,7 +138,17 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, keys openpgp.Ent
 		}
 	}
 	cfg := &packet.Config{InsecureAllowUnauthenticatedMessages: o.AllowUnauthenticated}
-	md, err := openpgp.ReadMessage(in, keys, prompt, cfg)
+	var m *openedMessage
+	var err error
+	if fast {
+		m, err = openSEIPD(in, keys, prompt, cfg)
+	} else {
+		var md *openpgp.MessageDetails
+		md, err = openpgp.ReadMessage(in, keys, prompt, cfg)
+		if err == nil {
+			m = &openedMessage{body: md.UnverifiedBody, with: md.DecryptedWith, stop: func() {}}
+		}
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, pgperrors.ErrKeyIncorrect):
@@ -145,12 +161,18 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, keys openpgp.Ent
 		}
 		return nil, &IntegrityError{Err: err}
 	}
+	defer m.stop()
 	res := &DecryptResult{}
-	if md.DecryptedWith.PublicKey != nil {
-		res.KeyID = md.DecryptedWith.PublicKey.KeyIdString()
+	if m.with.PublicKey != nil {
+		res.KeyID = m.with.PublicKey.KeyIdString()
 	}
 	cw := &mboxCounter{w: dst}
-	n, err := io.Copy(cw, md.UnverifiedBody)
+	n, err := io.CopyBuffer(cw, m.body, make([]byte, copyBufferSize))
+	if err == nil && m.finish != nil {
+		// The literal data ended: read the rest of the encrypted packet
+		// and check its integrity.
+		err = m.finish()
+	}
 	res.Bytes, res.Messages = n, cw.n
 	if err != nil {
 		if ctx.Err() != nil {
@@ -164,9 +186,18 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, keys openpgp.Ent
 	return res, nil
 }
 
+const (
+	readBufferSize = 256 << 10
+	copyBufferSize = 256 << 10
+	writeChunkSize = 1 << 20
+	writeChunks    = 4
+)
+
 // DecryptFile decrypts the file src into dst (mode 0600), writing dst.part
 // first and renaming it only when the whole file decrypted and passed its
-// integrity check.
+// integrity check; on any failure dst.part is removed. Like gpg -o, it
+// leaves writing the file out to the disk to the system unless
+// DecryptOptions.Sync is set.
 func DecryptFile(ctx context.Context, dst, src string, keys openpgp.EntityList, opts *DecryptOptions) (*DecryptResult, error) {
 	in, err := os.Open(src)
 	if err != nil {
@@ -178,12 +209,12 @@ func DecryptFile(ctx context.Context, dst, src string, keys openpgp.EntityList, 
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	bw := bufio.NewWriterSize(out, 256<<10)
-	res, err := Decrypt(ctx, bw, in, keys, opts)
-	if err == nil {
-		err = bw.Flush()
+	aw := newAsyncWriter(out, writeChunkSize, writeChunks)
+	res, err := Decrypt(ctx, aw, in, keys, opts)
+	if werr := aw.Close(); err == nil {
+		err = werr
 	}
-	if err == nil {
+	if err == nil && opts != nil && opts.Sync {
 		err = out.Sync()
 	}
 	if cerr := out.Close(); err == nil {
@@ -199,28 +230,32 @@ func DecryptFile(ctx context.Context, dst, src string, keys openpgp.EntityList, 
 	return res, nil
 }
 
-// peekRecipients lists the key ids of the public-key-encrypted session
-// keys at the start of the message, without consuming it.
-func peekRecipients(br *bufio.Reader) []string {
+// peekHead lists the key ids of the public-key-encrypted session keys at
+// the start of the message, without consuming it, and tells whether they
+// are followed by a version 1 integrity protected packet (what gpg and
+// Google make), the one case openSEIPD handles.
+func peekHead(br *bufio.Reader) (ids []string, seipd bool) {
 	head, _ := br.Peek(8 << 10)
 	pr := packet.NewReader(bytes.NewReader(head))
-	var ids []string
 	for range 32 {
 		p, err := pr.Next()
 		if err != nil {
 			break
 		}
-		ek, ok := p.(*packet.EncryptedKey)
-		if !ok {
-			break
+		switch p := p.(type) {
+		case *packet.EncryptedKey:
+			if p.KeyId == 0 {
+				ids = append(ids, "(hidden)")
+			} else {
+				ids = append(ids, fmt.Sprintf("%016X", p.KeyId))
+			}
+			continue
+		case *packet.SymmetricallyEncrypted:
+			seipd = len(ids) > 0 && p.IntegrityProtected && p.Version == 1
 		}
-		if ek.KeyId == 0 {
-			ids = append(ids, "(hidden)")
-		} else {
-			ids = append(ids, fmt.Sprintf("%016X", ek.KeyId))
-		}
+		break
 	}
-	return ids
+	return ids, seipd
 }
 
 func privateKeyIDs(keys openpgp.EntityList) []string {

@@ -1,104 +1,300 @@
-// Command decrypt measures audit.Decrypt on a large export: it
-// generates an RSA key and an OpenPGP-encrypted mbox of -size bytes
-// (streamed to a temporary file, never held in memory), then decrypts it
-// in a child process that reports its throughput and peak resident memory
-// (VmHWM from /proc/self/status) and Go heap.
+// Command decrypt compares audit.DecryptFile with GnuPG on the same
+// files, in the same run. It generates a 3072-bit RSA key with
+// audit.GenerateKey, imports it into a temporary GNUPGHOME, writes an mbox
+// of -size bytes, has the gpg binary encrypt it four ways (uncompressed
+// with -z 0, and compressed with ZLIB at gpg's default level, which is what
+// gpg does by default to keys gpg made; to keys go-crypto made it does not
+// compress unless told; binary and --armor), and then
+// decrypts each file to disk with `gpg -o` and with audit.DecryptFile, each
+// in a child process, -runs times, alternating. It checks that every output
+// is byte-identical to the mbox and prints, per variant, the median wall
+// time, throughput (plaintext MB/s), the child's peak resident memory
+// (VmHWM, sampled every 2 ms) and the speed ratio library/gpg.
 //
-//	go run ./benchmarks/decrypt -size 1GiB
+// It needs gpg on PATH (apt-get install -y gnupg) and about 5 × -size of
+// free space under $TMPDIR.
+//
+//	go build -o /tmp/decryptbench ./benchmarks/decrypt && /tmp/decryptbench -size 512MiB
+//
+// -cpuprofile writes a pprof CPU profile of one library decryption of the
+// first variant (e.g. -variants plain -cpuprofile /tmp/cpu.out).
 package main
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
-	"runtime/metrics"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
-
 	"github.com/gwsadmin/workspace/audit"
 )
 
+type variant struct {
+	name string
+	args []string // gpg encryption options
+}
+
+var variants = []variant{
+	{"plain", []string{"-z", "0"}},
+	{"plain-armor", []string{"-z", "0", "--armor"}},
+	{"compressed", []string{"--compress-algo", "zlib"}},
+	{"compressed-armor", []string{"--compress-algo", "zlib", "--armor"}},
+}
+
 func main() {
-	size := flag.String("size", "1GiB", "plaintext size (e.g. 256MiB, 1GiB)")
-	child := flag.String("child", "", "internal: decrypt this file with the key in -key")
+	size := flag.String("size", "512MiB", "plaintext mbox size (e.g. 64MiB, 512MiB, 1GiB)")
+	runs := flag.Int("runs", 3, "decryptions per tool and variant (the median is reported)")
+	only := flag.String("variants", "", "comma-separated subset of plain, plain-armor, compressed, compressed-armor")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the library decrypting the first variant here")
+	child := flag.String("child", "", "internal: decrypt this file with the key in -key to -out")
 	keyFile := flag.String("key", "", "internal: private key file")
-	out := flag.String("out", "discard", "internal: where plaintext goes: discard or a file path")
+	out := flag.String("out", "", "internal: output path")
 	flag.Parse()
 	if *child != "" {
-		os.Exit(decrypt(*child, *keyFile, *out))
+		os.Exit(decrypt(*child, *keyFile, *out, *cpuprofile))
 	}
 	n, err := parseSize(*size)
 	if err != nil {
 		fail(err)
 	}
+	if *only != "" {
+		variants = slices.DeleteFunc(variants, func(v variant) bool { return !slices.Contains(strings.Split(*only, ","), v.name) })
+	}
+	gpg, err := exec.LookPath("gpg")
+	if err != nil {
+		fail(errors.New("gpg is not on PATH (apt-get install -y gnupg)"))
+	}
 	dir, err := os.MkdirTemp("", "decryptbench")
 	if err != nil {
 		fail(err)
 	}
-	defer os.RemoveAll(dir)
+	home := filepath.Join(dir, "gnupg")
+	os.Mkdir(home, 0o700)
+	defer func() {
+		exec.Command("gpgconf", "--homedir", home, "--kill", "all").Run()
+		os.RemoveAll(dir)
+	}()
+	g := func(args ...string) {
+		cmd := exec.Command(gpg, append([]string{"--homedir", home, "--batch", "--yes", "--no-tty", "--quiet", "--pinentry-mode", "loopback"}, args...)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			fail(fmt.Errorf("gpg %v: %v\n%s", args, err, stderr.String()))
+		}
+	}
+
+	fmt.Printf("machine: %d CPUs (%s), %s, %s %s/%s, %s\n", runtime.NumCPU(), cpuModel(), memTotal(), runtime.Version(), runtime.GOOS, runtime.GOARCH, gpgVersion(gpg))
+	fmt.Printf("load average at start: %s\n", loadavg())
+
 	kp, err := audit.GenerateKey("example.com", nil) // 3072-bit RSA, the default
 	if err != nil {
 		fail(err)
 	}
-	key := dir + "/key.asc"
+	key := filepath.Join(dir, "key.asc")
 	if err := kp.WritePrivateKey(key); err != nil {
 		fail(err)
 	}
-	enc := dir + "/export.mbox.gpg"
-	t0 := time.Now()
-	if err := encrypt(enc, kp.Entity, n); err != nil {
+	g("--import", key)
+	fpr := fmt.Sprintf("%X", kp.Entity.PrimaryKey.Fingerprint)
+
+	mbox := filepath.Join(dir, "export.mbox")
+	if err := writeMbox(mbox, n); err != nil {
 		fail(err)
 	}
-	st, _ := os.Stat(enc)
-	fmt.Printf("encrypted %d bytes of mbox into %d bytes in %v\n", n, st.Size(), time.Since(t0).Round(time.Millisecond))
-	for _, dst := range []string{"discard", dir + "/export.mbox"} {
-		cmd := exec.Command(os.Args[0], "-child", enc, "-key", key, "-out", dst)
-		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fail(err)
+	// Start gpg-agent (it holds the secret key for gpg) before timing.
+	tiny := filepath.Join(dir, "tiny")
+	os.WriteFile(tiny, []byte("From x\n"), 0o600)
+	g("--trust-model", "always", "-r", fpr, "-o", tiny+".gpg", "-e", tiny)
+	g("-o", tiny+".out", "-d", tiny+".gpg")
+
+	type result struct{ gpg, lib []measure }
+	results := make([]result, len(variants))
+	encSizes := make([]int64, len(variants))
+	for i, v := range variants {
+		enc := filepath.Join(dir, v.name+".gpg")
+		t0 := time.Now()
+		g(append(append([]string{"--trust-model", "always", "-r", fpr}, v.args...), "-o", enc, "-e", mbox)...)
+		st, _ := os.Stat(enc)
+		encSizes[i] = st.Size()
+		fmt.Printf("%-16s gpg %s encrypted %d bytes into %d in %v\n", v.name, strings.Join(v.args, " "), n, st.Size(), time.Since(t0).Round(time.Millisecond))
+		if i == 0 && *cpuprofile != "" {
+			outp := filepath.Join(dir, "profile.mbox")
+			m := run(exec.Command(os.Args[0], "-child", enc, "-key", key, "-out", outp, "-cpuprofile", *cpuprofile))
+			fmt.Printf("profiled run: %v; profile in %s\n", m.wall.Round(time.Millisecond), *cpuprofile)
+			os.Remove(outp)
 		}
-		os.Remove(dir + "/export.mbox")
+		for r := 0; r < *runs; r++ {
+			gout, lout := filepath.Join(dir, "gpg.mbox"), filepath.Join(dir, "lib.mbox")
+			gm := run(exec.Command(gpg, "--homedir", home, "--batch", "--yes", "--no-tty", "--quiet", "-o", gout, "-d", enc))
+			lm := run(exec.Command(os.Args[0], "-child", enc, "-key", key, "-out", lout))
+			for _, p := range []string{gout, lout} {
+				if err := sameFile(mbox, p); err != nil {
+					fail(fmt.Errorf("%s, run %d: %s: %w", v.name, r+1, filepath.Base(p), err))
+				}
+				os.Remove(p)
+			}
+			results[i].gpg = append(results[i].gpg, gm)
+			results[i].lib = append(results[i].lib, lm)
+		}
+		os.Remove(enc)
+	}
+	fmt.Printf("load average at end: %s\n", loadavg())
+	fmt.Printf("\nplaintext %d bytes; outputs byte-identical to the mbox (gpg's and the library's); median of %d runs\n\n", n, *runs)
+	fmt.Println("| variant | encrypted size | tool | time | MB/s | peak RSS | library/gpg speed |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for i, v := range variants {
+		gm, lm := median(results[i].gpg), median(results[i].lib)
+		fmt.Printf("| %s | %d B | gpg -o | %s | %.0f | %.1f MiB | |\n", v.name, encSizes[i], secs(gm.wall), mbps(n, gm.wall), gm.rssMiB)
+		fmt.Printf("| %s | %d B | audit.DecryptFile | %s | %.0f | %.1f MiB | %.2f× |\n", v.name, encSizes[i], secs(lm.wall), mbps(n, lm.wall), lm.rssMiB, gm.wall.Seconds()/lm.wall.Seconds())
+	}
+	fmt.Println()
+	for i, v := range variants {
+		fmt.Printf("%s all runs: gpg %s; library %s\n", v.name, walls(results[i].gpg), walls(results[i].lib))
 	}
 }
 
-// encrypt writes an encrypted mbox of n plaintext bytes, as Google's
-// files are (binary OpenPGP, uncompressed literal data).
-func encrypt(path string, to *openpgp.Entity, n int64) error {
+// measure is one child process: wall time and peak resident memory.
+type measure struct {
+	wall   time.Duration
+	rssMiB float64
+}
+
+// run runs cmd and samples its peak resident memory (VmHWM in
+// /proc/<pid>/status) every 2 ms until it exits. (getrusage's ru_maxrss
+// would not do: Go starts children with vfork, and Linux counts the
+// parent's own peak into the child's ru_maxrss at exec.)
+func run(cmd *exec.Cmd) measure {
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = os.Stdout, &stderr
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		fail(err)
+	}
+	exited := make(chan struct{})
+	peak := make(chan int)
+	go func() {
+		status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+		hwm := 0
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if kb := vmHWM(status); kb > hwm {
+				hwm = kb
+			}
+			select {
+			case <-exited:
+				peak <- hwm
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
+	wall := time.Since(t0)
+	close(exited)
+	kb := <-peak
+	if err != nil {
+		fail(fmt.Errorf("%v: %v\n%s", cmd.Args, err, stderr.String()))
+	}
+	return measure{wall: wall, rssMiB: float64(kb) / 1024}
+}
+
+// vmHWM reads the peak resident set size in KiB from a status file.
+func vmHWM(status string) int {
+	b, err := os.ReadFile(status)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return kb
+		}
+	}
+	return 0
+}
+
+func median(ms []measure) measure {
+	s := slices.Clone(ms)
+	slices.SortFunc(s, func(a, b measure) int { return int(a.wall - b.wall) })
+	m := s[len(s)/2]
+	m.rssMiB = slices.MaxFunc(s, func(a, b measure) int {
+		if a.rssMiB < b.rssMiB {
+			return -1
+		}
+		if a.rssMiB > b.rssMiB {
+			return 1
+		}
+		return 0
+	}).rssMiB // the highest peak of all runs
+	return m
+}
+
+func walls(ms []measure) string {
+	var parts []string
+	for _, m := range ms {
+		parts = append(parts, secs(m.wall))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+func mbps(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() / 1e6 }
+
+// decrypt is the child: audit.DecryptFile from src to out.
+func decrypt(src, keyFile, out, cpuprofile string) int {
+	keys, err := audit.ReadPrivateKeyFile(keyFile)
+	if err != nil {
+		fail(err)
+	}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			fail(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if _, err := audit.DecryptFile(context.Background(), out, src, keys, nil); err != nil {
+		fail(err)
+	}
+	return 0
+}
+
+// writeMbox writes an mbox of n bytes: messages of ordinary text lines.
+func writeMbox(path string, n int64) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	w, err := openpgp.Encrypt(bw, openpgp.EntityList{to}, nil, &openpgp.FileHints{IsBinary: true}, nil)
-	if err != nil {
-		return err
-	}
 	var msg bytes.Buffer
-	for i := 0; msg.Len() < 64<<10; i++ {
+	for i := 0; msg.Len() < 256<<10; i++ {
 		if i%40 == 0 {
-			fmt.Fprintf(&msg, "From MAILER-DAEMON Mon Jan  5 10:%02d:00 2026\nFrom: a@example.com\nSubject: report %d\n\n", i%60, i)
+			fmt.Fprintf(&msg, "From MAILER-DAEMON Mon Jan  5 10:%02d:00 2026\nFrom: a%d@example.com\nSubject: report %d\n\n", i%60, i%97, i)
 		}
-		fmt.Fprintf(&msg, "Line %d of a message body, with ordinary text to make it look like mail.\n", i)
+		fmt.Fprintf(&msg, "Line %d of a message body, with ordinary text to make it look like mail: %x.\n", i, uint32(i)*2654435761)
 	}
 	block := msg.Bytes()
 	for left := n; left > 0; {
 		k := min(int64(len(block)), left)
-		if _, err := w.Write(block[:k]); err != nil {
+		if _, err := bw.Write(block[:k]); err != nil {
 			return err
 		}
 		left -= k
-	}
-	if err := w.Close(); err != nil {
-		return err
 	}
 	if err := bw.Flush(); err != nil {
 		return err
@@ -106,60 +302,73 @@ func encrypt(path string, to *openpgp.Entity, n int64) error {
 	return f.Close()
 }
 
-func decrypt(src, keyFile, out string) int {
-	keys, err := audit.ReadPrivateKeyFile(keyFile)
+// sameFile reports whether the files a and b hold the same bytes.
+func sameFile(a, b string) error {
+	fa, err := os.Open(a)
 	if err != nil {
-		fail(err)
+		return err
 	}
-	var res *audit.DecryptResult
-	t0 := time.Now()
-	if out == "discard" {
-		f, err := os.Open(src)
-		if err != nil {
-			fail(err)
+	defer fa.Close()
+	fb, err := os.Open(b)
+	if err != nil {
+		return err
+	}
+	defer fb.Close()
+	ba, bb := make([]byte, 1<<20), make([]byte, 1<<20)
+	var off int64
+	for {
+		na, ea := io.ReadFull(fa, ba)
+		nb, eb := io.ReadFull(fb, bb)
+		if na != nb || !bytes.Equal(ba[:na], bb[:nb]) {
+			return fmt.Errorf("differs from the mbox within bytes %d–%d", off, off+int64(max(na, nb)))
 		}
-		res, err = audit.Decrypt(context.Background(), io.Discard, f, keys, nil)
-		if err != nil {
-			fail(err)
-		}
-		f.Close()
-	} else {
-		res, err = audit.DecryptFile(context.Background(), out, src, keys, nil)
-		if err != nil {
-			fail(err)
+		off += int64(na)
+		if ea != nil || eb != nil {
+			if (ea == io.EOF || ea == io.ErrUnexpectedEOF) && (eb == io.EOF || eb == io.ErrUnexpectedEOF) {
+				return nil
+			}
+			return errors.Join(ea, eb)
 		}
 	}
-	el := time.Since(t0)
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/goal:bytes"}}
-	metrics.Read(s)
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Printf("decrypt to %-8s %d bytes, %d messages in %v: %.1f MB/s (%.1f MiB/s); peak RSS %s; Go heap sys %.1f MiB, total allocated %.1f MiB, GC cycles %d\n",
-		label(out), res.Bytes, res.Messages, el.Round(time.Millisecond),
-		float64(res.Bytes)/el.Seconds()/1e6, float64(res.Bytes)/el.Seconds()/(1<<20),
-		vmHWM(), float64(ms.HeapSys)/(1<<20), float64(ms.TotalAlloc)/(1<<20), ms.NumGC)
-	return 0
 }
 
-func label(out string) string {
-	if out == "discard" {
-		return "discard:"
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
 	}
-	return "file:"
+	return "unknown CPU"
 }
 
-func vmHWM() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
+func memTotal() string {
+	b, _ := os.ReadFile("/proc/meminfo")
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return fmt.Sprintf("%.0f GiB RAM", float64(kb)/(1<<20))
+		}
+	}
+	return "unknown RAM"
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
 		return "n/a"
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			return fmt.Sprintf("%.1f MiB", float64(kb)/1024)
-		}
+	return strings.Join(f[:3], " ")
+}
+
+func gpgVersion(gpg string) string {
+	out, _ := exec.Command(gpg, "--version").Output()
+	lines := strings.SplitN(string(out), "\n", 3)
+	if len(lines) < 2 {
+		return "gpg (unknown version)"
 	}
-	return "n/a"
+	return lines[0] + ", " + lines[1]
 }
 
 func parseSize(s string) (int64, error) {

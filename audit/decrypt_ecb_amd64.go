@@ -1,0 +1,109 @@
+package audit
+
+import "encoding/binary"
+
+// cpuid executes the CPUID instruction.
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+
+// ecbEncryptAsm encrypts nblocks consecutive 16-byte blocks of src into
+// dst with the expanded key xk of nr rounds, eight blocks at a time, with
+// AES-NI.
+//
+//go:noescape
+func ecbEncryptAsm(nr int, xk *byte, dst, src *byte, nblocks int)
+
+var hasAESNI = func() bool {
+	maxLeaf, _, _, _ := cpuid(0, 0)
+	if maxLeaf < 1 {
+		return false
+	}
+	_, _, ecx, _ := cpuid(1, 0)
+	return ecx&(1<<25) != 0
+}()
+
+// ecbFunc returns a multi-block AES encryption under key (16, 24 or 32
+// bytes) for the CFB decrypter, or nil without AES-NI: the decrypter then
+// encrypts block by block with crypto/aes.
+func ecbFunc(key []byte) func(dst, src []byte) {
+	if !hasAESNI {
+		return nil
+	}
+	xk, nr := expandKey(key)
+	return func(dst, src []byte) {
+		n := len(src) / 16
+		if n == 0 {
+			return
+		}
+		_ = dst[n*16-1] // bounds check before the assembly writes
+		ecbEncryptAsm(nr, &xk[0], &dst[0], &src[0], n)
+	}
+}
+
+// expandKey is the AES key expansion of FIPS 197 §5.2: the nr+1 round
+// keys, in the byte order AESENC takes them, and nr.
+func expandKey(key []byte) ([]byte, int) {
+	nk := len(key) / 4
+	nr := nk + 6
+	w := make([]uint32, 4*(nr+1))
+	for i := range nk {
+		w[i] = binary.BigEndian.Uint32(key[4*i:])
+	}
+	rcon := uint32(1)
+	for i := nk; i < len(w); i++ {
+		t := w[i-1]
+		switch {
+		case i%nk == 0:
+			t = subWord(t<<8|t>>24) ^ rcon<<24
+			rcon = uint32(xtime(byte(rcon)))
+		case nk > 6 && i%nk == 4:
+			t = subWord(t)
+		}
+		w[i] = w[i-nk] ^ t
+	}
+	xk := make([]byte, 4*len(w))
+	for i, v := range w {
+		binary.BigEndian.PutUint32(xk[4*i:], v)
+	}
+	return xk, nr
+}
+
+func subWord(w uint32) uint32 {
+	return uint32(sbox[w>>24])<<24 | uint32(sbox[w>>16&0xff])<<16 | uint32(sbox[w>>8&0xff])<<8 | uint32(sbox[w&0xff])
+}
+
+// xtime multiplies by x in GF(2^8) modulo x^8+x^4+x^3+x+1.
+func xtime(b byte) byte {
+	if b&0x80 != 0 {
+		return b<<1 ^ 0x1b
+	}
+	return b << 1
+}
+
+// sbox is the AES S-box, computed from its definition (FIPS 197 §5.1.1):
+// the multiplicative inverse in GF(2^8), then the affine transformation.
+var sbox = func() (s [256]byte) {
+	mul := func(a, b byte) byte {
+		var p byte
+		for b != 0 {
+			if b&1 != 0 {
+				p ^= a
+			}
+			a, b = xtime(a), b>>1
+		}
+		return p
+	}
+	for x := range 256 {
+		var inv byte
+		if x != 0 {
+			// x^254 = x^-1
+			inv = 1
+			for range 254 {
+				inv = mul(inv, byte(x))
+			}
+		}
+		b := inv
+		rot := func(v byte, k uint) byte { return v<<k | v>>(8-k) }
+		s[x] = b ^ rot(b, 1) ^ rot(b, 2) ^ rot(b, 3) ^ rot(b, 4) ^ 0x63
+	}
+	return s
+}()
