@@ -73,6 +73,9 @@ func (s *LabelsService) Create(ctx context.Context, user string, l *gmailapi.Lab
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.labels/delete
 func (s *LabelsService) Delete(ctx context.Context, user, id string) error {
+	if id == "" {
+		return workspace.InvalidInput("gmail: labels.delete", "id", "empty")
+	}
 	uc, err := s.g.conn(ctx, "gmail: labels.delete", user)
 	if err != nil {
 		return err

@@ -256,6 +256,9 @@ func (s *MessagesService) LabelMany(ctx context.Context, user string, ids []stri
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/modify
 func (s *MessagesService) Modify(ctx context.Context, user, id string, add, remove []string) (*gmailapi.Message, error) {
+	if id == "" {
+		return nil, workspace.InvalidInput("gmail: messages.modify", "id", "empty")
+	}
 	uc, err := s.g.conn(ctx, "gmail: messages.modify", user)
 	if err != nil {
 		return nil, err
@@ -269,6 +272,9 @@ func (s *MessagesService) Modify(ctx context.Context, user, id string, add, remo
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/trash
 func (s *MessagesService) Trash(ctx context.Context, user, id string) error {
+	if id == "" {
+		return workspace.InvalidInput("gmail: messages.trash", "id", "empty")
+	}
 	uc, err := s.g.conn(ctx, "gmail: messages.trash", user)
 	if err != nil {
 		return err
@@ -283,6 +289,9 @@ func (s *MessagesService) Trash(ctx context.Context, user, id string) error {
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/delete
 func (s *MessagesService) Delete(ctx context.Context, user, id string) error {
+	if id == "" {
+		return workspace.InvalidInput("gmail: messages.delete", "id", "empty")
+	}
 	uc, err := s.g.conn(ctx, "gmail: messages.delete", user)
 	if err != nil {
 		return err
