@@ -74,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		dedupeName    = fs.String("dedupe", "content", "skip as already stored: content (identical messages), message-id (any message whose Message-ID is in the group), none")
 		formatName    = fs.String("format", "mboxrd", "mbox dialect of mbox sources: mboxrd, mboxo, mboxcl or mboxcl2")
 		failOnRefused = fs.Bool("fail-on-refused", false, "exit 1 when any message was refused (locally or by Google)")
-		verbose       = fs.Bool("v", false, "print each retry, refusal and failure as it happens")
+		verbose       = fs.Bool("v", false, "print each retry, refusal and failure as it happens, and the client's log (retries, waits, token refreshes)")
 		strict        = fs.Bool("strict", false, "removed: use -fail-on-refused for the exit status, -policy strict for the checks")
 		speed         = fs.Float64("speed", 7, "demo only: the fake's limits are scaled up by this factor")
 		faults        = fs.Float64("faults", 0.03, "demo only: share of inserts the fake fails (500, 503, or the connection dropped after storing)")
@@ -86,12 +86,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&sources, "source", "mbox file, .eml file, .eml folder or Maildir (repeatable; needs -group)")
 	fs.Var(&maps, "map", "source=group pair (repeatable)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return cli.ExitUsage
 	}
-	bad := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "groupmigrate: "+format+"\n", a...)
-		return 2
-	}
+	bad := func(format string, a ...any) int { return cli.Usage(stderr, "groupmigrate", format, a...) }
 	if fs.NArg() > 0 {
 		return bad("unexpected argument %q (sources go in -source or -map)", fs.Arg(0))
 	}
@@ -155,13 +152,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			tmp, err := os.MkdirTemp("", "groupmigrate-demo-")
 			if err != nil {
 				fmt.Fprintln(stderr, "groupmigrate:", err)
-				return 1
+				return cli.ExitFailed
 			}
 			defer os.RemoveAll(tmp)
 			dir = tmp
 		} else if err := os.MkdirAll(dir, 0o755); err != nil {
 			fmt.Fprintln(stderr, "groupmigrate:", err)
-			return 1
+			return cli.ExitFailed
 		}
 		// -speed scales the fake's limits and delays; its tokens keep
 		// Google's hour, or at high speeds they would expire within
@@ -176,7 +173,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		setup, err := demoSources(dir, srv, *demoMessages)
 		if err != nil {
 			fmt.Fprintln(stderr, "groupmigrate: writing the demo sources:", err)
-			return 1
+			return cli.ExitFailed
 		}
 		jobs, base = setup.jobs, dir
 		limit = googleRate * *speed
@@ -200,6 +197,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case *credentials != "" && *subject == "":
 			return bad("-credentials needs -subject (an administrator)")
 		}
+		if err := cli.CheckConnection(*credentials, *subject, *endpoint); err != nil {
+			return bad("%v", err)
+		}
 		opts = cli.Connect(*credentials, *subject, *endpoint)
 		base, _ = os.Getwd()
 	}
@@ -208,7 +208,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		quota.Rate("groupsmigration.project.rate", workspace.APIGroupsMigration, quota.PerProject, limit, time.Second)))
 	if err != nil {
 		fmt.Fprintln(stderr, "groupmigrate:", err)
-		return 1
+		return cli.ExitFailed
 	}
 	defer closeRedis()
 	// A stalled connection must not hold a group forever: each attempt
@@ -216,11 +216,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// slow link included), or it fails and is retried or reported.
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.ResponseHeaderTimeout = 5 * time.Minute
-	opts = append(opts, workspace.WithQuota(lim), workspace.WithHTTPClient(&http.Client{Transport: transport}))
-	core, err := workspace.NewClient(ctx, opts...)
+	opts = append(opts, workspace.WithHTTPClient(&http.Client{Transport: transport}))
+	core, err := workspace.NewClient(ctx, append(cli.ClientOptions(stderr, *verbose, lim), opts...)...)
 	if err != nil {
-		fmt.Fprintln(stderr, "groupmigrate:", err)
-		return 2
+		return bad("%v", err)
 	}
 
 	names := paths{base: base}
@@ -234,9 +233,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "groupmigrate:", err)
 		var ie *workspace.InputError
 		if errors.As(err, &ie) && ie.Field == "Journal" {
-			return 1 // not a bad job: locked by another run, or unreadable
+			return cli.ExitFailed // not a bad job: locked by another run, or unreadable
 		}
-		return 2
+		return cli.ExitUsage
 	}
 
 	s := summary{w: stdout, r: rep, names: names, policy: policy, dedupe: dedupe, limit: limit,
@@ -252,21 +251,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	balanced := s.print()
 
-	code := 0
+	code := cli.ExitOK
 	if *reportPath != "" {
 		if werr := writeReport(*reportPath, rep); werr != nil {
 			fmt.Fprintln(stderr, "groupmigrate: report:", werr)
-			code = 1
+			code = cli.ExitFailed
 		} else {
 			fmt.Fprintln(stdout, "Report written to", *reportPath)
 		}
 	}
 	if err != nil || !rep.OK() || !balanced {
-		code = 1
+		code = cli.ExitFailed
 	}
 	if *failOnRefused && len(rep.RefusedLocally)+len(rep.RefusedByGoogle) > 0 {
 		fmt.Fprintln(stdout, "Exit status 1: messages were refused (-fail-on-refused).")
-		code = 1
+		code = cli.ExitFailed
 	}
 	return code
 }

@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gwsadmin/workspace/examples/internal/cli/clitest"
 	"github.com/gwsadmin/workspace/mailsource"
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
 	"github.com/gwsadmin/workspace/migrate"
@@ -256,6 +258,10 @@ func TestFlags(t *testing.T) {
 		// Jobs refused before any request.
 		{"-endpoint", "http://127.0.0.1:1", "-map", filepath.Join(t.TempDir(), "missing.mbox") + "=g@example.com"},
 		{"-endpoint", "http://127.0.0.1:1", "-map", "main.go=not-an-address"},
+		// Connection flags checked before any request.
+		{"-endpoint", "127.0.0.1:1", "-map", "main.go=g@example.com"},
+		{"-endpoint", "http://relay.example.com", "-map", "main.go=g@example.com"},
+		{"-credentials", "main.go", "-subject", "admin@example.com", "-map", "main.go=g@example.com"},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != 2 {
@@ -281,4 +287,19 @@ func TestSummaryAccounting(t *testing.T) {
 	if !s.print() || strings.Contains(out.String(), "WARNING") || !strings.Contains(out.String(), "sources not read to the end:     1") {
 		t.Errorf("balanced report:\n%s", out.String())
 	}
+}
+
+// A closed port fails fast, naming the host: exit 1.
+func TestClosedPort(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "list.mbox")
+	if err := os.WriteFile(src, []byte("From a@example.net Mon Mar  2 10:00:00 2026\nFrom: a@example.net\nTo: g@example.com\nSubject: hi\nDate: Mon, 2 Mar 2026 10:00:00 +0000\nMessage-ID: <1@example.net>\n\nHello.\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	host := clitest.ClosedPort(t)
+	waits := clitest.RecordWaits(t, nil)
+	var out, errOut bytes.Buffer
+	start := time.Now()
+	code := run([]string{"-endpoint", "http://" + host, "-map", src + "=g@example.com", "-journal", filepath.Join(dir, "j")}, &out, &errOut)
+	clitest.CheckFastFailure(t, code, out.String()+errOut.String(), host, waits, time.Since(start))
 }
