@@ -52,6 +52,8 @@ type scriptSink struct {
 	stored   map[string][]string // target → subjects
 	inFlight map[string]bool
 	parallel bool
+	sent     map[string][]byte // subject → bytes of the last InsertBody
+	bodies   map[*Body][]byte  // the bytes of each InsertBody's body
 }
 
 func newSink() *scriptSink {
@@ -132,8 +134,12 @@ func writeMbox(t *testing.T, dir, name string, msgs ...string) string {
 	return p
 }
 
+// spillForTests, when set, is the spillSize of testOpts: see
+// TestEngineWithMessagesInFiles.
+var spillForTests int64
+
 func testOpts(c *fakeClock) *Options {
-	return &Options{now: c.Now, sleep: c.Sleep}
+	return &Options{now: c.Now, sleep: c.Sleep, spillSize: spillForTests}
 }
 
 func backend() error {

@@ -265,11 +265,17 @@ func loadV1(path string, st *journalState) error {
 // v1Key is the previous version's dedupe key of a prepared message: its
 // Message-ID's hash, or its content hash when it has none.
 func v1Key(msgID string, data []byte) string {
+	return v1KeyHash(msgID, mailsource.ContentHash(data))
+}
+
+// v1KeyHash is v1Key given the hex SHA-256 of the prepared message (which
+// has CRLF line ends, so that it is its mailsource.ContentHash).
+func v1KeyHash(msgID, full string) string {
 	if msgID != "" {
 		sum := sha256.Sum256([]byte(msgID))
 		return "m" + hex.EncodeToString(sum[:12])
 	}
-	return "c" + mailsource.ContentHash(data)[:24]
+	return "c" + full[:24]
 }
 
 func (s *journalState) apply(rec record) {

@@ -174,6 +174,9 @@ type Options struct {
 
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
+	// spillSize is the size above which a message is read from a
+	// temporary file instead of memory (default spillSize).
+	spillSize int64
 }
 
 const (
@@ -190,6 +193,9 @@ const (
 	// one target.
 	queueLimit = 16
 	queueBytes = 16 << 20
+	// spillSize is the largest message held in memory: a larger one goes
+	// from the source to a temporary file, and from there to the request.
+	spillSize = 1 << 20
 )
 
 // Run copies every message of every job's source into the job's target
@@ -247,6 +253,9 @@ func Run(ctx context.Context, jobs []Job, sink Sink, opts *Options) (*Report, er
 	}
 	if o.sleep == nil {
 		o.sleep = retry.SleepContext
+	}
+	if o.spillSize == 0 {
+		o.spillSize = spillSize
 	}
 
 	type pair struct{ src, target string }
@@ -418,7 +427,7 @@ type pending struct {
 	item        Item
 	rec         record
 	j           *journal
-	data        []byte
+	body        *Body
 	attempts    int
 	ambiguous   int
 	possibleDup bool
@@ -479,7 +488,7 @@ func (t *targetRun) migrate(ctx context.Context, jobs []Job) {
 }
 
 func (t *targetRun) migrateSource(ctx context.Context, source string, j *journal) {
-	ropts := &mailsource.Options{MaxSize: t.sink.MaxSize(), Format: t.opts.Format, ReuseBuffer: true}
+	ropts := &mailsource.Options{MaxSize: t.sink.MaxSize(), Format: t.opts.Format, ReuseBuffer: true, SpillSize: t.opts.spillSize}
 	rd, err := mailsource.Open(source, ropts)
 	if err != nil {
 		t.sourceError(Item{Target: t.target, Source: source, Key: source, Index: -1, Reason: "cannot open source: " + err.Error()})
@@ -512,7 +521,9 @@ func (t *targetRun) migrateSource(ctx context.Context, source string, j *journal
 			return
 		}
 		t.count()
-		t.handle(ctx, j, msg, occ)
+		if !t.handle(ctx, j, msg, occ) {
+			msg.Close()
+		}
 	}
 }
 
@@ -529,31 +540,61 @@ func (t *targetRun) count() {
 	t.mu.Unlock()
 }
 
+// shortHash is the journal's hash of a message: the first 16 bytes of its
+// SHA-256, in hex.
 func shortHash(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
 }
 
-// handle decides what to do with one message just read.
-func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Message, occ map[string]int) {
+// handle decides what to do with one message just read. It reports
+// whether msg is still needed (its body waits for a retry or for another
+// message): otherwise the caller closes it.
+func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Message, occ map[string]int) (kept bool) {
 	it := Item{Target: t.target, Source: msg.Source, Key: msg.Key(), Index: msg.Index, Offset: msg.Offset, Size: msg.Size}
 	if msg.TooLarge {
 		t.final(RefusedLocally, it, refuse("size", fmt.Sprintf("%d bytes, over the %d-byte limit", msg.Size, t.sink.MaxSize())).refusal, 0)
-		return
+		return false
 	}
 	if msg.Preamble {
 		t.final(RefusedLocally, it, refuse("mbox", "text before the first envelope (\"From \") line that is not a message").refusal, 0)
-		return
+		return false
 	}
-	h := shortHash(msg.Data)
+	inMemory := msg.Data != nil || msg.Size == 0
+	var h string
+	if inMemory {
+		h = shortHash(msg.Data)
+	} else {
+		var err error
+		if h, _, err = contentHash(msg.Open()); err != nil {
+			t.final(Failed, it, err, 0)
+			return false
+		}
+	}
 	rec := record{Target: t.target, Source: msg.Source, Key: it.Key, Off: msg.Offset, Size: msg.Size, Hash: h, Occ: occ[h]}
 	occ[h]++
 	if st, ok := t.st.final[rec.ident()]; ok {
 		it.Reason = "done by an earlier run (" + st + ")"
 		t.final(Resumed, it, nil, 0)
-		return
+		return false
 	}
-	p := prepare(msg, t.target, t.sink.MaxSize(), t.opts.Policy)
+	var p prepared
+	var body *Body
+	var full string
+	if inMemory {
+		p = prepare(msg, t.target, t.sink.MaxSize(), t.opts.Policy)
+		if p.refusal == nil {
+			body = &Body{size: int64(len(p.data)), data: p.data}
+			sum := sha256.Sum256(p.data)
+			full = hex.EncodeToString(sum[:])
+		}
+	} else {
+		var err error
+		if p, body, full, err = prepareLarge(msg, t.target, t.sink.MaxSize(), t.opts.Policy); err != nil {
+			t.final(Failed, it, err, 0)
+			return false
+		}
+	}
 	it.Repairs = p.repairs
 	t.mu.Lock()
 	for _, r := range p.repairs {
@@ -564,16 +605,20 @@ func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Mess
 		t.final(RefusedLocally, it, p.refusal, 0)
 		return
 	}
-	rec.Norm = shortHash(p.data)
-	rec.MsgID = mailsource.MessageID(p.data)
+	rec.Norm = full[:32] // shortHash of the body
+	head := body.data
+	if head == nil {
+		head = body.head
+	}
+	rec.MsgID = mailsource.MessageID(head)
 	it.MessageID = rec.MsgID
 	v1InFlight := false
 	if v := t.st.v1[t.target]; v != nil {
-		k := v1Key(rec.MsgID, p.data)
+		k := v1KeyHash(rec.MsgID, full)
 		if v.done[k] {
 			it.Reason = "done by an earlier run (journal of the previous version)"
 			t.final(Resumed, it, nil, 0)
-			return
+			return false
 		}
 		v1InFlight = v.inFlight[k]
 	}
@@ -582,48 +627,48 @@ func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Mess
 		if stored[rec.Norm] {
 			it.Reason = "an identical message is already in the target"
 			t.final(Duplicate, it, nil, 0)
-			return
+			return false
 		}
 		if q := t.queued[rec.Norm]; q != nil {
 			q.followers = append(q.followers, follower{item: it})
-			return
+			return false
 		}
 		if t.opts.Dedupe == ByMessageID && rec.MsgID != "" && ids[rec.MsgID] != "" {
 			it.Reason = "a message with the same Message-ID is already in the target"
 			t.final(Duplicate, it, nil, 0)
-			return
+			return false
 		}
 	}
-	pm := &pending{item: it, rec: rec, j: j, possibleDup: t.st.inFlight[rec.ident()] || v1InFlight}
+	pm := &pending{item: it, rec: rec, j: j, body: body, possibleDup: t.st.inFlight[rec.ident()] || v1InFlight}
 	if t.opts.Dedupe == ByMessageID && rec.MsgID != "" {
 		if q := t.queuedIDs[rec.MsgID]; q != nil {
-			pm.data = slices.Clone(p.data)
+			kept = pm.body.keep()
 			q.followers = append(q.followers, follower{item: it, pm: pm})
-			return
+			return kept
 		}
 	}
 	if rec.MsgID != "" && t.queuedIDs[rec.MsgID] == nil {
 		t.queuedIDs[rec.MsgID] = pm
 	}
-	// The reader lends its buffer until the next message; a message that
-	// may wait for a retry needs its own copy.
-	pm.data = p.data
 	if t.queued[rec.Norm] == nil {
 		t.queued[rec.Norm] = pm
 	}
 	t.attempt(ctx, pm)
 	if pm.readyAt.IsZero() {
-		return
+		return false
 	}
-	pm.data = slices.Clone(pm.data)
+	// The reader lends its buffer until the next message: a message that
+	// waits for a retry needs its own copy, or keeps its file.
+	kept = pm.body.keep()
 	t.enqueue(pm)
+	return kept
 }
 
 // enqueue puts pm in the retry queue, ordered by readyAt.
 func (t *targetRun) enqueue(pm *pending) {
 	i, _ := slices.BinarySearchFunc(t.queue, pm.readyAt, func(q *pending, at time.Time) int { return q.readyAt.Compare(at) })
 	t.queue = slices.Insert(t.queue, i, pm)
-	t.queuedLen += int64(len(pm.data))
+	t.queuedLen += pm.body.memSize()
 }
 
 // sendNext waits for the first queued message's time and sends it again.
@@ -635,7 +680,7 @@ func (t *targetRun) sendNext(ctx context.Context) {
 		}
 	}
 	t.queue = t.queue[1:]
-	t.queuedLen -= int64(len(pm.data))
+	t.queuedLen -= pm.body.memSize()
 	pm.readyAt = time.Time{}
 	t.attempt(ctx, pm)
 	if !pm.readyAt.IsZero() {
@@ -658,7 +703,15 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 		pm.begun = true
 	}
 	pm.attempts++
-	err := t.sink.Insert(ctx, t.target, pm.data)
+	var err error
+	if ss, ok := t.sink.(StreamSink); ok {
+		err = ss.InsertBody(ctx, t.target, pm.body)
+	} else {
+		var data []byte
+		if data, err = pm.body.bytes(); err == nil {
+			err = t.sink.Insert(ctx, t.target, data)
+		}
+	}
 	pm.lastErr = err
 	oc := classify(err)
 	if oc != stored && oc != canceled && ctx.Err() != nil {
@@ -841,6 +894,7 @@ func (t *targetRun) abandon() {
 
 // finishPending reports pm and the identical messages that waited on it.
 func (t *targetRun) finishPending(pm *pending, st Status, err error) {
+	pm.body.release()
 	if t.queued[pm.rec.Norm] == pm {
 		delete(t.queued, pm.rec.Norm)
 	}
@@ -871,11 +925,17 @@ func (t *targetRun) finishPending(pm *pending, st Status, err error) {
 		case st == Inserted:
 			f.item.Reason = "same as " + pm.item.Key + ", stored in this run"
 			t.final(Duplicate, f.item, nil, 0)
+			if f.pm != nil {
+				f.pm.body.release()
+			}
 		case f.pm != nil && st != Pending:
 			// Only its Message-ID was shared, and that message was not
 			// stored: this one goes on its own.
 			t.adopt(f.pm)
 		default:
+			if f.pm != nil {
+				f.pm.body.release()
+			}
 			f.item.Reason = "waited for " + pm.item.Key + ", which ended " + st.String() + ": "
 			f.item.Tentative = pm.item.Tentative
 			t.final(st, f.item, err, 0)

@@ -129,28 +129,53 @@ func prepare(msg *mailsource.Message, target string, maxSize int64, policy Polic
 		return refuse("header", "the message does not start with a header section (no \"Name: value\" field on its first line)")
 	}
 	if policy == Repair {
-		var add []string
-		var drop []string
-		if h.blank("Date") {
-			if d, how := fillDate(msg.Envelope, h); d != "" {
-				add = append(add, "Date: "+d)
-				drop = append(drop, "date")
-				repairs = append(repairs, how)
-			}
-		}
-		if h.blank("To") && target != "" {
-			add = append(add, "To: "+target)
-			drop = append(drop, "to")
-			repairs = append(repairs, RepairToTarget)
-		}
-		if len(add) > 0 {
-			norm = rewriteHeader(norm, h, add, drop)
-			h = scanFields(norm)
+		var added []string
+		norm, h, added = repairHeader(msg.Envelope, norm, h, target)
+		if len(added) > 0 {
+			repairs = append(repairs, added...)
 			if int64(len(norm)) > maxSize {
 				return refuse("size", fmt.Sprintf("%d bytes after repairs, over the %d-byte limit", len(norm), maxSize))
 			}
 		}
 	}
+	if p := checkRequired(h); p.refusal != nil {
+		return p
+	}
+	if policy == Strict {
+		if p := strictCheck(norm, maxSize); p.refusal != nil {
+			return p
+		}
+	}
+	return prepared{data: norm, repairs: repairs}
+}
+
+// repairHeader makes the Repair policy's repairs of norm, whose header is
+// h: a missing or blank Date and To are added at the top. It returns the
+// message, its header and the repairs made (none: norm and h as given).
+func repairHeader(envelope string, norm []byte, h header, target string) ([]byte, header, []string) {
+	var add, drop, repairs []string
+	if h.blank("Date") {
+		if d, how := fillDate(envelope, h); d != "" {
+			add = append(add, "Date: "+d)
+			drop = append(drop, "date")
+			repairs = append(repairs, how)
+		}
+	}
+	if h.blank("To") && target != "" {
+		add = append(add, "To: "+target)
+		drop = append(drop, "to")
+		repairs = append(repairs, RepairToTarget)
+	}
+	if len(add) == 0 {
+		return norm, h, nil
+	}
+	norm = rewriteHeader(norm, h, add, drop)
+	return norm, scanFields(norm), repairs
+}
+
+// checkRequired refuses a message whose From, To or Date is missing or
+// blank.
+func checkRequired(h header) prepared {
 	for _, f := range []string{"From", "To", "Date"} {
 		if h.blank(f) {
 			what := "missing"
@@ -160,15 +185,19 @@ func prepare(msg *mailsource.Message, target string, maxSize int64, policy Polic
 			return refuse(f, fmt.Sprintf("the %s header is %s; Google refuses messages without From, To and Date", f, what))
 		}
 	}
-	if policy == Strict {
-		if err := mailsource.Validate(norm, maxSize); err != nil {
-			if p, ok := err.(*mailsource.Problem); ok {
-				return refuse(p.Field, p.Reason)
-			}
-			return refuse("message", err.Error())
+	return prepared{}
+}
+
+// strictCheck refuses what mailsource.Validate finds wrong with norm (CRLF
+// line ends): it looks at the header section only.
+func strictCheck(norm []byte, maxSize int64) prepared {
+	if err := mailsource.Validate(norm, maxSize); err != nil {
+		if p, ok := err.(*mailsource.Problem); ok {
+			return refuse(p.Field, p.Reason)
 		}
+		return refuse("message", err.Error())
 	}
-	return prepared{data: norm, repairs: repairs}
+	return prepared{}
 }
 
 // isEnvelopeLine reports whether data starts with an mbox envelope line
