@@ -81,6 +81,13 @@ func (s *ArchiveService) Insert(ctx context.Context, group string, msg []byte) e
 // bytes.Reader body is replayed through Request.GetBody at no cost. The
 // response is decoded into the generated client's type.
 func (s *ArchiveService) insert(ctx context.Context, group string, norm []byte) error {
+	return s.send(ctx, group, int64(len(norm)), func() io.Reader { return bytes.NewReader(norm) })
+}
+
+// send is insert with the message given by its size and a function that
+// reads it from its first byte, as often as the request is sent (a
+// refreshed token, a redirect): each read must give the same bytes.
+func (s *ArchiveService) send(ctx context.Context, group string, size int64, open func() io.Reader) error {
 	hc, err := s.c.archiveClient()
 	if err != nil {
 		return err
@@ -88,9 +95,14 @@ func (s *ArchiveService) insert(ctx context.Context, group string, norm []byte) 
 	ctx = workspace.WithCall(ctx, &workspace.Call{API: workspace.APIGroupsMigration, Method: "archive.insert", Group: strings.ToLower(group)})
 	u := s.c.core.BaseURL(workspace.APIGroupsMigration) + "upload/groups/v1/groups/" +
 		url.PathEscape(group) + "/archive?uploadType=media&alt=json&prettyPrint=false"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(norm))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, io.NopCloser(open()))
 	if err != nil {
 		return err
+	}
+	req.ContentLength = size
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(open()), nil }
+	if size == 0 {
+		req.Body, req.GetBody = http.NoBody, nil
 	}
 	req.Header.Set("Content-Type", "message/rfc822")
 	resp, err := hc.Do(req)

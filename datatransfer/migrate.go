@@ -23,7 +23,8 @@ func (c *Client) Migrate(ctx context.Context, jobs []migrate.Job, opts *migrate.
 }
 
 // ArchiveSink returns the migrate.Sink that inserts into group archives,
-// for migrate.Run.
+// for migrate.Run. It is a migrate.StreamSink: a large message goes to
+// the request as it is read, never whole in memory.
 func (c *Client) ArchiveSink() migrate.Sink { return archiveSink{c.Archive} }
 
 type archiveSink struct{ s *ArchiveService }
@@ -35,4 +36,9 @@ func (a archiveSink) MaxSize() int64             { return MaxMessageSize }
 // for its retry does not hold its group.
 func (a archiveSink) Insert(ctx context.Context, g string, msg []byte) error {
 	return a.s.insert(sendonce.With(ctx), g, msg)
+}
+
+// InsertBody is Insert with the message read as it is sent.
+func (a archiveSink) InsertBody(ctx context.Context, g string, msg *migrate.Body) error {
+	return a.s.send(sendonce.With(ctx), g, msg.Size(), msg.Open)
 }

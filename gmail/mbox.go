@@ -51,7 +51,9 @@ func (g *Client) ImportMbox(ctx context.Context, user, source string, opts *Impo
 
 // ImportSink returns the migrate.Sink that imports (or, with
 // opts.Insert, inserts) messages into the target user's mailbox, for
-// migrate.Run. Only opts.Insert and opts.Message are used.
+// migrate.Run. Only opts.Insert and opts.Message are used. It is a
+// migrate.StreamSink: a message above the resumable threshold is uploaded
+// chunk by chunk as it is read, never whole in memory.
 func (g *Client) ImportSink(opts *ImportMboxOptions) migrate.Sink {
 	s := &mailboxSink{g: g}
 	if opts != nil {
@@ -74,13 +76,22 @@ func (s *mailboxSink) MaxSize() int64 { return MaxInsertSize }
 
 // Insert makes one attempt; the engine retries.
 func (s *mailboxSink) Insert(ctx context.Context, user string, msg []byte) error {
+	return s.store(ctx, user, bytesSource(msg))
+}
+
+// InsertBody is Insert with the message read as it is sent (a large one
+// chunk by chunk with the resumable upload).
+func (s *mailboxSink) InsertBody(ctx context.Context, user string, msg *migrate.Body) error {
+	return s.store(ctx, user, source{size: msg.Size(), open: msg.Open})
+}
+
+func (s *mailboxSink) store(ctx context.Context, user string, src source) error {
 	ctx = sendonce.With(ctx)
-	var err error
+	method := "users.messages.import"
 	if s.insert {
-		_, err = s.g.Messages.Insert(ctx, user, msg, s.opts)
-	} else {
-		_, err = s.g.Messages.Import(ctx, user, msg, s.opts)
+		method = "users.messages.insert"
 	}
+	_, err := s.g.Messages.store(ctx, method, user, src, s.opts)
 	var ae *AnswerUnreadableError
 	if errors.As(err, &ae) {
 		return nil // stored: Gmail said so before its answer broke off

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gmailapi "google.golang.org/api/gmail/v1"
@@ -92,8 +93,12 @@ type upload struct {
 	user   string
 	start  string // the session start URL
 	meta   []byte // the message resource, JSON
-	raw    []byte
+	src    source
 	chunk  int
+	// cur reads the message on from curOff, where the last chunk's
+	// request stopped reading it; nil when there is none.
+	cur    io.Reader
+	curOff int64
 	o      UploadRetry
 }
 
@@ -115,11 +120,11 @@ type answer struct {
 	retryAfter time.Duration
 }
 
-// resumable uploads raw (a message of len(raw) bytes, described by meta)
+// resumable uploads src (a message of src.size bytes, described by meta)
 // for method to the /upload URL path under gmail's base (e.g.
 // "users/alice%40example.com/messages/import") with query q.
 func (g *Client) resumable(ctx context.Context, uc *userConn, method, user, path string, q url.Values,
-	meta *gmailapi.Message, raw []byte, chunk int, r *UploadRetry) (*gmailapi.Message, error) {
+	meta *gmailapi.Message, src source, chunk int, r *UploadRetry) (*gmailapi.Message, error) {
 	op := "gmail: " + strings.TrimPrefix(method, "users.")
 	o, err := r.withDefaults(op)
 	if err != nil {
@@ -136,7 +141,7 @@ func (g *Client) resumable(ctx context.Context, uc *userConn, method, user, path
 		// answer is lost, so that a stored message is not sent again.
 		o.MaxAttempts = 1
 	}
-	u := &upload{g: g, uc: uc, method: method, user: user, meta: mj, raw: raw, chunk: chunk, o: o,
+	u := &upload{g: g, uc: uc, method: method, user: user, meta: mj, src: src, chunk: chunk, o: o,
 		start: g.core.BaseURL(workspace.APIGmail) + "upload/gmail/v1/" + path + "?" + q.Encode()}
 	// One charge for the whole call, and one of the user's concurrency
 	// slots held until it ends: the upload is one call in flight.
@@ -152,7 +157,7 @@ func (g *Client) resumable(ctx context.Context, uc *userConn, method, user, path
 // run is the upload's retry loop.
 func (u *upload) run(ctx context.Context, report *quota.Outcome) (*gmailapi.Message, error) {
 	rctx := workspace.WithCall(sendonce.With(ctx), &workspace.Call{Method: u.method, User: u.user})
-	total := int64(len(u.raw))
+	total := u.src.size
 	var (
 		session string // the session URI, "" until started
 		off     int64  // bytes the server holds
@@ -270,7 +275,7 @@ func (u *upload) startSession(ctx context.Context) answer {
 	}
 	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	req.Header.Set("X-Upload-Content-Type", "message/rfc822")
-	req.Header.Set("X-Upload-Content-Length", strconv.Itoa(len(u.raw)))
+	req.Header.Set("X-Upload-Content-Length", strconv.FormatInt(u.src.size, 10))
 	resp, err := u.uc.hc.Do(req)
 	if err != nil {
 		a := u.failed(err)
@@ -286,15 +291,94 @@ func (u *upload) startSession(ctx context.Context) answer {
 	return answer{session: loc}
 }
 
-// put sends bytes [first, end) of the message.
+// put sends bytes [first, end) of the message, read as they are sent: on
+// from where the previous chunk's request stopped when that is first,
+// else from the start (a Seeker seeks). A replay of the request
+// (Request.GetBody) reads them again from the start.
 func (u *upload) put(ctx context.Context, session string, first, end int64) answer {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, session, bytes.NewReader(u.raw[first:end]))
+	r := u.cur
+	if r == nil || u.curOff != first {
+		var err error
+		if r, err = u.readerAt(first); err != nil {
+			return answer{err: fmt.Errorf("gmail: %s: reading the message: %w", u.method, err)}
+		}
+	}
+	u.cur = nil
+	body := &chunkReader{r: r, left: end - first}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, session, body)
 	if err != nil {
 		return answer{err: err}
 	}
+	req.ContentLength = end - first
+	req.GetBody = func() (io.ReadCloser, error) {
+		r, err := u.readerAt(first)
+		return io.NopCloser(io.LimitReader(r, end-first)), err
+	}
 	req.Header.Set("Content-Type", "message/rfc822")
-	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, end-1, len(u.raw)))
-	return u.send(req)
+	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", first, end-1, u.src.size))
+	a := u.send(req)
+	if n, ok := body.detach(); ok {
+		u.cur, u.curOff = r, first+n
+	}
+	return a
+}
+
+// readerAt returns a new reader of the message from byte off.
+func (u *upload) readerAt(off int64) (io.Reader, error) {
+	r := u.src.open()
+	if s, ok := r.(io.Seeker); ok {
+		_, err := s.Seek(off, io.SeekStart)
+		return r, err
+	}
+	_, err := io.CopyN(io.Discard, r, off)
+	return r, err
+}
+
+// chunkReader is the body of one chunk's request: at most left bytes of
+// r. Once detached it reads nothing more, so that r can go on with the
+// next chunk even if the transport still held the body.
+type chunkReader struct {
+	mu       sync.Mutex
+	r        io.Reader
+	left     int64
+	read     int64
+	detached bool
+	err      error
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.detached:
+		return 0, errors.New("gmail: upload chunk read after its request ended")
+	case c.left <= 0:
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	c.read += int64(n)
+	if err == io.EOF && c.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+func (c *chunkReader) Close() error { return nil }
+
+// detach ends the reads, and returns how many bytes were read and whether
+// r can be read on from there.
+func (c *chunkReader) detach() (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.detached = true
+	return c.read, c.err == nil
 }
 
 // status asks where the upload stands: an empty PUT with
@@ -304,7 +388,7 @@ func (u *upload) status(ctx context.Context, session string) answer {
 	if err != nil {
 		return answer{err: err}
 	}
-	req.Header.Set("Content-Range", "bytes */"+strconv.Itoa(len(u.raw)))
+	req.Header.Set("Content-Range", "bytes */"+strconv.FormatInt(u.src.size, 10))
 	return u.send(req)
 }
 

@@ -1,6 +1,7 @@
 package gmail
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	gomail "github.com/emersion/go-message/mail"
 	gmailapi "google.golang.org/api/gmail/v1"
@@ -84,7 +86,7 @@ type SendOptions struct {
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/insert
 func (s *MessagesService) Insert(ctx context.Context, user string, raw []byte, opts *InsertOptions) (*gmailapi.Message, error) {
-	return s.store(ctx, "users.messages.insert", user, raw, opts)
+	return s.store(ctx, "users.messages.insert", user, bytesSource(raw), opts)
 }
 
 // Import stores raw in user's mailbox with standard delivery scanning and
@@ -94,10 +96,35 @@ func (s *MessagesService) Insert(ctx context.Context, user string, raw []byte, o
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/import
 func (s *MessagesService) Import(ctx context.Context, user string, raw []byte, opts *InsertOptions) (*gmailapi.Message, error) {
-	return s.store(ctx, "users.messages.import", user, raw, opts)
+	return s.store(ctx, "users.messages.import", user, bytesSource(raw), opts)
 }
 
-func (s *MessagesService) store(ctx context.Context, method, user string, raw []byte, opts *InsertOptions) (*gmailapi.Message, error) {
+// source is a message to upload: size bytes, read from the first by open
+// as often as needed, every read giving the same bytes.
+type source struct {
+	size int64
+	open func() io.Reader
+	data []byte // the message, when it is in memory
+}
+
+func bytesSource(raw []byte) source {
+	return source{size: int64(len(raw)), open: func() io.Reader { return bytes.NewReader(raw) }, data: raw}
+}
+
+// bytes returns the message in memory (read into a new slice when it is
+// not).
+func (s source) bytes() ([]byte, error) {
+	if s.data != nil || s.size == 0 {
+		return s.data, nil
+	}
+	b := make([]byte, s.size)
+	if _, err := io.ReadFull(s.open(), b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (s *MessagesService) store(ctx context.Context, method, user string, src source, opts *InsertOptions) (*gmailapi.Message, error) {
 	op := "gmail: " + strings.TrimPrefix(method, "users.")
 	var o InsertOptions
 	if opts != nil {
@@ -108,7 +135,7 @@ func (s *MessagesService) store(ctx context.Context, method, user string, raw []
 	default:
 		return nil, workspace.InvalidInput(op, "InternalDateSource", fmt.Sprintf("%q is not receivedTime or dateHeader", o.InternalDateSource))
 	}
-	if err := checkRaw(op, raw, MaxInsertSize); err != nil {
+	if err := checkSource(op, src, MaxInsertSize); err != nil {
 		return nil, err
 	}
 	uc, err := s.g.conn(ctx, op, user)
@@ -116,7 +143,7 @@ func (s *MessagesService) store(ctx context.Context, method, user string, raw []
 		return nil, err
 	}
 	meta := &gmailapi.Message{LabelIds: o.LabelIDs, ThreadId: o.ThreadID}
-	if resumable, chunk := uploadPlan(raw, o.ResumableThreshold, o.ChunkSize); resumable {
+	if resumable, chunk := uploadPlan(src.size, o.ResumableThreshold, o.ChunkSize); resumable {
 		q := url.Values{}
 		if o.InternalDateSource != "" {
 			q.Set("internalDateSource", o.InternalDateSource)
@@ -134,7 +161,11 @@ func (s *MessagesService) store(ctx context.Context, method, user string, raw []
 				q.Set("processForCalendar", "true")
 			}
 		}
-		return s.g.resumable(ctx, uc, method, user, path, q, meta, raw, chunk, o.Retry)
+		return s.g.resumable(ctx, uc, method, user, path, q, meta, src, chunk, o.Retry)
+	}
+	raw, err := src.bytes()
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the message: %w", op, err)
 	}
 	meta.Raw = base64.URLEncoding.EncodeToString(raw)
 	cctx := CallContext(ctx, user, method)
@@ -213,7 +244,7 @@ func (s *MessagesService) Send(ctx context.Context, user string, raw []byte, opt
 	if opts != nil {
 		o = *opts
 	}
-	if err := checkRaw(op, raw, MaxSendSize); err != nil {
+	if err := checkSource(op, bytesSource(raw), MaxSendSize); err != nil {
 		return nil, err
 	}
 	uc, err := s.g.conn(ctx, op, user)
@@ -222,9 +253,9 @@ func (s *MessagesService) Send(ctx context.Context, user string, raw []byte, opt
 	}
 	meta := &gmailapi.Message{ThreadId: o.ThreadID}
 	var m *gmailapi.Message
-	if resumable, chunk := uploadPlan(raw, o.ResumableThreshold, o.ChunkSize); resumable {
+	if resumable, chunk := uploadPlan(int64(len(raw)), o.ResumableThreshold, o.ChunkSize); resumable {
 		m, err = s.g.resumable(ctx, uc, "users.messages.send", user, "users/"+pathUser(user)+"/messages/send",
-			url.Values{}, meta, raw, chunk, o.Retry)
+			url.Values{}, meta, bytesSource(raw), chunk, o.Retry)
 	} else {
 		meta.Raw = base64.URLEncoding.EncodeToString(raw)
 		m, err = uc.svc.Users.Messages.Send(user, meta).Context(CallContext(ctx, user, "users.messages.send")).Do()
@@ -235,14 +266,14 @@ func (s *MessagesService) Send(ctx context.Context, user string, raw []byte, opt
 	return m, nil
 }
 
-// uploadPlan says whether raw goes by resumable upload, and with which
-// chunk size: a multiple of 256 KiB (Google's rule for every chunk but
-// the last).
-func uploadPlan(raw []byte, threshold int64, chunk int) (bool, int) {
+// uploadPlan says whether a message of size bytes goes by resumable
+// upload, and with which chunk size: a multiple of 256 KiB (Google's rule
+// for every chunk but the last).
+func uploadPlan(size int64, threshold int64, chunk int) (bool, int) {
 	if threshold <= 0 {
 		threshold = DefaultResumableThreshold
 	}
-	if int64(len(raw)) <= threshold {
+	if size <= threshold {
 		return false, 0
 	}
 	if chunk <= 0 {
@@ -252,19 +283,44 @@ func uploadPlan(raw []byte, threshold int64, chunk int) (bool, int) {
 	return true, (chunk + unit - 1) / unit * unit
 }
 
-// checkRaw refuses, before any request, a message that is empty, larger
+// checkSource refuses, before any request, a message that is empty, larger
 // than limit or without a header Gmail can read.
-func checkRaw(op string, raw []byte, limit int64) error {
-	if len(bytes.TrimSpace(raw)) == 0 {
+func checkSource(op string, src source, limit int64) error {
+	if src.data != nil || src.size == 0 {
+		if len(bytes.TrimSpace(src.data)) == 0 {
+			return workspace.InvalidInput(op, "message", "empty")
+		}
+	} else if empty, err := allSpace(src.open()); err != nil || empty {
+		if err != nil {
+			return fmt.Errorf("%s: reading the message: %w", op, err)
+		}
 		return workspace.InvalidInput(op, "message", "empty")
 	}
-	if int64(len(raw)) > limit {
-		return workspace.InvalidInput(op, "message", fmt.Sprintf("%d bytes, more than Gmail's limit of %d", len(raw), limit))
+	if src.size > limit {
+		return workspace.InvalidInput(op, "message", fmt.Sprintf("%d bytes, more than Gmail's limit of %d", src.size, limit))
 	}
-	if _, err := netmail.ReadMessage(bytes.NewReader(raw)); err != nil {
+	if _, err := netmail.ReadMessage(src.open()); err != nil {
 		return &workspace.InputError{Op: op, Field: "message", Reason: "not an RFC 822 message", Err: err}
 	}
 	return nil
+}
+
+// allSpace reports whether r reads only white space (as bytes.TrimSpace
+// sees it); it stops at the first other character.
+func allSpace(r io.Reader) (bool, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		c, _, err := br.ReadRune()
+		if err == io.EOF {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if !unicode.IsSpace(c) {
+			return false, nil
+		}
+	}
 }
 
 // SendLimitError reports that Gmail refused to send because the user hit
