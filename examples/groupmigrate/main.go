@@ -214,7 +214,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// A stalled connection must not hold a group forever: each attempt
 	// gets its answer's headers within 5 minutes (a 25 MiB upload on a
 	// slow link included), or it fails and is retried or reported.
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := cli.Transport()
 	transport.ResponseHeaderTimeout = 5 * time.Minute
 	opts = append(opts, workspace.WithHTTPClient(&http.Client{Transport: transport}))
 	core, err := workspace.NewClient(ctx, append(cli.ClientOptions(stderr, *verbose, lim), opts...)...)

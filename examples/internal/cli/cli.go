@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -39,13 +41,31 @@ const (
 // record the waits instead of sleeping; programs leave it nil.
 var Sleep retry.Sleeper
 
+// ConnectTimeout bounds how long the examples wait for a connection to be
+// made: a host that drops packets (a wrong address behind a firewall)
+// fails after it instead of the 30 s of net/http's default dialer, and
+// the client's fast failure for unreachable hosts (three tries) then ends
+// a run within a minute, not several.
+const ConnectTimeout = 10 * time.Second
+
+// Transport returns the base transport of the examples: net/http's
+// default one with ConnectTimeout for making connections.
+func Transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	d := &net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}
+	t.DialContext = d.DialContext
+	return t
+}
+
 // ClientOptions returns the options every example gives the core client:
 // the logger of NewLogger on stderr (every record with -v, the wait lines
-// always), the limiter lim (when not nil) watched by WatchLimiter, and
-// Sleep when a test set it.
+// always), the limiter lim (when not nil) watched by WatchLimiter, an
+// HTTP client on Transport, and Sleep when a test set it. An example that
+// needs its own HTTP client passes WithHTTPClient after these, built on
+// Transport.
 func ClientOptions(stderr io.Writer, verbose bool, lim quota.Limiter) []workspace.Option {
 	log := NewLogger(stderr, verbose)
-	opts := []workspace.Option{workspace.WithLogger(log)}
+	opts := []workspace.Option{workspace.WithLogger(log), workspace.WithHTTPClient(&http.Client{Transport: Transport()})}
 	if lim != nil {
 		opts = append(opts, workspace.WithQuota(WatchLimiter(lim, log)))
 	}

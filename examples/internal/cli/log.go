@@ -136,7 +136,14 @@ func (h *Handler) waitLine(r slog.Record) string {
 		}
 	}
 	wv, ok := a["wait"]
-	if !ok || wv.Kind() != slog.KindDuration || wv.Duration() < h.Threshold {
+	if !ok || wv.Kind() != slog.KindDuration {
+		return ""
+	}
+	// A retry after no answer at all (the host cannot be reached, the
+	// connection broke) is told however short its wait: on a wrong
+	// endpoint it is the first sign of trouble.
+	noAnswer := r.Message == "workspace: retrying" && str("status") == "0" && str("class") == "transient"
+	if wv.Duration() < h.Threshold && !noAnswer {
 		return ""
 	}
 	wait := human(wv.Duration())
@@ -162,7 +169,7 @@ func (h *Handler) waitLine(r slog.Record) string {
 			return fmt.Sprintf("waiting %s: no token could be had (%s); then retrying %s", wait, orText(why, "token endpoint failure"), call)
 		default:
 			if why == "" {
-				return fmt.Sprintf("waiting %s: the server could not be reached; then retrying %s", wait, call)
+				return fmt.Sprintf("waiting %s: no answer from the server; then retrying %s", wait, call)
 			}
 			return fmt.Sprintf("waiting %s after a server error (%s) before retrying %s", wait, why, call)
 		}

@@ -30,10 +30,12 @@ func TestWaitLines(t *testing.T) {
 		{"server error", retrying("transient", 503, "", 5200*time.Millisecond),
 			"waiting 5.2s after a server error (503) before retrying gmail users.messages.get\n"},
 		{"network", retrying("transient", 0, "", 40*time.Second),
-			"waiting 40s: the server could not be reached; then retrying gmail users.messages.get\n"},
+			"waiting 40s: no answer from the server; then retrying gmail users.messages.get\n"},
 		{"token", retrying("auth", 503, "", 8*time.Second),
 			"waiting 8s: no token could be had (503); then retrying gmail users.messages.get\n"},
 		{"short wait", retrying("throttle", 429, "", time.Second), ""},
+		{"short wait without an answer", retrying("transient", 0, "", 500*time.Millisecond),
+			"waiting 500ms: no answer from the server; then retrying gmail users.messages.get\n"},
 		{"paced after the fact", func(l *slog.Logger) {
 			l.Info("workspace: paced by quota", "api", "audit", "method", "export.create", slog.Duration("wait", 12*time.Second))
 		}, "waited 12s for the quota of audit export.create (paced to Google's documented limits)\n"},

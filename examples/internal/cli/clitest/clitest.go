@@ -182,6 +182,9 @@ func CheckFastFailures(t testing.TB, code int, stderr, host string, w *Waits, to
 	if !strings.Contains(stderr, host) {
 		t.Errorf("stderr does not name %s:\n%s", host, stderr)
 	}
+	if !strings.Contains(stderr, "no answer from the server; then retrying") {
+		t.Errorf("no wait line said the server did not answer:\n%s", stderr)
+	}
 	if total := w.Total(); total > time.Duration(calls)*5*time.Second {
 		t.Errorf("waited %v (%v), want seconds", total, w.List())
 	}
