@@ -191,6 +191,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return usage("-users %q names no user", *users)
 		}
 	}
+	// Each user is checked before the first request: a bad name further
+	// down the list must not stop the run after exports were spent.
+	for _, j := range jobs {
+		name, dom, hasDomain := strings.Cut(strings.ToLower(j.user), "@")
+		switch {
+		case hasDomain && dom != strings.ToLower(*domain):
+			return usage("user %q is not in the domain %s: the Email Audit API exports only its own domain's users", j.user, *domain)
+		case name == "" || strings.ContainsAny(name, "@/?#%\\ \t"):
+			return usage("user %q is not a username or an address in %s", j.user, *domain)
+		}
+	}
 	pass, err := passphraseSource(*passEnv, stderr)
 	if err != nil {
 		return usage("%v", err)

@@ -151,6 +151,8 @@ func TestUsage(t *testing.T) {
 		{"no key", []string{"-endpoint", proxy.URL, "-domain", srv.Domain(), "-users", "alice"}},
 		{"users and requests", append(real, "-users", "alice", "-request", "alice:1")},
 		{"bad request", append(real, "-request", "alice")},
+		{"user of another domain", append(real, "-users", "alice,bob@elsewhere.example")},
+		{"bad username", append(real, "-users", "alice,b ob")},
 		{"bad date", append(real, "-users", "alice", "-begin", "yesterday")},
 		{"query and deleted", append(real, "-users", "alice", "-query", "from:x", "-include-deleted")},
 		{"generate over a key", append(real, "-users", "alice", "-generate-key")},
