@@ -17,12 +17,12 @@ import (
 //
 // go-crypto decrypts it byte by byte, one AES block call per 16 bytes, and
 // hashes and parses on the same goroutine. Here the same computation runs
-// as a pipeline over 1 MiB chunks:
+// as a pipeline over chunks of 512 KiB:
 //
 //	producer: read ciphertext, CFB-decrypt it (all keystream blocks of a
 //	          chunk at once: in CFB decryption each keystream block is the
-//	          encryption of the previous ciphertext block, all known)
-//	hasher:   SHA-1 over the plaintext, in order
+//	          encryption of the previous ciphertext block, all known) and
+//	          hash the plaintext (SHA-1)
 //	consumer: Read, by the packet parser, of chunks already hashed
 //
 // The integrity check is the one go-crypto makes (seMDCReader): SHA-1 over
@@ -37,7 +37,7 @@ import (
 
 const (
 	mdcLen      = 2 + sha1.Size // MDC packet: tag 0xD3, length 0x14, SHA-1
-	cfbChunk    = 1 << 20       // ciphertext read and decrypted at once
+	cfbChunk    = 512 << 10     // ciphertext read and decrypted at once
 	cfbBuffers  = 4             // plaintext chunks in flight
 	cfbBlockLen = 16            // AES
 )
@@ -122,15 +122,10 @@ func newSEIPDReader(ciphertext io.Reader, b cipher.Block, key []byte) *seipdRead
 	for range cfbBuffers {
 		r.free <- nil // allocated on first use
 	}
-	decrypted := make(chan chunk, cfbBuffers)
-	r.wg.Add(2)
+	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		r.produce(ciphertext, newCFBDecrypter(b, key), b.BlockSize()+2, decrypted)
-	}()
-	go func() {
-		defer r.wg.Done()
-		r.hash(decrypted, sha1.New())
+		r.produce(ciphertext, newCFBDecrypter(b, key), sha1.New(), b.BlockSize()+2)
 	}()
 	return r
 }
@@ -150,10 +145,10 @@ func readChunk(r io.Reader, p []byte) (int, error) {
 	return n, nil
 }
 
-func (r *seipdReader) produce(src io.Reader, d *cfbDecrypter, prefixLen int, out chan<- chunk) {
+func (r *seipdReader) produce(src io.Reader, d *cfbDecrypter, h hash.Hash, prefixLen int) {
 	send := func(c chunk) bool {
 		select {
-		case out <- c:
+		case r.hashed <- c:
 			return true
 		case <-r.done:
 			return false
@@ -186,6 +181,7 @@ func (r *seipdReader) produce(src io.Reader, d *cfbDecrypter, prefixLen int, out
 			keep := min(mdcLen, end-start)
 			carryLen = copy(carry[:], b[end-keep:end])
 			if data := b[start : end-keep]; len(data) > 0 {
+				h.Write(data)
 				c := chunk{buf: b, data: data, skip: min(skip, len(data))}
 				skip -= c.skip
 				if !send(c) {
@@ -199,34 +195,10 @@ func (r *seipdReader) produce(src io.Reader, d *cfbDecrypter, prefixLen int, out
 			c := chunk{last: true, trailerLen: carryLen, trailer: carry}
 			if err != io.EOF {
 				c.err = err
-			}
-			send(c)
-			return
-		}
-	}
-}
-
-func (r *seipdReader) hash(in <-chan chunk, h hash.Hash) {
-	for {
-		var c chunk
-		select {
-		case c = <-in:
-		case <-r.done:
-			return
-		}
-		if c.last {
-			if c.err == nil {
+			} else {
 				c.err = checkMDC(h, c.trailer[:c.trailerLen])
 			}
-		} else {
-			h.Write(c.data)
-		}
-		select {
-		case r.hashed <- c:
-		case <-r.done:
-			return
-		}
-		if c.last {
+			send(c)
 			return
 		}
 	}

@@ -8,8 +8,9 @@
 // decrypts each file to disk with `gpg -o` and with audit.DecryptFile, each
 // in a child process, -runs times, alternating. It checks that every output
 // is byte-identical to the mbox and prints, per variant, the median wall
-// time, throughput (plaintext MB/s), the child's peak resident memory
-// (VmHWM, sampled every 2 ms) and the speed ratio library/gpg.
+// time, throughput (plaintext MB/s), the child's CPU time (getrusage), its
+// peak resident memory (VmHWM, sampled every 2 ms) and the speed ratio
+// library/gpg (of the median wall times).
 //
 // It needs gpg on PATH (apt-get install -y gnupg) and about 5 × -size of
 // free space under $TMPDIR.
@@ -36,6 +37,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gwsadmin/workspace/audit"
@@ -152,22 +154,23 @@ func main() {
 	}
 	fmt.Printf("load average at end: %s\n", loadavg())
 	fmt.Printf("\nplaintext %d bytes; outputs byte-identical to the mbox (gpg's and the library's); median of %d runs\n\n", n, *runs)
-	fmt.Println("| variant | encrypted size | tool | time | MB/s | peak RSS | library/gpg speed |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| variant | encrypted size | tool | time | MB/s | CPU (user+sys) | peak RSS | library/gpg speed |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for i, v := range variants {
 		gm, lm := median(results[i].gpg), median(results[i].lib)
-		fmt.Printf("| %s | %d B | gpg -o | %s | %.0f | %.1f MiB | |\n", v.name, encSizes[i], secs(gm.wall), mbps(n, gm.wall), gm.rssMiB)
-		fmt.Printf("| %s | %d B | audit.DecryptFile | %s | %.0f | %.1f MiB | %.2f× |\n", v.name, encSizes[i], secs(lm.wall), mbps(n, lm.wall), lm.rssMiB, gm.wall.Seconds()/lm.wall.Seconds())
+		fmt.Printf("| %s | %d B | gpg -o | %s | %.0f | %s | %.1f MiB | |\n", v.name, encSizes[i], secs(gm.wall), mbps(n, gm.wall), secs(gm.cpu), gm.rssMiB)
+		fmt.Printf("| %s | %d B | audit.DecryptFile | %s | %.0f | %s | %.1f MiB | %.2f× |\n", v.name, encSizes[i], secs(lm.wall), mbps(n, lm.wall), secs(lm.cpu), lm.rssMiB, gm.wall.Seconds()/lm.wall.Seconds())
 	}
 	fmt.Println()
 	for i, v := range variants {
-		fmt.Printf("%s all runs: gpg %s; library %s\n", v.name, walls(results[i].gpg), walls(results[i].lib))
+		fmt.Printf("%s, all runs (wall/CPU): gpg %s; library %s\n", v.name, walls(results[i].gpg), walls(results[i].lib))
 	}
 }
 
 // measure is one child process: wall time and peak resident memory.
 type measure struct {
 	wall   time.Duration
+	cpu    time.Duration // user + system
 	rssMiB float64
 }
 
@@ -208,7 +211,9 @@ func run(cmd *exec.Cmd) measure {
 	if err != nil {
 		fail(fmt.Errorf("%v: %v\n%s", cmd.Args, err, stderr.String()))
 	}
-	return measure{wall: wall, rssMiB: float64(kb) / 1024}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return measure{wall: wall, cpu: cpu, rssMiB: float64(kb) / 1024}
 }
 
 // vmHWM reads the peak resident set size in KiB from a status file.
@@ -245,7 +250,7 @@ func median(ms []measure) measure {
 func walls(ms []measure) string {
 	var parts []string
 	for _, m := range ms {
-		parts = append(parts, secs(m.wall))
+		parts = append(parts, fmt.Sprintf("%.2f/%.2f s", m.wall.Seconds(), m.cpu.Seconds()))
 	}
 	return strings.Join(parts, ", ")
 }
