@@ -95,6 +95,18 @@ func (s *timedSink) Insert(ctx context.Context, target string, msg []byte) error
 	return err
 }
 
+// InsertBody passes a streamed message on, timed like Insert.
+func (s *timedSink) InsertBody(ctx context.Context, target string, msg *migrate.Body) error {
+	ss, ok := s.Sink.(migrate.StreamSink)
+	if !ok {
+		return errors.New("timedSink: the sink takes no Body")
+	}
+	t0 := time.Now()
+	err := ss.InsertBody(ctx, target, msg)
+	s.t.add(time.Since(t0))
+	return err
+}
+
 func faultsMode(c *checks, cfg faultsConfig) error {
 	tmp, err := os.MkdirTemp("", "migration-faults-")
 	if err != nil {
