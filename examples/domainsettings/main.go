@@ -200,7 +200,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
 	}
-	if *redisAddr != "" {
+	if *redisAddr != "" || lim == nil {
+		// Google's documented limits, in memory or shared through Redis.
 		l, closeRedis, err := cli.Limiter(ctx, *redisAddr)
 		if err != nil {
 			return cli.Failed(stderr, "domainsettings", err)
