@@ -52,7 +52,7 @@ func (b *Body) Open() io.Reader {
 	if b.rest == nil {
 		return bytes.NewReader(b.data)
 	}
-	return io.MultiReader(bytes.NewReader(b.head), newCRLFReader(io.NewSectionReader(b.rest, 0, b.rest.Size())))
+	return io.MultiReader(bytes.NewReader(b.head), newCRLFReader(io.NewSectionReader(b.rest, 0, b.rest.Size()), b.rest.Size()))
 }
 
 // bytes returns the message in memory: data itself, or a copy read from
@@ -102,8 +102,10 @@ type crlfReader struct {
 	err error
 }
 
-func newCRLFReader(r io.Reader) *crlfReader {
-	const n = 32 << 10
+// newCRLFReader returns a crlfReader of r, which reads at most size
+// bytes.
+func newCRLFReader(r io.Reader, size int64) *crlfReader {
+	n := int(min(size+1, 32<<10))
 	return &crlfReader{r: r, in: make([]byte, n), buf: make([]byte, 0, 2*n+2)}
 }
 
@@ -212,7 +214,7 @@ func prepareLarge(msg *mailsource.Message, target string, maxSize int64, policy 
 	b := &Body{head: sent, rest: io.NewSectionReader(src, int64(end), size-int64(end)), msg: msg}
 	hs := sha256.New()
 	hs.Write(sent)
-	restSize, err := io.Copy(hs, newCRLFReader(io.NewSectionReader(b.rest, 0, b.rest.Size())))
+	restSize, err := io.Copy(hs, newCRLFReader(io.NewSectionReader(b.rest, 0, b.rest.Size()), b.rest.Size()))
 	if err != nil {
 		return prepared{}, nil, "", fmt.Errorf("migrate: reading the message: %w", err)
 	}

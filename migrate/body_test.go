@@ -35,12 +35,12 @@ func TestPrepareLargeMatchesPrepare(t *testing.T) {
 		"hello there\n",
 		" continuation first\nFrom: a@b\n",
 		"",
+		"From: a@b\nTo: c@d\nDate: Mon, 2 Mar 2026 09:00:00 +0000\nX-Long: " + strings.Repeat("x", 70000) + "\n",
 	}
 	tops := []string{"", "From MAILER-DAEMON Tue Apr 29 10:00:00 2019\n", ">From x Tue Apr 29 10:00:00 2019\n",
 		"From a Tue Apr 29 10:00:00 2019\nFrom b Tue Apr 29 10:00:00 2019\nFrom c Tue Apr 29 10:00:00 2019\nFrom d Tue Apr 29 10:00:00 2019\n",
 		"From : a@b\n"}
-	bodies := []string{"", "\nbody\n", "\n" + strings.Repeat("a line of the body\n", 5000), "\n\n\n", "\nno end",
-		"\n" + strings.Repeat("x", 70000) + "\nend\n"}
+	bodies := []string{"", "\nbody\n", "\n" + strings.Repeat("a line of the body\n", 1000), "\n\n\n", "\nno end"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	n := 0
 	for _, top := range tops {
@@ -61,10 +61,8 @@ func TestPrepareLargeMatchesPrepare(t *testing.T) {
 						data = []byte(strings.ReplaceAll(raw, "\n", ends))
 					}
 					for _, policy := range []Policy{Standard, Strict, Repair} {
-						for _, maxSize := range []int64{1000, 100_000, 200_000} {
-							n++
-							comparePrepare(t, data, policy, maxSize)
-						}
+						n++
+						comparePrepare(t, data, policy, []int64{1000, 100_000}[rng.IntN(2)])
 					}
 				}
 			}
@@ -126,7 +124,7 @@ func TestCRLFReaderAnyReads(t *testing.T) {
 		}
 		want := mailsource.NormalizeCRLF(in)
 		for _, r := range []io.Reader{bytes.NewReader(in), iotest.OneByteReader(bytes.NewReader(in)), iotest.HalfReader(bytes.NewReader(in))} {
-			got, err := io.ReadAll(newCRLFReader(r))
+			got, err := io.ReadAll(newCRLFReader(r, int64(len(in))))
 			if err != nil || !bytes.Equal(got, want) {
 				t.Fatalf("%q: got %q (%v), want %q", in, got, err, want)
 			}
