@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/retry"
 )
 
 // APIScopes lists, per API, the scopes the API packages ask for with their
@@ -43,12 +44,19 @@ type DelegationReport struct {
 	Scopes []ScopeCheck
 }
 
-// ScopeCheck is the result for one scope.
+// ScopeCheck is the result for one scope: granted, refused, or (Unchecked)
+// neither, when the token endpoint gave no answer about it.
 type ScopeCheck struct {
 	Scope   string
 	Granted bool
+	// Unchecked is true when the token endpoint could not be reached,
+	// failed (5xx, timeout) or throttled the request: the scope may well
+	// be authorized, and the Admin console is not where to look. Check
+	// again later.
+	Unchecked bool
 	// Err is the token endpoint's refusal (an *auth.TokenError that keeps
-	// Google's error and error_description), nil when granted.
+	// Google's error and error_description), or for an unchecked scope
+	// what went wrong; nil when granted.
 	Err error
 }
 
@@ -57,11 +65,22 @@ func (r *DelegationReport) OK() bool {
 	return !slices.ContainsFunc(r.Scopes, func(s ScopeCheck) bool { return !s.Granted })
 }
 
-// Missing returns the scopes that were refused.
+// Missing returns the scopes the token endpoint refused.
 func (r *DelegationReport) Missing() []string {
 	var out []string
 	for _, s := range r.Scopes {
-		if !s.Granted {
+		if !s.Granted && !s.Unchecked {
+			out = append(out, s.Scope)
+		}
+	}
+	return out
+}
+
+// Unchecked returns the scopes the token endpoint gave no answer about.
+func (r *DelegationReport) Unchecked() []string {
+	var out []string
+	for _, s := range r.Scopes {
+		if s.Unchecked {
 			out = append(out, s.Scope)
 		}
 	}
@@ -81,9 +100,10 @@ func (r *DelegationReport) ScopeList() string {
 
 // Remedy says what to do when scopes are missing: the client id and the
 // scope list to paste into Admin console › Security › API controls ›
-// Domain-wide delegation. It is "" when every scope was granted.
+// Domain-wide delegation. It is "" when no scope was refused (unchecked
+// scopes need another check, not the Admin console).
 func (r *DelegationReport) Remedy() string {
-	if r.OK() {
+	if len(r.Missing()) == 0 {
 		return ""
 	}
 	id := r.ClientID
@@ -105,9 +125,10 @@ var ErrNoDelegation = errors.New("workspace: domain-wide delegation needs servic
 // token request when any of its scopes is not authorized, so only one
 // scope at a time tells which are missing. apis are API names (APIGmail,
 // APIDataTransfer...; none means all of APIs), whose scopes APIScopes
-// gives. A refused scope is reported, not returned as an error; the error
-// is for a check that could not run (credentials that cannot delegate, a
-// canceled context).
+// gives. A refused scope is reported, not returned as an error, and so is a
+// scope the token endpoint gave no answer about (ScopeCheck.Unchecked);
+// the error is for a check that could not run (credentials that cannot
+// delegate, a canceled context).
 func (c *Client) CheckDelegation(ctx context.Context, subject string, apis ...string) (*DelegationReport, error) {
 	if len(apis) == 0 {
 		apis = APIs
@@ -170,6 +191,12 @@ func (c *Client) CheckScopes(ctx context.Context, subject string, scopes ...stri
 				return nil, ctxErr
 			}
 			res.Err = err
+			// Only the token endpoint's answer refuses a scope; a
+			// failure to get one (no connection, 5xx, 429) says
+			// nothing about the delegation.
+			if c := retry.Classify("", nil, err).Class; c == retry.Transient || c == retry.Throttle {
+				res.Unchecked = true
+			}
 		} else {
 			res.Granted = true
 		}

@@ -121,3 +121,33 @@ func TestCheckDelegationKeyless(t *testing.T) {
 		t.Errorf("report %+v, remedy %q", r, r.Remedy())
 	}
 }
+
+// TestCheckDelegationUnreachable: a token endpoint that does not answer
+// refuses nothing: the scopes are unchecked, not missing, and there is no
+// Admin console remedy.
+func TestCheckDelegationUnreachable(t *testing.T) {
+	srv := workspacetest.NewServer()
+	c := fakeCore(t, srv, srv.AdminEmail())
+	srv.Close()
+	r, err := c.CheckDelegation(t.Context(), "", workspace.APIGroupsMigration, workspace.APIDataTransfer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK() {
+		t.Error("OK with nothing checked")
+	}
+	if got := r.Missing(); len(got) != 0 {
+		t.Errorf("Missing = %v, want none (nothing was refused)", got)
+	}
+	if got, want := r.Unchecked(), []string{auth.ScopeGroupsMigration, auth.ScopeDataTransfer}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("Unchecked = %v, want %v", got, want)
+	}
+	if r.Remedy() != "" {
+		t.Errorf("Remedy for an unreachable endpoint: %s", r.Remedy())
+	}
+	for _, s := range r.Scopes {
+		if s.Err == nil {
+			t.Errorf("%s: no error kept", s.Scope)
+		}
+	}
+}

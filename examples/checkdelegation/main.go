@@ -43,7 +43,6 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/examples/internal/cli"
-	"github.com/gwsadmin/workspace/retry"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -193,7 +192,7 @@ func check(ctx context.Context, core *workspace.Client, subject string, apis, sc
 		res, said := "PASS", ""
 		switch {
 		case s.Granted:
-		case unanswered(s.Err):
+		case s.Unchecked:
 			res, said = "UNKNOWN", "no answer: "+googleSaid(s.Err)
 			unchecked = append(unchecked, s.Scope)
 		default:
@@ -220,17 +219,6 @@ func check(ctx context.Context, core *workspace.Client, subject string, apis, sc
 		fmt.Fprintf(stdout, "\n  (The client ID is the unique ID of %s in Google Cloud console › IAM › Service accounts.)\n", r.ServiceAccount)
 	}
 	return r, cli.ExitFailed
-}
-
-// unanswered reports a token request that failed without Google's
-// refusal: the token endpoint could not be reached, failed (5xx) or
-// throttled. Such a scope is neither granted nor refused.
-func unanswered(err error) bool {
-	if err == nil {
-		return false
-	}
-	c := retry.Classify("", nil, err).Class
-	return c == retry.Transient || c == retry.Throttle
 }
 
 // firstErr returns the error of the first scope that was not granted.
