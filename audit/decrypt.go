@@ -167,7 +167,7 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, keys openpgp.Ent
 		res.KeyID = m.with.PublicKey.KeyIdString()
 	}
 	cw := &mboxCounter{w: dst}
-	n, err := io.CopyBuffer(cw, m.body, make([]byte, copyBufferSize))
+	n, err := cw.ReadFrom(m.body)
 	if err == nil && m.finish != nil {
 		// The literal data ended: read the rest of the encrypted packet
 		// and check its integrity.
@@ -292,7 +292,8 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 type mboxCounter struct {
 	w       io.Writer
 	n       int
-	matched int // bytes of "From " matched at the start of a line; -1: not at a line start
+	partial int  // bytes of "From " matched at a line start at the end of the data so far
+	notBOL  bool // the last byte so far was not a newline (false at the start)
 	err     error
 }
 
@@ -307,31 +308,72 @@ func (c *mboxCounter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *mboxCounter) count(p []byte) {
-	i := 0
-	for i < len(p) {
-		if c.matched >= 0 {
-			for c.matched < len(fromLine) && i < len(p) {
-				if p[i] != fromLine[c.matched] {
-					c.matched = -1
-					break
-				}
-				c.matched++
-				i++
-			}
-			if c.matched == len(fromLine) {
-				c.n++
-				c.matched = -1
-			}
-			if c.matched >= 0 { // ran out of input mid-match
-				return
-			}
-		}
-		j := bytes.IndexByte(p[i:], '\n')
-		if j < 0 {
-			return
-		}
-		i += j + 1
-		c.matched = 0
+// ReadFrom copies r to the writer, reading straight into the buffers of
+// an asyncWriter (DecryptFile's) to save a copy.
+func (c *mboxCounter) ReadFrom(r io.Reader) (int64, error) {
+	aw, ok := c.w.(*asyncWriter)
+	if !ok {
+		return io.CopyBuffer(struct{ io.Writer }{c}, r, make([]byte, copyBufferSize))
 	}
+	var n int64
+	for {
+		buf, err := aw.next()
+		if err != nil {
+			c.err = err
+			return n, err
+		}
+		m, rerr := r.Read(buf)
+		if m > 0 {
+			c.count(buf[:m])
+			aw.commit(m)
+			n += int64(m)
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+func (c *mboxCounter) count(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	i := 0
+	if c.partial > 0 {
+		// Finish the separator begun at the end of the previous data.
+		k := min(len(fromLine)-c.partial, len(p))
+		if string(p[:k]) == fromLine[c.partial:c.partial+k] {
+			if c.partial += k; c.partial < len(fromLine) {
+				return // p ended within it again
+			}
+			c.n++
+			i = k
+		}
+		c.partial = 0
+	}
+	// Every "From " in the rest of p, at a line start. (bytes.Index is
+	// much faster than looking at every line.)
+	for j := i; ; {
+		k := bytes.Index(p[j:], []byte(fromLine))
+		if k < 0 {
+			break
+		}
+		at := j + k
+		if at > 0 && p[at-1] == '\n' || at == 0 && !c.notBOL {
+			c.n++
+		}
+		j = at + len(fromLine)
+	}
+	// A separator may begin at the end of p.
+	for t := min(len(fromLine)-1, len(p)-i); t > 0; t-- {
+		at := len(p) - t
+		if string(p[at:]) == fromLine[:t] && (at > 0 && p[at-1] == '\n' || at == 0 && !c.notBOL) {
+			c.partial = t
+			break
+		}
+	}
+	c.notBOL = p[len(p)-1] != '\n'
 }

@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 )
@@ -21,9 +22,11 @@ import (
 //
 //	producer: read ciphertext, CFB-decrypt it (all keystream blocks of a
 //	          chunk at once: in CFB decryption each keystream block is the
-//	          encryption of the previous ciphertext block, all known) and
-//	          hash the plaintext (SHA-1)
-//	consumer: Read, by the packet parser, of chunks already hashed
+//	          encryption of the previous ciphertext block, all known)
+//	hasher:   SHA-1 over the plaintext chunks, in order; at the end the
+//	          MDC check
+//	consumer: Read, by the packet parser, of the same chunks; io.EOF
+//	          only after the hasher's verdict
 //
 // The integrity check is the one go-crypto makes (seMDCReader): SHA-1 over
 // the decrypted prefix (block size + 2 bytes, whose repeated "quick check"
@@ -84,9 +87,16 @@ func (d *cfbDecrypter) decrypt(dst, src []byte) {
 	subtle.XORBytes(dst, dst, src)
 }
 
+// pbuf is a pooled plaintext buffer, back in the pool when the hasher
+// and the reader are both done with it.
+type pbuf struct {
+	b    []byte
+	refs atomic.Int32
+}
+
 // chunk is plaintext passed down the pipeline.
 type chunk struct {
-	buf  []byte // pooled buffer holding data
+	buf  *pbuf  // pooled buffer holding data
 	data []byte // plaintext to hash
 	skip int    // leading bytes of data the reader does not return (the prefix)
 	last bool   // end of the packet: trailer holds the MDC packet, err any read error
@@ -100,8 +110,10 @@ type chunk struct {
 // seipdReader is the plaintext of a version 1 SEIPD packet, checked
 // against its MDC. Read and finish/stop must be called from one goroutine.
 type seipdReader struct {
-	hashed  chan chunk
-	free    chan []byte
+	hashed  chan chunk // to the reader
+	toHash  chan chunk // to the hasher
+	verdict chan error // from the hasher: the MDC check
+	free    chan *pbuf
 	done    chan struct{}
 	wg      sync.WaitGroup
 	stopped bool
@@ -115,17 +127,23 @@ type seipdReader struct {
 // the version byte) with the AES key key, b being crypto/aes's cipher for it.
 func newSEIPDReader(ciphertext io.Reader, b cipher.Block, key []byte) *seipdReader {
 	r := &seipdReader{
-		hashed: make(chan chunk, cfbBuffers),
-		free:   make(chan []byte, cfbBuffers),
-		done:   make(chan struct{}),
+		hashed:  make(chan chunk, cfbBuffers),
+		toHash:  make(chan chunk, cfbBuffers),
+		verdict: make(chan error, 1),
+		free:    make(chan *pbuf, cfbBuffers),
+		done:    make(chan struct{}),
 	}
 	for range cfbBuffers {
 		r.free <- nil // allocated on first use
 	}
-	r.wg.Add(1)
+	r.wg.Add(2)
 	go func() {
 		defer r.wg.Done()
-		r.produce(ciphertext, newCFBDecrypter(b, key), sha1.New(), b.BlockSize()+2)
+		r.produce(ciphertext, newCFBDecrypter(b, key), b.BlockSize()+2)
+	}()
+	go func() {
+		defer r.wg.Done()
+		r.hash(sha1.New())
 	}()
 	return r
 }
@@ -145,14 +163,23 @@ func readChunk(r io.Reader, p []byte) (int, error) {
 	return n, nil
 }
 
-func (r *seipdReader) produce(src io.Reader, d *cfbDecrypter, h hash.Hash, prefixLen int) {
+// release returns pb to the pool once both its users are done with it.
+func (r *seipdReader) release(pb *pbuf) {
+	if pb.refs.Add(-1) == 0 {
+		r.free <- pb // never blocks: there are only cap(free) buffers
+	}
+}
+
+func (r *seipdReader) produce(src io.Reader, d *cfbDecrypter, prefixLen int) {
 	send := func(c chunk) bool {
-		select {
-		case r.hashed <- c:
-			return true
-		case <-r.done:
-			return false
+		for _, ch := range []chan chunk{r.toHash, r.hashed} {
+			select {
+			case ch <- c:
+			case <-r.done:
+				return false
+			}
 		}
+		return true
 	}
 	var cbuf []byte
 	var carry [mdcLen]byte
@@ -164,15 +191,16 @@ func (r *seipdReader) produce(src io.Reader, d *cfbDecrypter, h hash.Hash, prefi
 		}
 		n, err := readChunk(src, cbuf)
 		if n > 0 {
-			var b []byte
+			var pb *pbuf
 			select {
-			case b = <-r.free:
+			case pb = <-r.free:
 			case <-r.done:
 				return
 			}
-			if b == nil {
-				b = make([]byte, mdcLen+cfbChunk)
+			if pb == nil {
+				pb = &pbuf{b: make([]byte, mdcLen+cfbChunk)}
 			}
+			b := pb.b
 			// b: [carried-over plaintext][this chunk's plaintext]; the
 			// last mdcLen bytes of it stay behind for the next chunk.
 			d.decrypt(b[mdcLen:mdcLen+n], cbuf[:n])
@@ -181,26 +209,45 @@ func (r *seipdReader) produce(src io.Reader, d *cfbDecrypter, h hash.Hash, prefi
 			keep := min(mdcLen, end-start)
 			carryLen = copy(carry[:], b[end-keep:end])
 			if data := b[start : end-keep]; len(data) > 0 {
-				h.Write(data)
-				c := chunk{buf: b, data: data, skip: min(skip, len(data))}
+				pb.refs.Store(2)
+				c := chunk{buf: pb, data: data, skip: min(skip, len(data))}
 				skip -= c.skip
 				if !send(c) {
 					return
 				}
 			} else {
-				r.free <- b // never blocks: b came from free
+				r.free <- pb // never blocks: pb came from free
 			}
 		}
 		if err != nil {
 			c := chunk{last: true, trailerLen: carryLen, trailer: carry}
 			if err != io.EOF {
 				c.err = err
-			} else {
-				c.err = checkMDC(h, c.trailer[:c.trailerLen])
 			}
 			send(c)
 			return
 		}
+	}
+}
+
+// hash hashes the plaintext chunks in order and, at the end, sends the
+// verdict of the MDC check.
+func (r *seipdReader) hash(h hash.Hash) {
+	for {
+		var c chunk
+		select {
+		case c = <-r.toHash:
+		case <-r.done:
+			return
+		}
+		if c.last {
+			if c.err == nil {
+				r.verdict <- checkMDC(h, c.trailer[:c.trailerLen]) // buffered
+			}
+			return
+		}
+		h.Write(c.data)
+		r.release(c.buf)
 	}
 }
 
@@ -221,19 +268,23 @@ func checkMDC(h hash.Hash, trailer []byte) error {
 	return nil
 }
 
-// Read returns plaintext already hashed; io.EOF only once the MDC matched.
+// Read returns the plaintext, while the hasher hashes it; io.EOF only once
+// the MDC matched.
 func (r *seipdReader) Read(p []byte) (int, error) {
 	for r.off >= len(r.cur.data) {
 		if r.err != nil {
 			return 0, r.err
 		}
 		if r.cur.buf != nil {
-			r.free <- r.cur.buf // never blocks: the buffer came from free
+			r.release(r.cur.buf)
 			r.cur = chunk{}
 		}
 		c := <-r.hashed
 		if c.last {
 			r.err = c.err
+			if r.err == nil {
+				r.err = <-r.verdict
+			}
 			if r.err == nil {
 				r.err = io.EOF
 			}

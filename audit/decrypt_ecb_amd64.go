@@ -1,6 +1,9 @@
 package audit
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"sync"
+)
 
 // cpuid executes the CPUID instruction.
 func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
@@ -68,7 +71,8 @@ func expandKey(key []byte) ([]byte, int) {
 }
 
 func subWord(w uint32) uint32 {
-	return uint32(sbox[w>>24])<<24 | uint32(sbox[w>>16&0xff])<<16 | uint32(sbox[w>>8&0xff])<<8 | uint32(sbox[w&0xff])
+	s := sbox()
+	return uint32(s[w>>24])<<24 | uint32(s[w>>16&0xff])<<16 | uint32(s[w>>8&0xff])<<8 | uint32(s[w&0xff])
 }
 
 // xtime multiplies by x in GF(2^8) modulo x^8+x^4+x^3+x+1.
@@ -79,31 +83,25 @@ func xtime(b byte) byte {
 	return b << 1
 }
 
-// sbox is the AES S-box, computed from its definition (FIPS 197 §5.1.1):
-// the multiplicative inverse in GF(2^8), then the affine transformation.
-var sbox = func() (s [256]byte) {
-	mul := func(a, b byte) byte {
-		var p byte
-		for b != 0 {
-			if b&1 != 0 {
-				p ^= a
-			}
-			a, b = xtime(a), b>>1
-		}
-		return p
+// sbox is the AES S-box, computed from its definition (FIPS 197 §5.1.1)
+// on first use: the multiplicative inverse in GF(2^8) (through powers of
+// the generator 3), then the affine transformation.
+var sbox = sync.OnceValue(func() (s *[256]byte) {
+	var exp [255]byte
+	var log [256]int
+	x := byte(1)
+	for i := range 255 {
+		exp[i], log[x] = x, i
+		x ^= xtime(x) // x·3
 	}
-	for x := range 256 {
+	s = new([256]byte)
+	for v := range 256 {
 		var inv byte
-		if x != 0 {
-			// x^254 = x^-1
-			inv = 1
-			for range 254 {
-				inv = mul(inv, byte(x))
-			}
+		if v != 0 {
+			inv = exp[(255-log[v])%255]
 		}
-		b := inv
-		rot := func(v byte, k uint) byte { return v<<k | v>>(8-k) }
-		s[x] = b ^ rot(b, 1) ^ rot(b, 2) ^ rot(b, 3) ^ rot(b, 4) ^ 0x63
+		rot := func(b byte, k uint) byte { return b<<k | b>>(8-k) }
+		s[v] = inv ^ rot(inv, 1) ^ rot(inv, 2) ^ rot(inv, 3) ^ rot(inv, 4) ^ 0x63
 	}
 	return s
-}()
+})

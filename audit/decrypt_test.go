@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -461,5 +462,34 @@ func TestDecryptWriteError(t *testing.T) {
 	}
 	if err != nil && !errors.Is(err, full) {
 		t.Errorf("Decrypt through asyncWriter: %v", err)
+	}
+}
+
+// TestMboxCounterRandom compares the counter, fed in random pieces, with
+// a plain count of the lines that start with "From ".
+func TestMboxCounterRandom(t *testing.T) {
+	rnd := mrand.New(mrand.NewPCG(1, 2))
+	parts := []string{"From ", "From", "Fro", "F", "\n", ">From ", " From ", "x", "rom ", "m ", "\nFrom x\n", "FFrom "}
+	for range 2000 {
+		var b strings.Builder
+		for range rnd.IntN(30) {
+			b.WriteString(parts[rnd.IntN(len(parts))])
+		}
+		text := b.String()
+		want := 0
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, "From ") {
+				want++
+			}
+		}
+		c := &mboxCounter{w: io.Discard}
+		for p := text; len(p) > 0; {
+			k := 1 + rnd.IntN(len(p))
+			c.Write([]byte(p[:k]))
+			p = p[k:]
+		}
+		if c.n != want {
+			t.Fatalf("%q: counted %d, want %d", text, c.n, want)
+		}
 	}
 }

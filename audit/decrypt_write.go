@@ -54,24 +54,39 @@ func (a *asyncWriter) error() error {
 func (a *asyncWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
-		if err := a.error(); err != nil {
+		buf, err := a.next()
+		if err != nil {
 			return n, err
 		}
-		if !a.have {
-			a.cur, a.have = <-a.free, true
-			if a.cur == nil {
-				a.cur = make([]byte, 0, a.size)
-			}
-		}
-		k := copy(a.cur[len(a.cur):cap(a.cur)], p)
-		a.cur = a.cur[:len(a.cur)+k]
+		k := copy(buf, p)
+		a.commit(k)
 		p, n = p[k:], n+k
-		if len(a.cur) == cap(a.cur) {
-			a.full <- a.cur
-			a.cur, a.have = nil, false
-		}
 	}
 	return n, nil
+}
+
+// next returns the free space of the current buffer, for commit, or the
+// first write error.
+func (a *asyncWriter) next() ([]byte, error) {
+	if err := a.error(); err != nil {
+		return nil, err
+	}
+	if !a.have {
+		a.cur, a.have = <-a.free, true
+		if a.cur == nil {
+			a.cur = make([]byte, 0, a.size)
+		}
+	}
+	return a.cur[len(a.cur):cap(a.cur)], nil
+}
+
+// commit adds the n bytes written into next's slice.
+func (a *asyncWriter) commit(n int) {
+	a.cur = a.cur[:len(a.cur)+n]
+	if len(a.cur) == cap(a.cur) {
+		a.full <- a.cur
+		a.cur, a.have = nil, false
+	}
 }
 
 // Close writes what is buffered, waits for the goroutine and returns the
