@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -82,9 +83,10 @@ func NewClient(ctx context.Context, opts ...Option) (*Client, error) {
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
-	c.base = http.DefaultTransport
 	if cfg.httpClient != nil && cfg.httpClient.Transport != nil {
 		c.base = cfg.httpClient.Transport
+	} else {
+		c.base = defaultTransport()
 	}
 	ropt := cfg.retry
 	c.retryOpt = &ropt
@@ -545,3 +547,21 @@ var findDefaultCredentials = auth.FindDefaultCredentials
 
 // defaultLimiter builds the limiter used when WithQuota is not given.
 func defaultLimiter() (quota.Limiter, error) { return quota.New() }
+
+// connectTimeout bounds each TCP connect of the default transport: a host
+// that drops packets fails within seconds (and the retry layer gives up
+// on an unreachable host after a few tries), not after net/http's 30 s a
+// try.
+const connectTimeout = 10 * time.Second
+
+// defaultTransport is http.DefaultTransport with a shorter connect
+// timeout.
+func defaultTransport() http.RoundTripper {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t = t.Clone()
+	t.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	return t
+}

@@ -382,6 +382,31 @@ func TestRetriesAreLoggedBeforeTheWait(t *testing.T) {
 	}
 }
 
+// TestRetryLogNamesUnreachableHost: a retry after no answer says which host
+// and what failed, without the URL.
+func TestRetryLogNamesUnreachableHost(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.Listener.Addr().String()
+	srv.Close() // a closed port: connection refused
+	var buf bytes.Buffer
+	tr := &retry.Transport{Next: http.DefaultTransport,
+		Logger:  slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Options: &retry.Options{Default: fixed, Budget: retry.Unbudgeted, Sleep: func(ctx context.Context, d time.Duration) error { return nil }}}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/x?pageToken=secret-ish", nil)
+	if _, err := tr.RoundTrip(req); err == nil {
+		t.Fatal("a closed port answered")
+	}
+	out := buf.String()
+	for _, w := range []string{"host=" + addr, "connection refused"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("retry record lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "pageToken") {
+		t.Errorf("retry record repeats the URL:\n%s", out)
+	}
+}
+
 // methodLike matches the method names API packages put in their Calls.
 var methodLike = regexp.MustCompile(`^(users|transfers|applications|customers|domains|export|monitor|publickey|sso|email|emailrouting|inboundSamlSsoProfiles|inboundSsoAssignments|operations|archive)\.[A-Za-z.]+$`)
 

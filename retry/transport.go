@@ -298,7 +298,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.log(ctx, slog.LevelWarn, "workspace: repeating a call after an answer that left its outcome unknown (allowed by the caller): it may happen twice",
 				api, method, attempt, d, wait)
 		} else {
-			t.log(ctx, slog.LevelInfo, "workspace: retrying", api, method, attempt, d, wait)
+			var extra []slog.Attr
+			if err != nil && d.StatusCode == 0 {
+				// No answer: say which host and what failed, so that a
+				// wrong endpoint is visible at once. The URL is left out
+				// of the error (its query is the caller's business).
+				extra = append(extra, slog.String("host", unreachableHost(err, req)), slog.String("error", withoutURL(err).Error()))
+			}
+			t.log(ctx, slog.LevelInfo, "workspace: retrying", api, method, attempt, d, wait, extra...)
 		}
 		if resp != nil {
 			resp.Body.Close()
@@ -314,15 +321,26 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-func (t *Transport) log(ctx context.Context, level slog.Level, msg, api, method string, attempt int, d Decision, wait time.Duration) {
+func (t *Transport) log(ctx context.Context, level slog.Level, msg, api, method string, attempt int, d Decision, wait time.Duration, extra ...slog.Attr) {
 	if t.Logger == nil || !t.Logger.Enabled(ctx, level) {
 		return
 	}
-	t.Logger.LogAttrs(ctx, level, msg,
+	attrs := append([]slog.Attr{
 		slog.String("api", api), slog.String("method", method),
 		slog.Int("attempt", attempt), slog.String("class", d.Class.String()),
 		slog.Int("status", d.StatusCode), slog.Duration("wait", wait),
-		slog.String("reason", reasonOf(d)))
+		slog.String("reason", reasonOf(d))}, extra...)
+	t.Logger.LogAttrs(ctx, level, msg, attrs...)
+}
+
+// withoutURL returns the error inside a *url.Error, which would repeat the
+// request's URL.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
 }
 
 // unreachableHost names the host a connection failed to: the name a DNS
