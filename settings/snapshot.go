@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Settings is one view of the domain's settings, each part read from the
@@ -37,23 +38,34 @@ type GetOptions struct {
 	MX *MXOptions
 }
 
-// Get reads the domain's settings from every API. A part that fails does
-// not stop the others: Settings.Errors names it, and the returned error
-// joins every part's error (nil when all were read).
+// Get reads the domain's settings from every API, the parts in parallel. A
+// part that fails does not stop the others: Settings.Errors names it (an
+// error matching workspace.ErrNotFound means the API does not serve that
+// part for this domain), and the returned error joins every part's error
+// (nil when all were read).
 func (c *Client) Get(ctx context.Context, opts *GetOptions) (*Settings, error) {
 	var o GetOptions
 	if opts != nil {
 		o = *opts
 	}
 	st := &Settings{Domain: c.domain, Errors: map[string]error{}}
+	// The parts are independent: they are read at once, so that a slow or
+	// throttled API costs the time of its own reads, not of all of them
+	// in a row. Each part writes only its own field.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	part := func(name string, f func() error) {
-		if ctx.Err() != nil {
-			st.Errors[name] = ctx.Err()
-			return
-		}
-		if err := f(); err != nil {
-			st.Errors[name] = err
-		}
+		wg.Go(func() {
+			err := ctx.Err()
+			if err == nil {
+				err = f()
+			}
+			if err != nil {
+				mu.Lock()
+				st.Errors[name] = err
+				mu.Unlock()
+			}
+		})
 	}
 	if !o.SkipLegacy {
 		part("sso", func() (err error) { st.SSO, err = c.SSO.Get(ctx); return })
@@ -87,6 +99,7 @@ func (c *Client) Get(ctx context.Context, opts *GetOptions) (*Settings, error) {
 	if o.MX != nil {
 		part("mx", func() (err error) { st.MX, err = c.CheckMX(ctx, o.MX); return })
 	}
+	wg.Wait()
 	var errs []error
 	for _, name := range []string{"sso", "signingKey", "gateway", "customer", "domains", "profiles", "assignments", "mx"} {
 		if err := st.Errors[name]; err != nil {

@@ -1,13 +1,19 @@
 package settings_test
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/settings"
+	"github.com/gwsadmin/workspace/workspacetest"
 )
 
 func TestGetPartialFailure(t *testing.T) {
@@ -34,5 +40,59 @@ func TestGetPartialFailure(t *testing.T) {
 	st, err = e.s.Get(t.Context(), &settings.GetOptions{SkipLegacy: true, SkipDirectory: true})
 	if err != nil || st.Customer != nil || st.SSO != nil {
 		t.Errorf("skips: %+v %v", st, err)
+	}
+}
+
+// gate holds every API request until want of them are in flight at once,
+// so a Get that reads its parts one after another never gets going.
+type gate struct {
+	next    http.RoundTripper
+	want    int
+	mu      sync.Mutex
+	n, peak int
+	open    chan struct{}
+}
+
+func (g *gate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.Contains(r.URL.Path, "token") {
+		return g.next.RoundTrip(r)
+	}
+	g.mu.Lock()
+	g.n++
+	g.peak = max(g.peak, g.n)
+	if g.n == g.want {
+		close(g.open)
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.open:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	defer func() { g.mu.Lock(); g.n--; g.mu.Unlock() }()
+	return g.next.RoundTrip(r)
+}
+
+// TestGetReadsPartsInParallel: the seven parts are requested at once.
+func TestGetReadsPartsInParallel(t *testing.T) {
+	srv := workspacetest.NewServer(workspacetest.WithSpeed(1000))
+	t.Cleanup(srv.Close)
+	g := &gate{next: http.DefaultTransport, want: 7, open: make(chan struct{})}
+	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
+		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
+		workspace.WithHTTPClient(&http.Client{Transport: g}),
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A sequential Get would hold its first request forever: bound it.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	st, err := settings.New(core, srv.Domain()).Get(ctx, nil)
+	if err != nil {
+		t.Fatalf("Get: %v (peak %d requests in flight; a sequential read never reaches 7)", err, g.peak)
+	}
+	if st.Customer == nil || st.Gateway == nil || st.SSO == nil {
+		t.Errorf("snapshot: %+v", st)
 	}
 }
