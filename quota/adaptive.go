@@ -38,7 +38,6 @@ type adapt struct {
 	measuring bool
 	measStart int64
 	measOK    float64 // units accepted
-	measBadU  float64 // units throttled
 	measN     int     // calls accepted
 	measBad   int     // calls throttled
 
@@ -77,7 +76,7 @@ func (s *scope) tick(mono int64) {
 		w = max(adaptWindow, int64(10/s.rate*float64(time.Second)))
 	}
 	if a.measuring && mono-a.measStart >= measureMax {
-		s.endMeasure(mono)
+		s.endMeasure(mono, false)
 	}
 	if el < w {
 		return
@@ -119,11 +118,9 @@ func (s *scope) curve(mono int64) float64 {
 	return e * (1 + recoverProbe*t*t*t)
 }
 
-// A measurement of the limit after a throttle ends once measureCalls calls
-// were answered over at least measureMin (long enough to span the retry
-// backoff of throttled callers), once twice as many were answered over a
-// quarter of that time and most were throttled (the rate is far too high, and
-// time costs refusals), or after measureMax.
+// A measurement of the limit runs from one throttle to the first throttle
+// at least measureMin later (or once 2·measureCalls calls got through: the
+// rate is far too high, and time costs refusals), or to measureMax.
 const (
 	measureCalls = 8
 	measureMin   = int64(time.Second)
@@ -137,9 +134,12 @@ const (
 // since t0; negative when unknown) and counting n units.
 //
 // A throttle of a call admitted after the last cut starts a measurement:
-// the rate is kept for a few calls, and the share of them the server
-// accepts, times the rate, and the units it accepted per second estimate
-// the server's limit. The rate is then set just below that
+// the rate is kept until another throttle comes at least a second later.
+// A throttle says the server's bucket is empty, so between two of them
+// the server accepted exactly what its limit let in: the units accepted
+// in between, per second, are its limit, whatever the callers did in the
+// meantime (sent at the rate, or backed off after the throttle and then
+// burst into the refilled bucket). The rate is then set just below that
 // estimate. Measuring instead of cutting at once lands next to the real
 // limit in one step, where a multiplicative cut (TCP's AIMD, the CUBIC of
 // aws-sdk-go-v2's adaptive mode) undershoots or needs several more
@@ -150,18 +150,18 @@ func (s *scope) onOutcome(at, mono int64, n float64, throttled bool) {
 		a.winThrottle += n
 	}
 	if a.measuring {
+		el := mono - a.measStart
 		if throttled {
 			a.measBad++
-			a.measBadU += n
-		} else {
-			a.measN++
-			a.measOK += n
+			if el >= measureMin || a.measN >= 2*measureCalls {
+				s.endMeasure(mono, true)
+			}
+			return
 		}
-		el, answers := mono-a.measStart, a.measN+a.measBad
-		if el >= measureMin && answers >= measureCalls ||
-			el >= measureMin/4 && answers >= 2*measureCalls && a.measBad > a.measN ||
-			el >= measureMax {
-			s.endMeasure(mono)
+		a.measN++
+		a.measOK += n
+		if el >= measureMax {
+			s.endMeasure(mono, false)
 		}
 		return
 	}
@@ -177,29 +177,28 @@ func (s *scope) onOutcome(at, mono int64, n float64, throttled bool) {
 	}
 	a.slow = false
 	a.measuring, a.measStart = true, mono
-	a.measOK, a.measN, a.measBad, a.measBadU = 0, 0, 1, n
+	a.measOK, a.measN, a.measBad = 0, 0, 1
 }
 
-// endMeasure sets the rate from the measured share of accepted units.
-func (s *scope) endMeasure(mono int64) {
+// endMeasure sets the rate from the measured goodput; closed says whether
+// the measurement ended with a throttle (the server's bucket was empty at
+// both ends).
+func (s *scope) endMeasure(mono int64, closed bool) {
 	a := &s.ad
 	a.measuring = false
-	// When callers keep up with the rate, the share of units accepted
-	// times the rate and the goodput (accepted units per second) both
-	// measure the limit. When they send less (throttled callers back off,
-	// then burst into the refilled bucket), the first errs high and the
-	// second low: their geometric mean stays close to the limit.
-	sec := float64(max(mono-a.measStart, 1)) / float64(time.Second)
-	est := math.Sqrt(s.rate * a.measOK / (a.measOK + a.measBadU) * a.measOK / sec)
+	good := a.measOK / (float64(max(mono-a.measStart, 1)) / float64(time.Second))
+	est := good
 	switch {
 	case a.measN == 0:
 		// Nothing got through: halve, and measure again at the next
 		// throttle.
 		est = s.rate / 2
-	case a.measBad < 2:
-		// A lone throttle: the limit is close to the rate.
-		est = max(est, 0.9*s.rate)
+	case !closed:
+		// No second throttle: the server was not saturated, so its goodput
+		// says little; the limit is close to the rate.
+		est = max(good, 0.9*s.rate)
 	}
+	est = min(est, s.rate)
 	a.lastMax, a.measured = est, true
 	s.rate = 0.97 * est
 	s.clamp()
