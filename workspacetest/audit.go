@@ -1005,12 +1005,13 @@ func (s *Server) auditExportDownload(w http.ResponseWriter, r *http.Request) {
 	var status string
 	var chunk, file []byte
 	var key *auditKey
+	found := false // an empty mailbox's one file is empty, not missing
 	if x != nil {
 		status = a.statusLocked(x, s.nowLocked())
 		if status == exportCompleted {
 			chunks := a.chunksLocked(x)
 			if err == nil && n >= 0 && n < len(chunks) {
-				chunk, key = chunks[n], x.key
+				chunk, key, found = chunks[n], x.key, true
 				if x.files == nil {
 					x.files = make([][]byte, len(chunks))
 				}
@@ -1020,7 +1021,7 @@ func (s *Server) auditExportDownload(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	switch {
-	case x == nil || (status == exportCompleted && chunk == nil):
+	case x == nil || (status == exportCompleted && !found):
 		http.Error(w, "Not Found", http.StatusNotFound)
 		return
 	case status != exportCompleted:

@@ -824,3 +824,31 @@ func TestAuditUploadRate(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditExportEmptyMailbox: the export of a user with no mail completes
+// with one file, which downloads (an encrypted empty mbox), not 404.
+func TestAuditExportEmptyMailbox(t *testing.T) {
+	s, clk := newAuditServer(t)
+	_, pub := rsaKey()
+	if st, _, b := do(t, s, "POST", auditPath+"publickey/example.com", atomBody("publicKey", pub)); st != 201 {
+		t.Fatalf("key: %d %s", st, b)
+	}
+	s.AddUser("nomail@example.com")
+	st, _, b := do(t, s, "POST", auditPath+"mail/export/example.com/nomail", atomBody())
+	if st != 201 {
+		t.Fatalf("create: %d %s", st, b)
+	}
+	id, _ := parseEntry(t, b).prop("requestId")
+	clk.advance(time.Hour)
+	st, _, b = do(t, s, "GET", auditPath+"mail/export/example.com/nomail/"+id, "")
+	if st != http.StatusOK {
+		t.Fatalf("get export: %d %s", st, b)
+	}
+	fu, ok := parseEntry(t, b).prop("fileUrl0")
+	if !ok {
+		t.Fatal("no fileUrl0 for a completed export")
+	}
+	if st, _, body := do(t, s, "GET", fu, ""); st != 200 || len(body) == 0 {
+		t.Fatalf("download: %d, %d bytes; want 200 and an OpenPGP file", st, len(body))
+	}
+}
