@@ -39,6 +39,7 @@ type Body struct {
 	// by rest, made CRLF as it is read.
 	head []byte
 	rest *io.SectionReader
+	raw  bool                // rest has CRLF line ends only: it is sent as read
 	msg  *mailsource.Message // closed by release
 }
 
@@ -52,7 +53,11 @@ func (b *Body) Open() io.Reader {
 	if b.rest == nil {
 		return bytes.NewReader(b.data)
 	}
-	return io.MultiReader(bytes.NewReader(b.head), newCRLFReader(io.NewSectionReader(b.rest, 0, b.rest.Size()), b.rest.Size()))
+	rest := io.NewSectionReader(b.rest, 0, b.rest.Size())
+	if b.raw {
+		return io.MultiReader(bytes.NewReader(b.head), rest)
+	}
+	return io.MultiReader(bytes.NewReader(b.head), newCRLFReader(rest, b.rest.Size()))
 }
 
 // bytes returns the message in memory: data itself, or a copy read from
@@ -159,16 +164,30 @@ func appendCRLF(out, data []byte) []byte {
 	return out
 }
 
-// contentHash returns the short hash of the journal (the first 16 bytes
-// of SHA-256, in hex) and the full one of what r reads.
-func contentHash(r io.Reader) (short, full string, err error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, r); err != nil {
-		return "", "", err
-	}
-	sum := h.Sum(nil)
-	return hex.EncodeToString(sum[:16]), hex.EncodeToString(sum), nil
+// crlfScan tells, chunk by chunk, whether a text has CRLF line ends only
+// (no bare CR, no bare LF).
+type crlfScan struct {
+	cr, lf, crlf int64
+	lastCR       bool
 }
+
+var crlfBytes = []byte("\r\n")
+
+func (s *crlfScan) add(c []byte) {
+	if len(c) == 0 {
+		return
+	}
+	s.cr += int64(bytes.Count(c, crlfBytes[:1]))
+	s.lf += int64(bytes.Count(c, crlfBytes[1:]))
+	s.crlf += int64(bytes.Count(c, crlfBytes))
+	if s.lastCR && c[0] == '\n' {
+		s.crlf++
+	}
+	s.lastCR = c[len(c)-1] == '\r'
+}
+
+// clean reports whether every CR and every LF seen are in a CRLF pair.
+func (s *crlfScan) clean() bool { return s.cr == s.crlf && s.lf == s.crlf }
 
 // headChunk is the first read of a large message looking for its header.
 const headChunk = 64 << 10
@@ -178,7 +197,7 @@ const headChunk = 64 << 10
 // body is read. It refuses and repairs exactly as prepare does, and the
 // body reads the bytes prepare would return. It also returns the hash of
 // the body (see contentHash).
-func prepareLarge(msg *mailsource.Message, target string, maxSize int64, policy Policy) (prepared, *Body, string, error) {
+func prepareLarge(msg *mailsource.Message, target string, maxSize int64, policy Policy) (p prepared, b *Body, full, raw string, err error) {
 	var repairs []string
 	repairs = append(repairs, msg.Fixes.Strings()...)
 	src := msg.Open()
@@ -188,16 +207,14 @@ func prepareLarge(msg *mailsource.Message, target string, maxSize int64, policy 
 	for n := min(size, headChunk); ; n = min(2*n, size) {
 		buf = slices.Grow(buf[:0], int(n))[:n]
 		if _, err := src.ReadAt(buf, 0); err != nil && err != io.EOF {
-			return prepared{}, nil, "", fmt.Errorf("migrate: reading the message: %w", err)
+			return prepared{}, nil, "", "", fmt.Errorf("migrate: reading the message: %w", err)
 		}
 		var ok bool
 		if pos, end, ok = headerSpan(buf, n == size); ok {
 			break
 		}
 	}
-	if len(bytes.TrimSpace(buf)) == 0 && allSpace(src) {
-		return refuse("message", "the message is empty"), nil, "", nil
-	}
+	empty := len(bytes.TrimSpace(buf)) == 0 && allSpace(src)
 	if pos > 0 && !slices.Contains(repairs, RepairEnvelopeLine) {
 		repairs = append(repairs, RepairEnvelopeLine)
 	}
@@ -211,43 +228,71 @@ func prepareLarge(msg *mailsource.Message, target string, maxSize int64, policy 
 	if policy == Repair && h.present {
 		sent, sentH, added = repairHeader(msg.Envelope, head, h, target)
 	}
-	b := &Body{head: sent, rest: io.NewSectionReader(src, int64(end), size-int64(end)), msg: msg}
-	hs := sha256.New()
+	b = &Body{head: sent, rest: io.NewSectionReader(src, int64(end), size-int64(end)), msg: msg}
+	// One read of the whole message: the journal's hash of it as read,
+	// and the body's hash, which is that of the rest as read when the
+	// rest has CRLF line ends only (the usual case: then the body is sent
+	// as read, without normalizing).
+	rh, hs := sha256.New(), sha256.New()
 	hs.Write(sent)
-	restSize, err := io.Copy(hs, newCRLFReader(io.NewSectionReader(b.rest, 0, b.rest.Size()), b.rest.Size()))
-	if err != nil {
-		return prepared{}, nil, "", fmt.Errorf("migrate: reading the message: %w", err)
+	var sc crlfScan
+	chunk := make([]byte, min(size, 256<<10))
+	for off := int64(0); off < size; {
+		n, err := src.ReadAt(chunk[:min(int64(len(chunk)), size-off)], off)
+		if n == 0 && err != nil {
+			return prepared{}, nil, "", "", fmt.Errorf("migrate: reading the message: %w", err)
+		}
+		c := chunk[:n]
+		rh.Write(c)
+		if r := int64(end) - off; r < int64(n) {
+			c = c[max(r, 0):]
+			sc.add(c)
+			hs.Write(c)
+		}
+		off += int64(n)
 	}
-	full := hex.EncodeToString(hs.Sum(nil))
+	raw = hex.EncodeToString(rh.Sum(nil)[:16])
+	restSize := b.rest.Size()
+	if b.raw = sc.clean(); !b.raw {
+		hs.Reset()
+		hs.Write(sent)
+		if restSize, err = io.Copy(hs, newCRLFReader(io.NewSectionReader(b.rest, 0, b.rest.Size()), b.rest.Size())); err != nil {
+			return prepared{}, nil, "", "", fmt.Errorf("migrate: reading the message: %w", err)
+		}
+	}
+	full = hex.EncodeToString(hs.Sum(nil))
 
 	// The checks of prepare, in its order.
+	if empty {
+		return refuse("message", "the message is empty"), nil, "", raw, nil
+	}
 	normSize := int64(len(head)) + restSize
 	if normSize != size-int64(pos) {
 		repairs = append(repairs, RepairCRLF)
 	}
 	if normSize > maxSize {
-		return refuse("size", fmt.Sprintf("%d bytes with CRLF line endings, over the %d-byte limit", normSize, maxSize)), nil, "", nil
+		return refuse("size", fmt.Sprintf("%d bytes with CRLF line endings, over the %d-byte limit", normSize, maxSize)), nil, "", raw, nil
 	}
 	if !h.present {
-		return refuse("header", "the message does not start with a header section (no \"Name: value\" field on its first line)"), nil, "", nil
+		return refuse("header", "the message does not start with a header section (no \"Name: value\" field on its first line)"), nil, "", raw, nil
 	}
 	b.size = int64(len(sent)) + restSize
 	if len(added) > 0 {
 		repairs = append(repairs, added...)
 		if b.size > maxSize {
-			return refuse("size", fmt.Sprintf("%d bytes after repairs, over the %d-byte limit", b.size, maxSize)), nil, "", nil
+			return refuse("size", fmt.Sprintf("%d bytes after repairs, over the %d-byte limit", b.size, maxSize)), nil, "", raw, nil
 		}
 	}
 	if p := checkRequired(sentH); p.refusal != nil {
-		return p, nil, "", nil
+		return p, nil, "", raw, nil
 	}
 	if policy == Strict {
 		// Validate looks at the header section only, and the rest is CRLF.
 		if p := strictCheck(sent, maxSize); p.refusal != nil {
-			return p, nil, "", nil
+			return p, nil, "", raw, nil
 		}
 	}
-	return prepared{repairs: repairs}, b, full, nil
+	return prepared{repairs: repairs}, b, full, raw, nil
 }
 
 // headerSpan finds, in the first bytes of a message (all of it when eof),

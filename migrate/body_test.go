@@ -74,6 +74,13 @@ func TestPrepareLargeMatchesPrepare(t *testing.T) {
 		strings.Repeat(" \n", 50000) + "x", "From: a@b\r\nTo: c@d\r\nDate: x\r\n\r\n" + strings.Repeat("y\r", 40000)} {
 		comparePrepare(t, []byte(raw), Standard, 1<<20)
 	}
+	// A CRLF, or a bare CR, across the boundary of the reads of the
+	// whole message.
+	hdr := "From: a@b\r\nTo: c@d\r\nDate: x\r\n\r\n"
+	for _, after := range []string{"\n", "b"} {
+		raw := hdr + strings.Repeat("a", 256<<10-1-len(hdr)) + "\r" + after + strings.Repeat("c\r\n", 1000)
+		comparePrepare(t, []byte(raw), Standard, 1<<20)
+	}
 	t.Logf("%d cases", n)
 }
 
@@ -82,10 +89,13 @@ func comparePrepare(t *testing.T, data []byte, policy Policy, maxSize int64) {
 	m := &mailsource.Message{Data: data, Size: int64(len(data)), Envelope: "MAILER-DAEMON Mon Apr 29 10:00:00 2019",
 		Fixes: mailsource.FixUnescaped}
 	want := prepare(m, "list@example.com", maxSize, policy)
-	got, body, full, err := prepareLarge(m, "list@example.com", maxSize, policy)
+	got, body, full, raw, err := prepareLarge(m, "list@example.com", maxSize, policy)
 	name := func() string { return policy.String() + " " + string(data[:min(len(data), 60)]) }
 	if err != nil {
 		t.Fatalf("%s: %v", name(), err)
+	}
+	if raw != shortHash(data) {
+		t.Fatalf("%s: hash as read %s, want %s", name(), raw, shortHash(data))
 	}
 	if (want.refusal == nil) != (got.refusal == nil) {
 		t.Fatalf("%s: refusal %v, want %v", name(), got.refusal, want.refusal)

@@ -562,11 +562,15 @@ func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Mess
 	}
 	inMemory := msg.Data != nil || msg.Size == 0
 	var h string
+	var p prepared
+	var body *Body
+	var full string
 	if inMemory {
 		h = shortHash(msg.Data)
 	} else {
+		// Read once: the hash as read, and the body as prepare makes it.
 		var err error
-		if h, _, err = contentHash(msg.Open()); err != nil {
+		if p, body, full, h, err = prepareLarge(msg, t.target, t.sink.MaxSize(), t.opts.Policy); err != nil {
 			t.final(Failed, it, err, 0)
 			return false
 		}
@@ -578,21 +582,12 @@ func (t *targetRun) handle(ctx context.Context, j *journal, msg *mailsource.Mess
 		t.final(Resumed, it, nil, 0)
 		return false
 	}
-	var p prepared
-	var body *Body
-	var full string
 	if inMemory {
 		p = prepare(msg, t.target, t.sink.MaxSize(), t.opts.Policy)
 		if p.refusal == nil {
 			body = &Body{size: int64(len(p.data)), data: p.data}
 			sum := sha256.Sum256(p.data)
 			full = hex.EncodeToString(sum[:])
-		}
-	} else {
-		var err error
-		if p, body, full, err = prepareLarge(msg, t.target, t.sink.MaxSize(), t.opts.Policy); err != nil {
-			t.final(Failed, it, err, 0)
-			return false
 		}
 	}
 	it.Repairs = p.repairs
