@@ -25,7 +25,7 @@
 //   - Client.Batch sends any Gmail calls in HTTP batches; Client.Service
 //     returns Google's generated client over the same transport, for the
 //     methods not wrapped here (attach CallContext to each call).
-//   - Client.Sync, Client.FullSync with a Store (MemoryStore, BoltStore);
+//   - Client.Sync, Client.FullSync with a Store (MemoryStore, boltstore.Store);
 //     a full sync resumes from its checkpoint in a CheckpointStore.
 //   - Client.ImportMbox restores an mbox, .eml folder or Maildir into a
 //     mailbox through migrate.Run (journal, resume, report); ImportSink
@@ -172,10 +172,10 @@
 // full sync, messages.list then batched messages.get with
 // format=metadata; afterwards it reads users.history.list from the stored
 // history id and fetches only the messages added or relabelled. An
-// incremental sync is written once, atomically, at its end; BoltStore
-// keeps the store in a bbolt file so a program resumes incrementally
-// after a restart. A full sync also saves a checkpoint in a
-// CheckpointStore (MemoryStore, BoltStore), after each page listed and
+// incremental sync is written once, atomically, at its end; package
+// gmail/boltstore keeps the store in a bbolt file so a program resumes
+// incrementally after a restart. A full sync also saves a checkpoint in a
+// CheckpointStore (MemoryStore, boltstore.Store), after each page listed and
 // every 500 messages fetched, so that one stopped by an error, a
 // cancelled context or a killed process resumes: the next full sync of
 // the mailbox lists only the pages not listed yet and fetches only the

@@ -146,7 +146,7 @@ func (g *Client) Sync(ctx context.Context, user string, store Store, opts *SyncO
 // stored is the mailbox's at the start (users.getProfile), so changes made
 // during the sync are caught by the next incremental one.
 //
-// With a CheckpointStore (MemoryStore, BoltStore) a full sync that stops
+// With a CheckpointStore (MemoryStore, boltstore.Store) a full sync that stops
 // (an error, a cancelled context, a killed process) resumes: it saves a
 // checkpoint beside what the store holds for user, which stays as it was
 // until the sync completes. The checkpoint holds the sync's options, the
@@ -271,10 +271,7 @@ func (r *syncRun) inSet(m *MessageMeta) bool {
 	return true
 }
 
-var (
-	_ CheckpointStore = (*MemoryStore)(nil)
-	_ CheckpointStore = (*BoltStore)(nil)
-)
+var _ CheckpointStore = (*MemoryStore)(nil)
 
 // fullCheckpointStep is how many messages a full sync fetches between
 // two checkpoints: a stop loses at most this many messages.get (2,500

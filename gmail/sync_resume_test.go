@@ -19,6 +19,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/gmail"
+	"github.com/gwsadmin/workspace/gmail/boltstore"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
@@ -39,7 +40,7 @@ func resumeStores(t *testing.T) map[string]func(t *testing.T) *resumeStore {
 		},
 		"bolt": func(t *testing.T) *resumeStore {
 			path := filepath.Join(t.TempDir(), "sync.db")
-			st, err := gmail.OpenBoltStore(path)
+			st, err := boltstore.Open(path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +50,7 @@ func resumeStores(t *testing.T) map[string]func(t *testing.T) *resumeStore {
 				if err := cur.Close(); err != nil {
 					t.Fatal(err)
 				}
-				next, err := gmail.OpenBoltStore(path)
+				next, err := boltstore.Open(path)
 				if err != nil {
 					t.Fatal(err)
 				}

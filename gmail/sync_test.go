@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gwsadmin/workspace/gmail"
+	"github.com/gwsadmin/workspace/gmail/boltstore"
 )
 
 // liveIDs returns the sorted ids of the user's messages outside spam and
@@ -157,7 +158,7 @@ func TestSyncBoltResumes(t *testing.T) {
 	e := newEnv(t, nil)
 	e.seed(30)
 	path := filepath.Join(t.TempDir(), "sync.db")
-	st, err := gmail.OpenBoltStore(path)
+	st, err := boltstore.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestSyncBoltResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := e.srv.AddGmailMessage(e.user, mail(500), "INBOX")
-	st, err = gmail.OpenBoltStore(path)
+	st, err = boltstore.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,7 @@ import (
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/gmail"
+	"github.com/gwsadmin/workspace/gmail/boltstore"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
@@ -119,7 +120,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if path == "" {
 		path = strings.ToLower(*user) + ".gmailsync.db"
 	}
-	st, err := gmail.OpenBoltStore(path)
+	st, err := boltstore.Open(path)
 	if err != nil {
 		return cli.Failed(stderr, "gmailsync", err)
 	}
@@ -212,7 +213,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, n int, storePath str
 		defer os.RemoveAll(dir)
 		storePath = filepath.Join(dir, "state.db")
 	}
-	st, err := gmail.OpenBoltStore(storePath)
+	st, err := boltstore.Open(storePath)
 	if err != nil {
 		return fail(err)
 	}
