@@ -14,6 +14,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -22,6 +23,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -42,6 +45,8 @@ type childConfig struct {
 	URL, Token string
 	Jobs       []migrate.Job
 	Limit      float64
+	MemProfile string
+	CPUProfile string
 }
 
 func main() {
@@ -51,6 +56,8 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "throughput: planned length of the run")
 	size := flag.Int64("size", 1<<30, "rss: bytes of mbox to generate")
 	maxMsg := flag.Int64("max-message", 25<<20, "rss: largest message in the mbox")
+	memprofile := flag.String("memprofile", "", "rss: the child writes the heap profile of its peak to this file")
+	cpuprofile := flag.String("cpuprofile", "", "rss: the child writes its CPU profile to this file")
 	child := flag.String("child", "", "internal: run a migration described by this JSON")
 	flag.Parse()
 	var err error
@@ -60,7 +67,7 @@ func main() {
 	case *mode == "throughput":
 		err = throughput(*speed, *groups, *duration)
 	case *mode == "rss":
-		err = rss(*size, *maxMsg)
+		err = rss(*size, *maxMsg, *memprofile, *cpuprofile)
 	default:
 		err = fmt.Errorf("unknown -mode %q", *mode)
 	}
@@ -149,7 +156,7 @@ func throughput(speed float64, groups int, duration time.Duration) error {
 	return nil
 }
 
-func rss(size, maxMsg int64) error {
+func rss(size, maxMsg int64, memprofile, cpuprofile string) error {
 	dir, err := os.MkdirTemp("", "dt-rss-")
 	if err != nil {
 		return err
@@ -175,7 +182,7 @@ func rss(size, maxMsg int64) error {
 	group := "big@" + srv.Domain()
 	srv.AddGroup(group)
 	cfg, _ := json.Marshal(childConfig{URL: srv.URL, Token: srv.IssueToken(srv.AdminEmail(), "https://www.googleapis.com/auth/apps.groups.migration"),
-		Jobs: []migrate.Job{{Source: path, Target: group}}, Limit: 10000})
+		Jobs: []migrate.Job{{Source: path, Target: group}}, Limit: 10000, MemProfile: memprofile, CPUProfile: cpuprofile})
 	start := time.Now()
 	cmd := exec.Command(os.Args[0], "-child", string(cfg))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -200,13 +207,70 @@ func runChild(cfgJSON string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.CPUProfile != "" {
+		f, err := os.Create(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
+	var stop func() error
+	if cfg.MemProfile != "" {
+		stop = peakProfile(cfg.MemProfile)
+	}
 	rep, err := datatransfer.New(core).Migrate(ctx, cfg.Jobs, nil)
 	if err != nil {
 		return err
+	}
+	if stop != nil {
+		if err := stop(); err != nil {
+			return err
+		}
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("  child: inserted %d (%.1f MB), duplicates %d, invalid %d, failed %d; Go HeapSys %.1f MiB\n",
 		rep.Inserted, float64(rep.Bytes)/1e6, rep.Duplicates, len(rep.RefusedLocally), len(rep.Failed), float64(ms.HeapSys)/(1<<20))
 	return nil
+}
+
+// peakProfile runs a goroutine that takes a heap profile every time the
+// heap in use reaches a new peak (looked at every 5 ms, after a GC so the
+// profile is current); the returned function stops it and writes the
+// profile of the peak to path.
+func peakProfile(path string) func() error {
+	runtime.MemProfileRate = 64 << 10
+	done := make(chan struct{})
+	finished := make(chan []byte)
+	go func() {
+		var peak uint64
+		var best []byte
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				finished <- best
+				return
+			case <-t.C:
+			}
+			metrics.Read(sample)
+			if v := sample[0].Value.Uint64(); v > peak+peak/10 {
+				peak = v
+				var buf bytes.Buffer
+				pprof.Lookup("heap").WriteTo(&buf, 0)
+				best = buf.Bytes()
+				fmt.Fprintf(os.Stderr, "  child: heap objects peak %.1f MiB\n", float64(v)/(1<<20))
+			}
+		}
+	}()
+	return func() error {
+		close(done)
+		return os.WriteFile(path, <-finished, 0o644)
+	}
 }
