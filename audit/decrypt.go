@@ -191,6 +191,11 @@ const (
 	copyBufferSize = 256 << 10
 	writeChunkSize = 1 << 20
 	writeChunks    = 4
+	// the size of write system calls
+	writeSyscallSize = 64 << 10
+	// decompressed data read ahead
+	readAheadChunk  = 256 << 10
+	readAheadChunks = 4
 )
 
 // DecryptFile decrypts the file src into dst (mode 0600), writing dst.part

@@ -70,11 +70,14 @@ func openSEIPD(r io.Reader, keys openpgp.KeyRing, prompt openpgp.PromptFunction,
 		}
 		plain, m.finish = rc, rc.Close // go-crypto's Close reads to the end and checks the MDC
 	}
-	m.body, err = literalBody(plain, cfg)
+	body, stopBody, err := literalBody(plain, cfg)
+	stopPlain := m.stop
+	m.stop = func() { stopBody(); stopPlain() }
 	if err != nil {
 		m.stop()
 		return nil, err
 	}
+	m.body = body
 	return m, nil
 }
 
@@ -139,21 +142,29 @@ func sessionKey(eks []*packet.EncryptedKey, keys openpgp.KeyRing, prompt openpgp
 // literalBody parses the decrypted packets down to the literal data, as
 // openpgp.ReadMessage does: compressed packets are opened (within
 // cfg's decompression limit), signature packets passed over (Decrypt
-// does not check signatures).
-func literalBody(plain io.Reader, cfg *packet.Config) (io.Reader, error) {
+// does not check signatures). The outermost compressed packet is
+// decompressed on a goroutine of its own; stop ends it.
+func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, stop func(), err error) {
+	stop = func() {}
+	ahead := false
 	packets := packet.NewReader(plain)
 	for {
 		p, err := packets.Next()
 		if err != nil {
-			return nil, err
+			return nil, stop, err
 		}
 		switch p := p.(type) {
 		case *packet.Compressed:
-			if err := packets.Push(p.LimitedBodyReader(cfg.DecompressedMessageSizeLimit())); err != nil {
-				return nil, err
+			var r io.Reader = p.LimitedBodyReader(cfg.DecompressedMessageSizeLimit())
+			if !ahead {
+				ra := newReadAhead(r, readAheadChunk, readAheadChunks)
+				r, stop, ahead = ra, ra.stop, true
+			}
+			if err := packets.Push(r); err != nil {
+				return nil, stop, err
 			}
 		case *packet.LiteralData:
-			return p.Body, nil
+			return p.Body, stop, nil
 		}
 	}
 }
