@@ -194,6 +194,8 @@ func rss(size, maxMsg int64, memprofile, cpuprofile string) error {
 		float64(info.Size())/(1<<30), n, maxMsg>>20, time.Since(start).Round(time.Millisecond))
 	fmt.Printf("  peak RSS of the migrating process: %.1f MiB; stored in the fake: %d messages\n",
 		float64(ru.Maxrss)/1024, srv.GroupMessageCount(group))
+	fmt.Printf("  CPU time of the migrating process: user %.2f s, system %.2f s\n",
+		time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds())
 	return nil
 }
 
