@@ -111,9 +111,11 @@ type Rule struct {
 	// the rate, at least 1. A single request costing more than Burst is
 	// admitted when the bucket is full.
 	Burst float64
-	// AdaptiveRate makes a KindRate rule follow server throttling: its
-	// effective rate is cut when the server throttles calls the rule admitted
-	// and grows back while calls succeed. See the package documentation.
+	// AdaptiveRate makes a KindRate rule follow server throttling even
+	// under WithAdaptive(AdaptiveUnknown): its effective rate drops to what
+	// the server accepts when it throttles calls the rule admitted, and
+	// grows back while calls succeed. Under the default, AdaptiveAll,
+	// every rate rule adapts. See the package documentation.
 	AdaptiveRate bool
 	// Unknown marks an adaptive rule whose real limit is not published: the
 	// rule starts at Limit, grows (slow start) while it is the bottleneck and
@@ -166,8 +168,9 @@ func (r Rule) Units() Rule {
 	return r
 }
 
-// Adaptive returns a copy of r whose rate follows server throttling. When
-// unknown is true the limit is not published and Limit is only a start.
+// Adaptive returns a copy of r whose rate follows server throttling in
+// every AdaptiveMode but AdaptiveOff. When unknown is true the limit is not
+// published and Limit is only a start.
 func (r Rule) Adaptive(unknown bool) Rule {
 	r.AdaptiveRate = true
 	r.Unknown = unknown
