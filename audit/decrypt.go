@@ -109,7 +109,10 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, keys openpgp.Ent
 		if err != nil {
 			return nil, &IntegrityError{Err: err}
 		}
-		in = bufio.NewReaderSize(blk.Body, readBufferSize)
+		// Base64 decoding on a goroutine of its own, beside decryption.
+		ra := newReadAhead(blk.Body, readAheadChunk, readAheadChunks)
+		defer ra.stop()
+		in = bufio.NewReaderSize(ra, readBufferSize)
 	}
 	recipients, fast := peekHead(in)
 
