@@ -176,6 +176,16 @@ func (s *scope) onOutcome(at, mono int64, n float64, throttled bool) {
 		return
 	}
 	a.slow = false
+	if a.measured && s.rate > 1.03*a.lastMax {
+		// A probe above the last estimate went too far: back to the
+		// estimate at once, rather than spend a second of refusals
+		// measuring a limit that has not moved.
+		s.rate = 0.97 * a.lastMax
+		s.clamp()
+		a.lastCut = mono
+		a.epoch, a.base = mono, s.rate
+		return
+	}
 	a.measuring, a.measStart = true, mono
 	a.measOK, a.measN, a.measBad = 0, 0, 1
 }
