@@ -16,7 +16,8 @@ import (
 //     measurement (onOutcome): the rate is kept for about a second, and the
 //     server's answers in that time estimate its limit. The rate is then
 //     set to 97% of the estimate. Throttles of calls sent before the cut,
-//     or within cutGrace after it, do not start another.
+//     or within cutGrace after it, do not start another. A throttle while
+//     probing above the estimate goes back to it at once, unmeasured.
 //   - Recovery follows a cubic curve of the time since the cut, as TCP
 //     CUBIC does: it closes most of the gap to the estimate in the first
 //     seconds, stays close to it until recoverPlateau (where probing costs

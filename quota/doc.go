@@ -96,7 +96,8 @@
 // on a cubic curve of the time since the cut (as TCP CUBIC does): most of
 // the way back to the estimate within seconds, flat near it for ten
 // seconds, then probing beyond it ever faster (+1% after 15 s, +10% after
-// 20 s, ×5 after about 45 s), up to the configured limit. Time only counts
+// 20 s, ×5 after about 45 s), up to the configured limit; a throttle while
+// probing above the estimate goes straight back to it. Time only counts
 // while the scope is the bottleneck. Throttles of calls sent before a cut,
 // or within a second after it, are accounted for by the cut. A server
 // Retry-After longer than a second pauses the blamed scope (up to 30 s);
