@@ -151,13 +151,13 @@ func (r *fileReader) Next() (*Message, error) {
 		if !r.single {
 			full = filepath.Join(r.source, filepath.FromSlash(m.Name))
 		}
-		err := readFile(full, m, r.opts.MaxSize)
+		err := readFile(full, m, r.opts.MaxSize, r.opts.SpillSize)
 		if err != nil && r.kind == KindMaildir && errors.Is(err, fs.ErrNotExist) {
 			// A mail client may have moved the message from new to cur
 			// or changed its flags since the folder was listed.
 			if moved := r.findMoved(m.Name); moved != "" {
 				m.Name = moved
-				err = readFile(filepath.Join(r.source, filepath.FromSlash(moved)), m, r.opts.MaxSize)
+				err = readFile(filepath.Join(r.source, filepath.FromSlash(moved)), m, r.opts.MaxSize, r.opts.SpillSize)
 			}
 		}
 		if err != nil {
@@ -188,18 +188,44 @@ func (r *fileReader) findMoved(name string) string {
 
 // readFile fills m.Data, m.Size, m.TooLarge, m.Envelope and m.Fixes from
 // the file at p without buffering more than maxSize+bytes.MinRead bytes.
-func readFile(p string, m *Message, maxSize int64) error {
+// A file larger than spill (when positive) is not read: m keeps it open
+// and Open reads it (unless its line ends are CR only, which are changed
+// in memory).
+func readFile(p string, m *Message, maxSize, spill int64) error {
 	f, err := os.Open(p)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+		}
+	}()
 	st, err := f.Stat()
 	if err != nil {
 		return err
 	}
 	size := st.Size()
 	var pre filePrefix
+	if spill > 0 && size > spill && size <= maxSize+lineBuf {
+		head := make([]byte, min(size, lineBuf))
+		n, err := f.ReadAt(head, 0)
+		if err != nil && err != io.EOF {
+			return err
+		}
+		if pre = examineHead(head[:n], int64(n) == size); pre.fixes&FixCRLineEnds == 0 && size-int64(pre.drop) > spill {
+			pre.set(m)
+			m.Size = size - int64(pre.drop)
+			if m.Size > maxSize {
+				m.TooLarge = true
+				return nil
+			}
+			m.spill, m.spillOff, keep = f, int64(pre.drop), true
+			return nil
+		}
+		pre = filePrefix{}
+	}
 	if size > maxSize {
 		// Only the start is read: what is dropped there may bring a file
 		// just over the limit under it.

@@ -124,13 +124,15 @@ type Options struct {
 	// keeps its memory flat. Folders of files ignore it.
 	ReuseBuffer bool
 
-	// SpillSize, when positive, keeps an mbox message larger than this
-	// many bytes (and not over MaxSize) out of memory: its bytes go to a
-	// temporary file (in os.TempDir, removed from the folder at once where
-	// the system allows) as they are read, Data is nil, and Open reads
-	// them. Close the message when done with it: that releases the file.
-	// With ReuseBuffer, the buffer then never grows beyond SpillSize.
-	// Folders of files ignore it.
+	// SpillSize, when positive, keeps a message larger than this many
+	// bytes (and not over MaxSize) out of memory: Data is nil, and Open
+	// reads the message. An mbox message goes to a temporary file (in
+	// os.TempDir, removed from the folder at once where the system allows)
+	// as it is read; with ReuseBuffer, the buffer then never grows beyond
+	// SpillSize. A file of a folder is read where it is, from an open
+	// handle, when Open is called (so it must not change meanwhile; a file
+	// with CR line ends, changed as it is read, stays in memory). Close
+	// the message when done with it: that releases the file.
 	SpillSize int64
 
 	// Skip, when set, is called for every message before its content is
@@ -212,7 +214,8 @@ type Message struct {
 	Fixes Fix
 
 	spill     *os.File // the content, for a message kept out of memory
-	spillName string   // the file's name while it is still in its folder
+	spillOff  int64    // where it starts in spill
+	spillName string   // spill's name, to remove at Close (a temporary file)
 }
 
 // Open returns a reader of the message's content from its first byte:
@@ -221,7 +224,7 @@ type Message struct {
 // others. It reads nothing for a TooLarge message.
 func (m *Message) Open() *io.SectionReader {
 	if m.spill != nil {
-		return io.NewSectionReader(m.spill, 0, m.Size)
+		return io.NewSectionReader(m.spill, m.spillOff, m.Size)
 	}
 	return io.NewSectionReader(bytes.NewReader(m.Data), 0, int64(len(m.Data)))
 }

@@ -49,11 +49,12 @@
 // # Memory
 //
 // A message of up to a megabyte is read into memory; a larger one (up to
-// the sink's limit, 25 MiB for a group) goes from the source to a
-// temporary file as it is read (unlinked at once where the system allows),
-// is checked and hashed from there, and reaches the request through
-// Body.Open with its line ends made CRLF on the way: no copy of it is held
-// in memory, and a retry reads the file again. A Sink that is also a
+// the sink's limit, 25 MiB for a group) is not: from an mbox it goes to a
+// temporary file as it is read (unlinked at once where the system allows);
+// an .eml or Maildir file is read where it is. It is checked and hashed
+// from there, and reaches the request through Body.Open with its line ends
+// made CRLF on the way: no copy of it is held in memory, and a retry reads
+// the file again. A Sink that is also a
 // StreamSink (those of datatransfer and gmail are) gets the Body; any
 // other gets the message as a []byte, read back for each attempt.
 //
