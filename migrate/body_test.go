@@ -269,3 +269,40 @@ func TestStreamedRetriesSendIdenticalBytes(t *testing.T) {
 		t.Errorf("left in the temporary folder: %v", left)
 	}
 }
+
+// TestFolderMessagesReadWhereTheyAre: .eml files over the spill size are
+// sent from the files themselves, retries included, and the files are
+// left as they were.
+func TestFolderMessagesReadWhereTheyAre(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{"a.eml": msg("a"), "b.eml": msg("b", "X-Big: "+strings.Repeat("y", 5000)), "c.eml": "\xef\xbb\xbf" + msg("c")}
+	for name, c := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(c), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink := newSink()
+	sink.errs["b"] = []error{backend(), backend()}
+	o := testOpts(newClock())
+	o.spillSize = 10
+	o.Journal = filepath.Join(t.TempDir(), "journal")
+	r, err := Run(t.Context(), []Job{{Source: dir, Target: "list@example.com"}}, sink, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"a", "c", "b"}, sink.storedIn("list@example.com")); diff != "" {
+		t.Errorf("stored (-want +got):\n%s", diff)
+	}
+	if len(bodyProblems.list) > 0 {
+		t.Errorf("%v", bodyProblems.list)
+	}
+	if got := string(sink.sent["c"]); got != strings.ReplaceAll(msg("c"), "\n", "\r\n") {
+		t.Errorf("sent %q", got)
+	}
+	checkAccounted(t, r)
+	for name, c := range files {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != c {
+			t.Errorf("%s: %v, changed %v", name, err, string(b) != c)
+		}
+	}
+}
