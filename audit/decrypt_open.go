@@ -71,8 +71,11 @@ func openSEIPD(r io.Reader, keys openpgp.KeyRing, prompt openpgp.PromptFunction,
 		plain, m.finish = rc, rc.Close // go-crypto's Close reads to the end and checks the MDC
 	}
 	body, stopBody, err := literalBody(plain, cfg)
-	stopPlain := m.stop
+	// The decompressing goroutine reads plain: it must be gone before
+	// finish reads the rest of plain, or stop releases it.
+	stopPlain, finishPlain := m.stop, m.finish
 	m.stop = func() { stopBody(); stopPlain() }
+	m.finish = func() error { stopBody(); return finishPlain() }
 	if err != nil {
 		m.stop()
 		return nil, err

@@ -494,3 +494,34 @@ func TestMboxCounterRandom(t *testing.T) {
 		}
 	}
 }
+
+// TestDecryptSignedCompressed: a signed message (one-pass signature,
+// literal data, signature, all compressed) decrypts to its literal data;
+// the signature packet after it is read by the integrity check, with the
+// decompressing goroutine stopped first.
+func TestDecryptSignedCompressed(t *testing.T) {
+	want := testMbox(1 << 20)
+	for range 3 {
+		var buf bytes.Buffer
+		w, err := openpgp.Encrypt(&buf, openpgp.EntityList{testKey(t).Entity}, testPrivate(t)[0], &openpgp.FileHints{IsBinary: true}, &packet.Config{DefaultCompressionAlgo: packet.CompressionZLIB})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(want)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		if _, err := Decrypt(t.Context(), &out, bytes.NewReader(buf.Bytes()), testPrivate(t), nil); err != nil || !bytes.Equal(out.Bytes(), want) {
+			t.Fatalf("signed: %v, equal %v", err, bytes.Equal(out.Bytes(), want))
+		}
+		dir := t.TempDir()
+		src := filepath.Join(dir, "in.gpg")
+		bad := buf.Bytes()
+		bad[len(bad)-40] ^= 1 // in the signature packet, near the end
+		os.WriteFile(src, bad, 0o600)
+		if _, err := DecryptFile(t.Context(), filepath.Join(dir, "out.mbox"), src, testPrivate(t), nil); !errors.Is(err, ErrIntegrity) {
+			t.Errorf("signed, tampered after the literal data: %v", err)
+		}
+	}
+}
