@@ -522,20 +522,17 @@ func (g *Client) sendRound(ctx context.Context, uc *userConn, user string, calls
 			rels = append(rels, rel)
 			i++
 		}
-		if ctx.Err() != nil {
-			for _, rel := range rels {
-				if rel != nil {
-					rel(quota.Outcome{Err: ctx.Err()})
-				}
+		if ctx.Err() == nil {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
 			}
-			return
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		if err := ctx.Err(); err != nil {
+			// Nothing of this batch was sent.
 			for _, rel := range rels {
 				if rel != nil {
-					rel(quota.Outcome{Err: ctx.Err()})
+					rel(quota.Outcome{Err: err})
 				}
 			}
 			return
