@@ -423,7 +423,7 @@ func (q *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	qr := quota.Request{API: call.API, Method: call.Method, Cost: call.Cost,
 		Project: q.project, Domain: call.Domain, User: call.User, Group: call.Group}
 	start := nanotime()
-	release, err := q.limiter.Acquire(req.Context(), &qr)
+	release, err := q.acquire(req, call, &qr)
 	if waited := nanotime() - start; waited > 1000 {
 		q.stats.quotaWait(call.API, waited)
 		// Waits over a second are worth telling at Info: a run that seems
@@ -458,6 +458,31 @@ func (q *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, err
+}
+
+// longQuotaWait is the wait after which the quota layer says, before
+// waiting on, that a call is held.
+const longQuotaWait = time.Second
+
+// acquire asks the limiter for qr. With a limiter that can say it would
+// make the call wait (quota.RuleLimiter), a wait longer than
+// longQuotaWait is logged at Info before it starts, so a run that seems
+// stuck says why while it waits, not after.
+func (q *quotaTransport) acquire(req *http.Request, call *Call, qr *quota.Request) (quota.Release, error) {
+	ctx := req.Context()
+	w, ok := q.limiter.(interface {
+		AcquireWithin(context.Context, *quota.Request, time.Duration) (quota.Release, time.Duration, error)
+	})
+	if !ok || !q.logger.Enabled(ctx, slog.LevelInfo) {
+		return q.limiter.Acquire(ctx, qr)
+	}
+	release, _, err := w.AcquireWithin(ctx, qr, longQuotaWait)
+	if err != nil || release != nil {
+		return release, err
+	}
+	q.logger.LogAttrs(ctx, slog.LevelInfo, "workspace: waiting for quota",
+		slog.String("api", call.API), slog.String("method", call.Method), slog.Duration("waited", longQuotaWait))
+	return q.limiter.Acquire(ctx, qr)
 }
 
 // errorTransport is the outermost layer: it turns the final error answer
