@@ -30,6 +30,7 @@ func TestDemo(t *testing.T) {
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-regime", "1999"},
+		{"-user-limit", "-5"},
 		{"-credentials", "x.json"},
 		{"-nosuchflag"},
 		{"extra"},
@@ -69,6 +70,7 @@ func TestEndpoint(t *testing.T) {
 		want string
 	}{
 		{user, cli.ExitOK, "full sync (first sync) of " + user + ": 3 messages"},
+		{user, cli.ExitOK, "incremental sync of " + user + ": 3 messages"},
 		{"ghost@" + srv.Domain(), cli.ExitFailed, ""},
 	} {
 		var out, errb bytes.Buffer
