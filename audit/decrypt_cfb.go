@@ -298,7 +298,9 @@ func (r *seipdReader) Read(p []byte) (int, error) {
 }
 
 // finish reads what is left of the packet and returns the verdict of its
-// integrity check: nil when the MDC matched.
+// integrity check: nil when the MDC matched, else ErrMDCHashMismatch,
+// whatever went wrong (a read error, a short packet), as go-crypto's
+// seMDCReader.Close does.
 func (r *seipdReader) finish() error {
 	defer r.stop()
 	if r.err == nil {
@@ -312,7 +314,7 @@ func (r *seipdReader) finish() error {
 	if r.err == io.EOF {
 		return nil
 	}
-	return r.err
+	return pgperrors.ErrMDCHashMismatch
 }
 
 // stop ends the pipeline's goroutines and waits for them, so that none

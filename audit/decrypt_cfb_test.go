@@ -151,8 +151,8 @@ func TestSEIPDReaderTampering(t *testing.T) {
 		if _, err := io.ReadAll(r); err == nil {
 			t.Errorf("cut to %d bytes: no error", n)
 		}
-		if err := r.finish(); err == nil {
-			t.Errorf("cut to %d bytes: finish passed", n)
+		if err := r.finish(); !errors.Is(err, pgperrors.ErrMDCHashMismatch) {
+			t.Errorf("cut to %d bytes: finish %v", n, err)
 		}
 	}
 	// A wrong key fails the same way.
@@ -177,7 +177,7 @@ func TestSEIPDReaderReadError(t *testing.T) {
 	if _, err := io.ReadAll(r); !errors.Is(err, boom) {
 		t.Errorf("read: %v", err)
 	}
-	if err := r.finish(); !errors.Is(err, boom) {
+	if err := r.finish(); !errors.Is(err, pgperrors.ErrMDCHashMismatch) {
 		t.Errorf("finish: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"crypto/aes"
+	"errors"
 	"io"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -78,10 +79,29 @@ func openSEIPD(r io.Reader, keys openpgp.KeyRing, prompt openpgp.PromptFunction,
 	m.finish = func() error { stopBody(); return finishPlain() }
 	if err != nil {
 		m.stop()
-		return nil, err
+		return nil, sensitive(err)
 	}
-	m.body = body
+	m.body = sensitiveReader{body}
 	return m, nil
+}
+
+// sensitive hides the detail of an error met while parsing decrypted
+// data, as go-crypto does (errors.HandleSensitiveParsingError, against
+// oracle attacks); a failed integrity check is reported as such.
+func sensitive(err error) error {
+	if err == nil || err == io.EOF || errors.Is(err, pgperrors.ErrMDCHashMismatch) {
+		return err
+	}
+	return pgperrors.HandleSensitiveParsingError(err, true)
+}
+
+// sensitiveReader passes errors from the decrypted literal data through
+// sensitive, as go-crypto's checkReader does.
+type sensitiveReader struct{ r io.Reader }
+
+func (s sensitiveReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	return n, sensitive(err)
 }
 
 // sessionKey decrypts the session key of one of eks with a private key in
