@@ -108,7 +108,7 @@ type chunk struct {
 }
 
 // seipdReader is the plaintext of a version 1 SEIPD packet, checked
-// against its MDC. Read and finish/stop must be called from one goroutine.
+// against its MDC. Read, finish and stop must not be called concurrently.
 type seipdReader struct {
 	hashed  chan chunk // to the reader
 	toHash  chan chunk // to the hasher
