@@ -107,7 +107,7 @@ func (a *asyncWriter) Close() error {
 
 // readAhead reads src from its own goroutine into up to n chunks of size
 // bytes, so that the work src does per byte (decompression) runs beside
-// the reader's. Read and stop must be called from one goroutine.
+// the reader's. Read and stop must not be called concurrently.
 type readAhead struct {
 	out     chan readChunkResult
 	free    chan []byte
