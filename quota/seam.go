@@ -72,6 +72,10 @@ func (e *BudgetError) Error() string {
 // Is reports whether target is ErrBudgetExhausted.
 func (e *BudgetError) Is(target error) bool { return target == ErrBudgetExhausted }
 
+// QuotaExhausted reports true: the retry layer, which does not import
+// this package, knows a spent quota by this method and does not retry it.
+func (e *BudgetError) QuotaExhausted() bool { return true }
+
 // Unlimited is a Limiter that admits everything at once. It is the
 // pass-through used when pacing is turned off.
 var Unlimited Limiter = unlimited{}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/internal/apierr"
-	"github.com/gwsadmin/workspace/quota"
 )
 
 // Class is the kind of outcome an attempt had.
@@ -195,7 +194,10 @@ func classifyErr(err error) Decision {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return Decision{Class: Canceled}
 	}
-	if errors.Is(err, quota.ErrBudgetExhausted) {
+	var qe interface{ QuotaExhausted() bool }
+	if errors.As(err, &qe) && qe.QuotaExhausted() {
+		// A local daily budget (the quota layer's *quota.BudgetError)
+		// or any error that says a quota is spent.
 		return Decision{Class: QuotaExhausted}
 	}
 	var te *auth.TokenError

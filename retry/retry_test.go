@@ -100,6 +100,8 @@ func TestClassifyErrors(t *testing.T) {
 		{"canceled", context.Canceled, retry.Canceled, false},
 		{"deadline", fmt.Errorf("x: %w", context.DeadlineExceeded), retry.Canceled, false},
 		{"budget", &quota.BudgetError{Budget: "b"}, retry.QuotaExhausted, false},
+		{"wrapped budget", fmt.Errorf("x: %w", &quota.BudgetError{Budget: "b"}), retry.QuotaExhausted, false},
+		{"any spent quota", spentQuota{}, retry.QuotaExhausted, false},
 		{"other", errors.New("tls: bad certificate"), retry.Permanent, false},
 	}
 	for _, tt := range tests {
@@ -619,3 +621,10 @@ func TestRetryAfterInMessageFailsFast(t *testing.T) {
 		t.Errorf("hits %d waits %v: a sending limit hours away must not be retried", s.count(), rec.waits)
 	}
 }
+
+// spentQuota is an error from outside package quota that says a quota is
+// spent.
+type spentQuota struct{}
+
+func (spentQuota) Error() string        { return "spent" }
+func (spentQuota) QuotaExhausted() bool { return true }
