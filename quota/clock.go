@@ -1,9 +1,6 @@
 package quota
 
-import (
-	"time"
-	_ "time/tzdata" // Pacific-midnight resets must work without system zoneinfo
-)
+import "time"
 
 // Clock is the limiter's source of time. Tests inject a fake one; the
 // default is the system clock. Implementations must be safe for concurrent
@@ -38,28 +35,59 @@ type sysTimer struct{ t *time.Timer }
 func (t sysTimer) C() <-chan time.Time { return t.t.C }
 func (t sysTimer) Stop() bool          { return t.t.Stop() }
 
-// pacific is where Google's daily quotas reset at midnight.
-var pacific = mustLoadPacific()
+// Google's daily quotas reset at midnight in America/Los_Angeles. The
+// Pacific offset is computed from the United States daylight-saving rule in
+// force since 2007 (UTC-7 from 02:00 on the second Sunday of March to 02:00
+// on the first Sunday of November, UTC-8 otherwise), so that no time-zone
+// database has to be embedded or installed; a test checks the rule against
+// the tz database for every day from 2007 to 2040.
+const (
+	pst = -8 * time.Hour
+	pdt = -7 * time.Hour
+)
 
-func mustLoadPacific() *time.Location {
-	loc, err := time.LoadLocation("America/Los_Angeles")
-	if err != nil {
-		// time/tzdata is embedded, so this cannot happen.
-		panic("quota: cannot load America/Los_Angeles: " + err.Error())
+// nthSunday returns the day of month of the n-th Sunday of month m in y.
+func nthSunday(y int, m time.Month, n int) int {
+	wd := time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).Weekday()
+	first := 1 + (7-int(wd))%7
+	return first + 7*(n-1)
+}
+
+// pacificOffset returns the Pacific offset from UTC at instant t.
+func pacificOffset(t time.Time) time.Duration {
+	t = t.UTC()
+	y := t.Year()
+	// 02:00 PST is 10:00 UTC; 02:00 PDT is 09:00 UTC.
+	start := time.Date(y, time.March, nthSunday(y, time.March, 2), 10, 0, 0, 0, time.UTC)
+	end := time.Date(y, time.November, nthSunday(y, time.November, 1), 9, 0, 0, 0, time.UTC)
+	if !t.Before(start) && t.Before(end) {
+		return pdt
 	}
-	return loc
+	return pst
+}
+
+// pacificDate returns the Pacific calendar date of t.
+func pacificDate(t time.Time) (int, time.Month, int) {
+	return t.UTC().Add(pacificOffset(t)).Date()
 }
 
 // NextPacificMidnight returns the first midnight in America/Los_Angeles
 // strictly after t: the moment Google's daily quotas reset. On DST change
 // days the Pacific day is 23 or 25 hours long.
 func NextPacificMidnight(t time.Time) time.Time {
-	y, m, d := t.In(pacific).Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, pacific)
+	y, m, d := pacificDate(t)
+	// Midnight is never in a changeover hour (02:00), so the offset in
+	// force then is the one at the same wall time read as standard time.
+	wall := time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
+	u := wall.Add(-pst)
+	if pacificOffset(u) == pdt {
+		u = wall.Add(-pdt)
+	}
+	return u
 }
 
 // pacificDay returns the Pacific calendar date of t as YYYYMMDD.
 func pacificDay(t time.Time) int {
-	y, m, d := t.In(pacific).Date()
+	y, m, d := pacificDate(t)
 	return y*10000 + int(m)*100 + d
 }

@@ -2,7 +2,9 @@ package quota
 
 import (
 	"sync"
+	"testing"
 	"time"
+	_ "time/tzdata" // the reference for TestPacificRuleMatchesTZDatabase, in the test binary only
 )
 
 // fakeClock is a Clock that only moves when a test advances it.
@@ -108,4 +110,30 @@ func (c *fakeClock) NextTimer() time.Duration {
 		}
 	}
 	return d
+}
+
+// TestPacificRuleMatchesTZDatabase checks the hand-written Pacific rule
+// against the tz database (embedded in this test binary only, through
+// time/tzdata) at every hour from 2007 to 2040, the changeover hours
+// included.
+func TestPacificRuleMatchesTZDatabase(t *testing.T) {
+	la, err := time.LoadLocation("America/Los_Angeles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := time.Date(2041, 1, 1, 0, 0, 0, 0, time.UTC)
+	for u := time.Date(2007, 1, 1, 0, 30, 0, 0, time.UTC); u.Before(end); u = u.Add(time.Hour) {
+		_, off := u.In(la).Zone()
+		if got := pacificOffset(u); got != time.Duration(off)*time.Second {
+			t.Fatalf("offset at %v: %v, tz database says %ds", u, got, off)
+		}
+		y, m, d := u.In(la).Date()
+		if gy, gm, gd := pacificDate(u); gy != y || gm != m || gd != d {
+			t.Fatalf("date at %v: %d-%d-%d, tz database says %d-%d-%d", u, gy, gm, gd, y, m, d)
+		}
+		want := time.Date(y, m, d+1, 0, 0, 0, 0, la)
+		if got := NextPacificMidnight(u); !got.Equal(want) {
+			t.Fatalf("NextPacificMidnight(%v) = %v, want %v", u, got.UTC(), want.UTC())
+		}
+	}
 }

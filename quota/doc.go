@@ -31,8 +31,9 @@
 // virtual time) with a small burst (a tenth of a second's worth by default),
 // counting requests or, with CountUnits, cost units. KindDaily rules count
 // per scope key and Pacific calendar day and reset at midnight
-// America/Los_Angeles (23- and 25-hour days included; time/tzdata is
-// embedded). KindConcurrency rules cap the calls in flight per key.
+// America/Los_Angeles (23- and 25-hour days included; the offset comes
+// from the US daylight-saving rule, so no time-zone database is needed).
+// KindConcurrency rules cap the calls in flight per key.
 //
 // Admission is all-or-nothing: Acquire checks every matching rule under one
 // lock (in memory) or in one Lua script (Redis); if any rule says wait, it
