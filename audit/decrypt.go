@@ -26,12 +26,14 @@ type DecryptOptions struct {
 	// AllowUnauthenticated accepts messages without an integrity check
 	// (MDC). Off by default: such a file could have been altered.
 	AllowUnauthenticated bool
-	// Sync makes DecryptFile flush the mbox to the disk (fsync) before
-	// renaming it into place, so that after a crash of the machine the
-	// file under its final name is complete. Off by default, as with
-	// gpg -o: the system writes the file out in its own time, and
-	// DecryptFile does not wait for the disk.
-	Sync bool
+	// NoSync skips the flush of the mbox to the disk (fsync) that
+	// DecryptFile makes before renaming it into place. By default the
+	// file under its final name is complete even after a crash of the
+	// machine, so the encrypted export can be deleted once DecryptFile
+	// returns. With NoSync, as with gpg -o, the system writes the file out
+	// in its own time: faster on slow disks, but a crash soon after can
+	// leave a short mbox under the final name.
+	NoSync bool
 }
 
 // DecryptResult describes a decrypted file.
@@ -203,9 +205,9 @@ const (
 
 // DecryptFile decrypts the file src into dst (mode 0600), writing dst.part
 // first and renaming it only when the whole file decrypted and passed its
-// integrity check; on any failure dst.part is removed. Like gpg -o, it
-// leaves writing the file out to the disk to the system unless
-// DecryptOptions.Sync is set.
+// integrity check; on any failure dst.part is removed. The file is
+// flushed to the disk before the rename unless DecryptOptions.NoSync is
+// set.
 func DecryptFile(ctx context.Context, dst, src string, keys openpgp.EntityList, opts *DecryptOptions) (*DecryptResult, error) {
 	in, err := os.Open(src)
 	if err != nil {
@@ -222,7 +224,7 @@ func DecryptFile(ctx context.Context, dst, src string, keys openpgp.EntityList, 
 	if werr := aw.Close(); err == nil {
 		err = werr
 	}
-	if err == nil && opts != nil && opts.Sync {
+	if err == nil && (opts == nil || !opts.NoSync) {
 		err = out.Sync()
 	}
 	if cerr := out.Close(); err == nil {

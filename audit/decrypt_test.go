@@ -416,15 +416,15 @@ func TestDecryptFileTampered(t *testing.T) {
 	}
 }
 
-// TestDecryptFileSync: with Sync the file is flushed before the rename;
-// the result is the same.
+// TestDecryptFileSync: with NoSync the file is not flushed before the
+// rename; the result is the same.
 func TestDecryptFileSync(t *testing.T) {
 	want := testMbox(100 << 10)
 	dir := t.TempDir()
 	src := filepath.Join(dir, "in.gpg")
 	os.WriteFile(src, encryptTo(t, want), 0o600)
 	out := filepath.Join(dir, "out.mbox")
-	if _, err := DecryptFile(t.Context(), out, src, testPrivate(t), &DecryptOptions{Sync: true}); err != nil {
+	if _, err := DecryptFile(t.Context(), out, src, testPrivate(t), &DecryptOptions{NoSync: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, want) {
