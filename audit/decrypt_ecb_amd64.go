@@ -3,10 +3,9 @@ package audit
 import (
 	"encoding/binary"
 	"sync"
-)
 
-// cpuid executes the CPUID instruction.
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+	"golang.org/x/sys/cpu"
+)
 
 // ecbEncryptAsm encrypts nblocks consecutive 16-byte blocks of src into
 // dst with the expanded key xk of nr rounds, eight blocks at a time, with
@@ -15,14 +14,7 @@ func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
 //go:noescape
 func ecbEncryptAsm(nr int, xk *byte, dst, src *byte, nblocks int)
 
-var hasAESNI = func() bool {
-	maxLeaf, _, _, _ := cpuid(0, 0)
-	if maxLeaf < 1 {
-		return false
-	}
-	_, _, ecx, _ := cpuid(1, 0)
-	return ecx&(1<<25) != 0
-}()
+var hasAESNI = cpu.X86.HasAES
 
 // ecbFunc returns a multi-block AES encryption under key (16, 24 or 32
 // bytes) for the CFB decrypter, or nil without AES-NI: the decrypter then

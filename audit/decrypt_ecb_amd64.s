@@ -1,16 +1,5 @@
 #include "textflag.h"
 
-// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eaxArg+0(FP), AX
-	MOVL ecxArg+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
 // func ecbEncryptAsm(nr int, xk *byte, dst, src *byte, nblocks int)
 TEXT ·ecbEncryptAsm(SB), NOSPLIT, $0-40
 	MOVQ nr+0(FP), CX
