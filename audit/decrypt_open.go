@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/aes"
 	"errors"
 	"io"
@@ -71,12 +72,23 @@ func openSEIPD(r io.Reader, keys openpgp.KeyRing, prompt openpgp.PromptFunction,
 		}
 		plain, m.finish = rc, rc.Close // go-crypto's Close reads to the end and checks the MDC
 	}
-	body, stopBody, err := literalBody(plain, cfg)
+	body, lb, err := literalBody(plain, cfg)
 	// The decompressing goroutine reads plain: it must be gone before
-	// finish reads the rest of plain, or stop releases it.
+	// finish reads the rest of plain, or stop releases it. finish first
+	// decompresses the rest of the compressed packet (after the literal
+	// data: a signature, then the end of the compressed stream, with
+	// ZLIB's Adler-32), so that a damaged or short compressed stream is
+	// an error even when the literal data ended well.
 	stopPlain, finishPlain := m.stop, m.finish
-	m.stop = func() { stopBody(); stopPlain() }
-	m.finish = func() error { stopBody(); return finishPlain() }
+	m.stop = func() { lb.stop(); stopPlain() }
+	m.finish = func() error {
+		derr := lb.drain()
+		lb.stop()
+		if err := finishPlain(); err != nil || derr == nil {
+			return err // a failed integrity check is reported as such
+		}
+		return sensitive(derr)
+	}
 	if err != nil {
 		m.stop()
 		return nil, sensitive(err)
@@ -165,29 +177,74 @@ func sessionKey(eks []*packet.EncryptedKey, keys openpgp.KeyRing, prompt openpgp
 // literalBody parses the decrypted packets down to the literal data, as
 // openpgp.ReadMessage does: compressed packets are opened (within
 // cfg's decompression limit), signature packets passed over (Decrypt
-// does not check signatures). The outermost compressed packet is
-// decompressed on a goroutine of its own; stop ends it.
-func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, stop func(), err error) {
-	stop = func() {}
-	ahead := false
-	packets := packet.NewReader(plain)
+// does not check signatures). The outermost packet, when compressed, is
+// decompressed by decompress (klauspost/compress for ZIP and ZLIB) on a
+// goroutine of its own; lb stops it, or drains it once the literal data
+// ended. Packets inside it are parsed by go-crypto, as are packets nested
+// deeper.
+func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, lb *literalDecompression, err error) {
+	lb = &literalDecompression{}
+	h, err := readPacketHeader(plain)
+	if err != nil {
+		return nil, lb, err
+	}
+	var src io.Reader
+	if h.tag == packetTagCompressed {
+		r, err := decompress(h.body(plain))
+		if err != nil {
+			return nil, lb, err
+		}
+		if limit := cfg.DecompressedMessageSizeLimit(); limit != nil {
+			r = &packet.LimitReader{R: r, N: *limit}
+		}
+		lb.ra = newReadAhead(r, readAheadChunk, readAheadChunks)
+		src = lb.ra
+	} else {
+		// go-crypto parses this packet too: give it back its header.
+		src = io.MultiReader(bytes.NewReader(h.raw[:h.rawLen]), plain)
+	}
+	packets := packet.NewReader(src)
 	for {
 		p, err := packets.Next()
 		if err != nil {
-			return nil, stop, err
+			return nil, lb, err
 		}
 		switch p := p.(type) {
 		case *packet.Compressed:
 			var r io.Reader = p.LimitedBodyReader(cfg.DecompressedMessageSizeLimit())
-			if !ahead {
-				ra := newReadAhead(r, readAheadChunk, readAheadChunks)
-				r, stop, ahead = ra, ra.stop, true
+			if lb.ra == nil {
+				lb.ra = newReadAhead(r, readAheadChunk, readAheadChunks)
+				r = lb.ra
 			}
 			if err := packets.Push(r); err != nil {
-				return nil, stop, err
+				return nil, lb, err
 			}
 		case *packet.LiteralData:
-			return p.Body, stop, nil
+			return p.Body, lb, nil
 		}
+	}
+}
+
+// literalDecompression is the outermost decompressed packet around the
+// literal data, if any.
+type literalDecompression struct {
+	ra *readAhead // decompressing; nil when the literal data is not compressed
+}
+
+// drain decompresses the rest of the compressed packet, to its end, and
+// returns the decompressor's error: a damaged or short stream, a wrong
+// Adler-32.
+func (l *literalDecompression) drain() error {
+	if l.ra == nil {
+		return nil
+	}
+	_, err := io.Copy(io.Discard, l.ra)
+	return err
+}
+
+// stop ends the decompressing goroutine; safe to call twice.
+func (l *literalDecompression) stop() {
+	if l.ra != nil {
+		l.ra.stop()
 	}
 }
