@@ -15,6 +15,7 @@ import (
 	"github.com/gwsadmin/workspace/mailsource/mailgen"
 	"github.com/gwsadmin/workspace/migrate"
 	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/quota/redisstore"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -90,7 +91,7 @@ func TestTwoMigrationsIntoOneGroupThroughRedis(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 2 {
 		src := writeMbox(t, dir, fmt.Sprintf("r%d.mbox", i), msgs[i*30:(i+1)*30])
-		lim, err := quota.New(quota.WithStore(quota.NewRedisStore(rdb, "dt-test")),
+		lim, err := quota.New(quota.WithStore(redisstore.New(rdb, "dt-test")),
 			quota.WithRules(quota.Rate("groupsmigration.project.rate", workspace.APIGroupsMigration, quota.PerProject, 1e5, time.Second)))
 		if err != nil {
 			t.Fatal(err)

@@ -11,10 +11,11 @@
 //
 //	lim, err := quota.New()
 //
-// Share quotas between processes through Redis:
+// Share quotas between processes through Redis with package
+// [github.com/gwsadmin/workspace/quota/redisstore]:
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
-//	lim, err := quota.New(quota.WithStore(quota.NewRedisStore(rdb, "gws")))
+//	lim, err := quota.New(quota.WithStore(redisstore.New(rdb, "gws")))
 //
 // and hand the limiter to workspace.WithQuota. Options select the Gmail
 // regime (WithGmailRegime), add or replace rules (WithRules, by Name), drop
@@ -115,17 +116,15 @@
 //
 // # Stores
 //
-// The in-memory store is the default and needs no set-up. NewRedisStore
-// keeps rates (GCRA timestamps), daily counters (keys per Pacific date,
-// expiring an hour after the reset) and concurrency leases (sorted sets
-// scored by expiry, refreshed every third of the lease TTL while held, so a
-// crashed worker's slot frees itself after at most the TTL) in Redis, one
-// round trip per acquisition. Adaptive state stays per process: each
-// process measures the server on its own answers and charges its calls to
-// the shared GCRA state at its own adapted rate, so processes sharing a
-// throttled scope together send at a mix of their rates (never above the
-// highest), and each slows down on the throttles it sees. The adapted rate
-// itself is not shared through Redis.
+// The in-memory store is the default and needs no set-up. The store of
+// package [github.com/gwsadmin/workspace/quota/redisstore] keeps rates,
+// daily counters and concurrency leases in Redis, one round trip per
+// acquisition, so that several processes share one project's quotas; it
+// is a package of its own so that programs that do not use it do not link
+// the Redis client (this package does not import it). Adaptive state and
+// Retry-After pauses stay per process: each process measures the server on
+// its own answers and charges its calls to the shared state at its own
+// adapted rate (see that package).
 //
 // # Release
 //

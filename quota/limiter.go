@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gwsadmin/workspace/quota/internal/sharedstore"
 )
 
 // AdaptiveMode says which rate rules follow server throttling.
@@ -51,7 +53,8 @@ type config struct {
 func WithClock(c Clock) Option { return func(cf *config) { cf.clock = c } }
 
 // WithStore selects where counters, rates and leases live. The default is an
-// in-memory store private to the Limiter; NewRedisStore shares them between
+// in-memory store private to the Limiter; the store of package
+// [github.com/gwsadmin/workspace/quota/redisstore] shares them between
 // processes.
 func WithStore(s Store) Option { return func(cf *config) { cf.store = s } }
 
@@ -95,10 +98,14 @@ func WithGmailCosts(costs map[string]int64) Option {
 	}
 }
 
-// Store is where a Limiter keeps its counters. The in-memory store is the
-// default; NewRedisStore returns one shared between processes.
+// Store is where a Limiter keeps its counters when they are shared between
+// processes; without one (the default) they live in the Limiter's memory.
+// [github.com/gwsadmin/workspace/quota/redisstore.New] returns a Store.
+// Stores are implemented within this module only: the types of Backend
+// are internal.
 type Store interface {
-	isStore()
+	// Backend returns what the Limiter calls; programs have no use for it.
+	Backend() sharedstore.Backend
 }
 
 // RuleLimiter is the rule-based Limiter: Acquire waits until every rule
@@ -107,7 +114,7 @@ type Store interface {
 type RuleLimiter struct {
 	clock        Clock
 	t0           time.Time
-	redis        *RedisStore
+	store        sharedstore.Backend // nil: in memory
 	regime       GmailRegime
 	waitForReset bool
 	rules        []*rule
@@ -160,13 +167,12 @@ func New(opts ...Option) (*RuleLimiter, error) {
 		scopes:       map[scopeKey]*scope{},
 		bindings:     map[bindKey]*binding{},
 	}
-	switch s := cf.store.(type) {
-	case nil:
-	case *RedisStore:
-		l.redis = s
-		s.attach(l.clock)
-	default:
-		return nil, fmt.Errorf("quota: unsupported store %T", cf.store)
+	if cf.store != nil {
+		l.store = cf.store.Backend()
+		if l.store == nil {
+			return nil, fmt.Errorf("quota: unsupported store %T", cf.store)
+		}
+		l.store.Attach(storeClock{l.clock})
 	}
 next:
 	for _, r := range list {
@@ -312,7 +318,7 @@ type binding struct {
 	rates   []*scope
 	lease   bool // Release needs per-call state (concurrency or adaptive rules)
 	release Release
-	rkeys   []string // Redis keys (no date suffix for daily), in daily, conc, rates order
+	skeys   []string // shared store's keys (no date for daily), in daily, conc, rates order
 }
 
 func (l *RuleLimiter) defaultCost(api, method string) int64 {
@@ -361,10 +367,10 @@ func (l *RuleLimiter) bindLocked(r *Request) *binding {
 			}
 		}
 	}
-	if l.redis != nil {
+	if l.store != nil {
 		for _, group := range [][]*scope{b.daily, b.conc, b.rates} {
 			for _, s := range group {
-				b.rkeys = append(b.rkeys, l.redis.key(s))
+				b.skeys = append(b.skeys, l.store.Key(storeKind(s.r.Kind), s.r.Name, s.key))
 			}
 		}
 	}
@@ -553,8 +559,8 @@ func (l *RuleLimiter) acquire(ctx context.Context, r *Request, maxWait time.Dura
 	start := l.clock.Now()
 	var rel Release
 	var err error
-	if l.redis != nil {
-		rel, err = l.acquireRedis(ctx, b, cost, start, maxWait)
+	if l.store != nil {
+		rel, err = l.acquireShared(ctx, b, cost, start, maxWait)
 	} else {
 		rel, err = l.acquireMemory(ctx, b, cost, start, maxWait)
 	}
@@ -649,8 +655,8 @@ func (s *scope) budgetError() *BudgetError {
 type lease struct {
 	b    *binding
 	cost int64
-	at   int64    // admission time, ns since t0
-	ids  []string // Redis lease members, one per concurrency scope
+	at   int64               // admission time, ns since t0
+	held []sharedstore.Lease // the shared store's leases, one per concurrency scope
 	done atomic.Bool
 }
 
@@ -658,7 +664,7 @@ func (x *lease) release(o Outcome) {
 	if x.done.Swap(true) {
 		return
 	}
-	x.b.l.finish(x.b, x.cost, x.at, x.ids, o)
+	x.b.l.finish(x.b, x.cost, x.at, x.held, o)
 }
 
 // report is the shared Release of bindings that hold nothing.
@@ -669,9 +675,9 @@ func (b *binding) report(o Outcome) {
 	b.l.finish(b, b.cost, -1, nil, o)
 }
 
-func (l *RuleLimiter) finish(b *binding, cost, at int64, ids []string, o Outcome) {
-	if l.redis != nil && len(ids) > 0 {
-		l.redis.releaseLeases(b, ids)
+func (l *RuleLimiter) finish(b *binding, cost, at int64, held []sharedstore.Lease, o Outcome) {
+	if l.store != nil && len(held) > 0 {
+		l.store.Release(held)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

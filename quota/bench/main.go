@@ -40,6 +40,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/quota/redisstore"
 )
 
 var (
@@ -229,7 +230,7 @@ func runShared(ctx context.Context, url string) error {
 func runWorkerProcess() error {
 	rdb := redis.NewClient(&redis.Options{Addr: *redisAddr, PoolSize: *workers + 4})
 	defer rdb.Close()
-	lim, err := quota.New(quota.WithStore(quota.NewRedisStore(rdb, *prefix)),
+	lim, err := quota.New(quota.WithStore(redisstore.New(rdb, *prefix)),
 		quota.WithoutDefaults(), quota.WithRules(knownRules()...))
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/quota/redisstore"
 	"github.com/gwsadmin/workspace/retry"
 )
 
@@ -89,7 +90,7 @@ func Limiter(ctx context.Context, redisAddr string, opts ...quota.Option) (*quot
 			return nil, closeFn, fmt.Errorf("redis %s: %w", redisAddr, err)
 		}
 		closeFn = func() { rdb.Close() }
-		opts = append(opts, quota.WithStore(quota.NewRedisStore(rdb, "workspace")))
+		opts = append(opts, quota.WithStore(redisstore.New(rdb, "workspace")))
 	}
 	lim, err := quota.New(opts...)
 	if err != nil {
