@@ -194,6 +194,11 @@ func TestDecryptCorruptCompressed(t *testing.T) {
 			mod("Adler-32 wrong", func(s []byte) []byte { s[len(s)-2] ^= 0x01; return s })
 			mod("zlib header check bits wrong", func(s []byte) []byte { s[1] ^= 0x01; return s })
 			mod("byte in the middle flipped", func(s []byte) []byte { s[len(s)/2+7] ^= 0x20; return s })
+			mod("Adler-32 cut off", func(s []byte) []byte { return s[:len(s)-4] })
+			// 0x78 0xBB: check bits right, preset dictionary flag set.
+			mod("preset dictionary", func(s []byte) []byte { s[0], s[1] = 0x78, 0xBB; return s })
+			// 0x79 0x??: compression method 9, check bits right.
+			mod("compression method not deflate", func(s []byte) []byte { s[0], s[1] = 0x79, 0x01+byte((31-(0x7901%31))%31); return s })
 		}
 	}
 	cases = append(cases, damaged{"unknown algorithm", 9, lit})

@@ -190,7 +190,7 @@ func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, lb *liter
 	}
 	var src io.Reader
 	if h.tag == packetTagCompressed {
-		r, err := decompress(h.body(plain))
+		r, check, err := decompress(h.body(plain))
 		if err != nil {
 			return nil, lb, err
 		}
@@ -198,7 +198,8 @@ func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, lb *liter
 			r = &packet.LimitReader{R: r, N: *limit}
 		}
 		lb.ra = newReadAhead(r, readAheadChunk, readAheadChunks)
-		src = lb.ra
+		lb.r = check(lb.ra)
+		src = lb.r
 	} else {
 		// go-crypto parses this packet too: give it back its header.
 		src = io.MultiReader(bytes.NewReader(h.raw[:h.rawLen]), plain)
@@ -214,7 +215,7 @@ func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, lb *liter
 			var r io.Reader = p.LimitedBodyReader(cfg.DecompressedMessageSizeLimit())
 			if lb.ra == nil {
 				lb.ra = newReadAhead(r, readAheadChunk, readAheadChunks)
-				r = lb.ra
+				r, lb.r = lb.ra, lb.ra
 			}
 			if err := packets.Push(r); err != nil {
 				return nil, lb, err
@@ -229,6 +230,7 @@ func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, lb *liter
 // literal data, if any.
 type literalDecompression struct {
 	ra *readAhead // decompressing; nil when the literal data is not compressed
+	r  io.Reader  // the decompressed data, read from ra (with ZLIB's check)
 }
 
 // drain decompresses the rest of the compressed packet, to its end, and
@@ -238,7 +240,7 @@ func (l *literalDecompression) drain() error {
 	if l.ra == nil {
 		return nil
 	}
-	_, err := io.Copy(io.Discard, l.ra)
+	_, err := io.Copy(io.Discard, l.r)
 	return err
 }
 
