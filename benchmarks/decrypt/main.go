@@ -1,9 +1,10 @@
 // Command decrypt compares audit.DecryptFile with GnuPG on the same
 // files, in the same run. It generates a 3072-bit RSA key with
 // audit.GenerateKey, imports it into a temporary GNUPGHOME, writes an mbox
-// of -size bytes, has the gpg binary encrypt it with AES-256 four ways:
+// of -size bytes, has the gpg binary encrypt it with AES-256 five ways:
 // uncompressed (-z 0) and compressed with ZLIB at gpg's default level, each
-// binary and --armor. (AES-256 and ZLIB are what gpg uses by default for a
+// binary and --armor, and compressed with ZIP (raw deflate), binary.
+// (AES-256 and ZLIB are what gpg uses by default for a
 // key gpg made; for a key go-crypto made, whose preferences list AES-128
 // and no compression, it has to be told.) It then decrypts each file to
 // disk with `gpg -o` and with audit.DecryptFile, each in a child process,
@@ -54,12 +55,13 @@ var variants = []variant{
 	{"plain-armor", []string{"-z", "0", "--armor"}},
 	{"compressed", []string{"--compress-algo", "zlib"}},
 	{"compressed-armor", []string{"--compress-algo", "zlib", "--armor"}},
+	{"compressed-zip", []string{"--compress-algo", "zip"}},
 }
 
 func main() {
 	size := flag.String("size", "512MiB", "plaintext mbox size (e.g. 64MiB, 512MiB, 1GiB)")
 	runs := flag.Int("runs", 3, "decryptions per tool and variant (the median is reported)")
-	only := flag.String("variants", "", "comma-separated subset of plain, plain-armor, compressed, compressed-armor")
+	only := flag.String("variants", "", "comma-separated subset of plain, plain-armor, compressed, compressed-armor, compressed-zip")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the library decrypting the first variant here")
 	child := flag.String("child", "", "internal: decrypt this file with the key in -key to -out")
 	keyFile := flag.String("key", "", "internal: private key file")
