@@ -12,7 +12,7 @@
 //     workspacetest.SetGmailUserLimit). The workload is either single
 //     messages.get calls (4 goroutines) or GetMany over 600 messages in
 //     HTTP batches (Gmail's Batch, Size 50), in a loop.
-//   - The quota bench's unknown-limits comparison (see quota/bench): a
+//   - The quota bench's unknown-limits comparison (see benchmarks/quota): a
 //     loopback server enforcing 50 requests/s per project and 5 per user
 //     (one second's burst, 429 with a reason), 20 workers, one user each,
 //     paced by a limiter that knows the limits ("known") or by the default

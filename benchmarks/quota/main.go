@@ -1,4 +1,4 @@
-// Command bench measures how well the quota package uses a rate limit it
+// Command quota measures how well the quota package uses a rate limit it
 // must not exceed. It starts a loopback HTTP server that enforces L requests
 // per second per project and a per-user limit (token buckets holding one
 // second's worth), answers 429 with a reason when a call is over, and counts
@@ -15,7 +15,7 @@
 //
 // Usage:
 //
-//	go run ./quota/bench [-duration 20s] [-warmup 5s] [-modes known,adaptive,shared,naive] [-redis ADDR]
+//	go run ./benchmarks/quota [-duration 20s] [-warmup 5s] [-modes known,adaptive,shared,naive] [-redis ADDR]
 //
 // Without -redis, the shared mode starts a redis-server (from PATH) on a free
 // loopback port.
