@@ -579,8 +579,15 @@ func defaultLimiter() (quota.Limiter, error) { return quota.New() }
 // try.
 const connectTimeout = 10 * time.Second
 
+// responseHeaderTimeout bounds the wait for an answer once a request is
+// written: a server that takes the connection and never answers fails
+// (and is retried like any timeout) instead of holding the call forever.
+// Google's slowest answers (a large upload's, a full batch's) come within
+// seconds; two minutes leaves room for a slow link.
+const responseHeaderTimeout = 2 * time.Minute
+
 // defaultTransport is http.DefaultTransport with a shorter connect
-// timeout.
+// timeout and a bound on the wait for an answer.
 func defaultTransport() http.RoundTripper {
 	t, ok := http.DefaultTransport.(*http.Transport)
 	if !ok {
@@ -588,5 +595,6 @@ func defaultTransport() http.RoundTripper {
 	}
 	t = t.Clone()
 	t.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
+	t.ResponseHeaderTimeout = responseHeaderTimeout
 	return t
 }

@@ -161,6 +161,12 @@ func classifyStatus(api string, info *apierr.Info) Class {
 	case status == http.StatusTooManyRequests:
 		return Throttle
 	case status == http.StatusServiceUnavailable && legacy:
+		// The legacy APIs document 503 for a spent quota; one that names
+		// a backend error is a server error, as on every other API, and
+		// must not slow the client down.
+		if info.HasReason("backendError") {
+			return Transient
+		}
 		return Throttle
 	case info.HasReason("UNSUPPORTED_PARALLEL_OPERATION"):
 		return Throttle

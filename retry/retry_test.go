@@ -46,6 +46,7 @@ func TestClassify(t *testing.T) {
 		{"408", "gmail", 408, "", nil, retry.Transient},
 		{"legacy 503 is a quota throttle", "groupsmigration", 503, `{"responseCode":"BACKEND FAILURE"}`, nil, retry.Throttle},
 		{"audit 503", "audit", 503, "", nil, retry.Throttle},
+		{"legacy 503 backendError is a server error", "groupsmigration", 503, `{"error":{"code":503,"errors":[{"domain":"global","reason":"backendError"}]},"responseCode":"BACKEND FAILURE"}`, nil, retry.Transient},
 		{"403 rateLimitExceeded", "gmail", 403, jsonErr(403, "rateLimitExceeded", "Rate Limit Exceeded"), nil, retry.Throttle},
 		{"403 userRateLimitExceeded", "gmail", 403, jsonErr(403, "userRateLimitExceeded", "User Rate Limit Exceeded"), nil, retry.Throttle},
 		{"429", "gmail", 429, jsonErr(429, "rateLimitExceeded", "Too many concurrent requests for user"), nil, retry.Throttle},

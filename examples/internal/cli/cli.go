@@ -49,12 +49,19 @@ var Sleep retry.Sleeper
 // a run within a minute, not several.
 const ConnectTimeout = 10 * time.Second
 
+// ResponseTimeout bounds the wait for an answer once a request is sent:
+// a server that takes the connection and never answers fails instead of
+// holding the program silently, as the client's default transport does.
+const ResponseTimeout = 2 * time.Minute
+
 // Transport returns the base transport of the examples: net/http's
-// default one with ConnectTimeout for making connections.
+// default one with ConnectTimeout for making connections and
+// ResponseTimeout for an answer.
 func Transport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	d := &net.Dialer{Timeout: ConnectTimeout, KeepAlive: 30 * time.Second}
 	t.DialContext = d.DialContext
+	t.ResponseHeaderTimeout = ResponseTimeout
 	return t
 }
 
