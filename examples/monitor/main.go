@@ -155,6 +155,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !m.End.IsZero() && !m.Begin.IsZero() && !m.End.After(m.Begin) {
 		return usage("-end %s is not after -begin %s", *end, *begin)
 	}
+	// The API refuses dates in the past: say so before any call.
+	now := time.Now().UTC().Truncate(time.Minute)
+	if !m.Begin.IsZero() && m.Begin.Before(now) {
+		return usage("-begin %s is in the past (now is %s UTC)", *begin, now.Format(audit.DateLayout))
+	}
+	if !m.End.IsZero() && !m.End.After(now) {
+		return usage("-end %s is not in the future (now is %s UTC)", *end, now.Format(audit.DateLayout))
+	}
 
 	lim, closeRedis, err := cli.Limiter(ctx, *redisAddr)
 	if err != nil {
@@ -192,6 +200,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	got, err := a.Monitors.Create(ctx, *source, m)
 	if err != nil {
 		return cli.Failed(stderr, "monitor", err)
+	}
+	// Show the monitor as the server now lists it, not as the answer to
+	// the write echoed it (a server may echo only what it was given).
+	after, err := a.Monitors.List(ctx, *source)
+	if err != nil {
+		fmt.Fprintf(stderr, "monitor: saved, but it could not be read back: %v\n", err)
+	}
+	for _, b := range after {
+		if strings.EqualFold(b.Destination, username(*dest)) {
+			got = b
+		}
 	}
 	if prev != nil {
 		printMonitor(stdout, "Was", prev)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,6 +60,8 @@ func TestUsage(t *testing.T) {
 		{"bad level", append(real, "-dest", "auditor", "-end", end, "-draft", "ALL")},
 		{"bad date", append(real, "-dest", "auditor", "-end", "tomorrow")},
 		{"end before begin", append(real, "-dest", "auditor", "-end", "2030-01-01 00:00", "-begin", "2030-02-01 00:00")},
+		{"begin in the past", append(real, "-dest", "auditor", "-begin", "2020-03-01 00:00", "-end", end)},
+		{"end in the past", append(real, "-dest", "auditor", "-end", "2020-03-01 00:00")},
 		{"malformed endpoint", []string{"-endpoint", "127.0.0.1:8080", "-domain", "example.com", "-source", "alice", "-list"}},
 		{"key without subject", []string{"-credentials", key, "-endpoint", srv.URL, "-domain", "example.com", "-source", "alice", "-list"}},
 		{"unreadable key", []string{"-credentials", key + ".missing", "-subject", "a@example.com", "-domain", "example.com", "-source", "alice", "-list"}},
@@ -185,4 +189,41 @@ func TestClosedPort(t *testing.T) {
 	start := time.Now()
 	code := run([]string{"-endpoint", "http://" + host, "-domain", "example.com", "-source", "alice", "-list"}, &out, &errb)
 	clitest.CheckFastFailure(t, code, errb.String(), host, waits, time.Since(start))
+}
+
+// TestReadBack: after a create, the monitor shown is the one the server
+// lists, not the echo of the write.
+func TestReadBack(t *testing.T) {
+	end := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Minute)
+	begin := time.Now().UTC().Add(time.Hour).Truncate(time.Minute)
+	var created atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/atom+xml")
+		if r.Method == http.MethodPost {
+			created.Store(true)
+			w.WriteHeader(http.StatusCreated)
+			w.Write(gdata.NewEntry(gdata.Property{Name: "destUserName", Value: "auditor"}).Encode())
+			return
+		}
+		if !created.Load() {
+			w.Write([]byte(`<feed xmlns="http://www.w3.org/2005/Atom"></feed>`))
+			return
+		}
+		fmt.Fprintf(w, `<feed xmlns="http://www.w3.org/2005/Atom" xmlns:apps="http://schemas.google.com/apps/2006"><entry>`+
+			`<apps:property name="destUserName" value="auditor"/><apps:property name="beginDate" value="%s"/>`+
+			`<apps:property name="endDate" value="%s"/><apps:property name="incomingEmailMonitorLevel" value="HEADER_ONLY"/>`+
+			`<apps:property name="outgoingEmailMonitorLevel" value="HEADER_ONLY"/><apps:property name="draftMonitorLevel" value="NONE"/>`+
+			`<apps:property name="chatMonitorLevel" value="NONE"/></entry></feed>`, begin.Format(audit.DateLayout), end.Format(audit.DateLayout))
+	}))
+	defer srv.Close()
+	var out, errb bytes.Buffer
+	code := run([]string{"-endpoint", srv.URL, "-domain", "example.com", "-source", "alice", "-dest", "auditor",
+		"-end", end.Format(audit.DateLayout), "-chat", "FULL_MESSAGE"}, &out, &errb)
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	want := "incoming HEADER_ONLY, outgoing HEADER_ONLY, drafts NONE, chats NONE"
+	if !strings.Contains(out.String(), want) || !strings.Contains(out.String(), begin.Format(audit.DateLayout)) {
+		t.Errorf("stdout:\n%s\nwant the listed monitor: %q from %s", out.String(), want, begin.Format(audit.DateLayout))
+	}
 }
