@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/oauth2"
 )
@@ -39,9 +40,12 @@ type Transport struct {
 	// configured endpoint's host.
 	AllowHost func(host string) bool
 
-	// Logger receives a debug record when a token is refused and refreshed;
-	// nil means no logging. Tokens are never logged.
+	// Logger receives a debug record when a new token is put to use and
+	// when a token is refused and refreshed; nil means no logging. Tokens
+	// are never logged.
 	Logger *slog.Logger
+
+	last atomic.Pointer[oauth2.Token] // the token of the last request, to log a new one
 }
 
 // maxDrain bounds how much of a refused response is read so that the
@@ -71,6 +75,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		closeBody(req)
 		return nil, err
+	}
+	if prev := t.last.Swap(tok); prev != tok && t.Logger != nil && (prev == nil || prev.AccessToken != tok.AccessToken) {
+		t.Logger.LogAttrs(ctx, slog.LevelDebug, "auth: using a new access token",
+			slog.String("subject", t.Source.Subject()), slog.Time("expiry", tok.Expiry))
 	}
 	resp, err := base.RoundTrip(withToken(req, tok, req.Body))
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {

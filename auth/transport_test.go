@@ -354,3 +354,28 @@ func TestTransportNeverLogsToken(t *testing.T) {
 		t.Errorf("log leaks a token: %q", logs.String())
 	}
 }
+
+// TestTransportLogsNewToken: a new token put to use is logged once, at
+// Debug, without the token; requests with the same token log nothing.
+func TestTransportLogsNewToken(t *testing.T) {
+	src, _ := countingSource()
+	api := &recordingAPI{}
+	srv := newAPIServer(t, api.handler)
+	var buf bytes.Buffer
+	tr := &Transport{Source: src, AllowHost: func(string) bool { return true },
+		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for range 3 {
+		req, _ := http.NewRequest("GET", srv.URL, nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n := strings.Count(buf.String(), "using a new access token"); n != 1 {
+		t.Errorf("%d new-token records for one token:\n%s", n, buf.String())
+	}
+	if strings.Contains(buf.String(), "tok-1") {
+		t.Errorf("the token was logged:\n%s", buf.String())
+	}
+}

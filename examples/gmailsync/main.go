@@ -141,7 +141,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	res, err := gmail.New(c).Sync(ctx, *user, st, progressOpts(stderr))
 	if err != nil {
 		fmt.Fprintln(stderr, "gmailsync: sync failed:", err)
-		fmt.Fprintf(stderr, "gmailsync: the progress made is kept in %s: run the same command again to resume\n", path)
+		fmt.Fprintf(stderr, "gmailsync: what this run saved is kept in %s: run the same command again to resume from it\n", path)
 		return cli.ExitFailed
 	}
 	report(stdout, res, reg, -1)
