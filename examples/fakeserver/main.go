@@ -9,7 +9,9 @@
 // and serves until interrupted. Point a client at it with the URL as
 // endpoint and the key file as credentials.
 //
-// -v logs every request. Exit status: 0 after a clean stop, 1 when the
+// -gmail-user-limit N gives each seeded user a real Gmail limit of N quota
+// units a minute, below the documented one, to see pacing adapt. -v logs
+// every request. Exit status: 0 after a clean stop, 1 when the
 // server could not start (the address is taken), 2 for bad usage.
 package main
 
@@ -49,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	seed := fs.Int64("seed", 1, "seed of the fault generator")
 	noAuth := fs.Bool("no-auth", false, "accept requests without a token (as the admin)")
 	verbose := fs.Bool("v", false, "log every request")
+	gmailUserLimit := fs.Int("gmail-user-limit", 0, "each seeded user's real Gmail limit in quota units a minute, below the documented one (0: the documented limit)")
 	if err := fs.Parse(args); err != nil {
 		return cli.ExitUsage
 	}
@@ -58,6 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := checkAddr(*addr, *allowRemote); err != nil {
 		return usage("%v", err)
+	}
+	if *gmailUserLimit < 0 {
+		return usage("-gmail-user-limit must be 0 (the documented limit) or a number of quota units a minute")
 	}
 	if *faultRate < 0 || *faultRate > 1 || *speed <= 0 {
 		return usage("-faults must be within [0, 1] and -speed above 0")
@@ -89,6 +95,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer srv.Close()
 	seedDemo(srv, *domain)
+	if *gmailUserLimit > 0 {
+		for _, u := range demoUsers {
+			srv.SetGmailUserLimit(u+"@"+*domain, workspacetest.GmailLimit{UnitsPerMinute: *gmailUserLimit})
+		}
+	}
 
 	keyPath, err := srv.WriteServiceAccountKey("")
 	if err != nil {
@@ -137,8 +148,11 @@ func checkAddr(addr string, allowRemote bool) error {
 }
 
 // seedDemo adds the demo domain's users and groups.
+// demoUsers are the users seedDemo adds, besides the administrators.
+var demoUsers = []string{"alice", "bob", "carol", "leaver"}
+
 func seedDemo(srv *workspacetest.Server, domain string) {
-	for _, u := range []string{"alice", "bob", "carol", "leaver"} {
+	for _, u := range demoUsers {
 		srv.AddUser(u + "@" + domain)
 	}
 	srv.AddAdmin("it-admin@" + domain)

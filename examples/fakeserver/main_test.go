@@ -69,6 +69,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"-addr", "0.0.0.0:8080"}, cli.ExitUsage},
 		{[]string{"-faults", "2"}, cli.ExitUsage},
 		{[]string{"-speed", "0"}, cli.ExitUsage},
+		{[]string{"-gmail-user-limit", "-1"}, cli.ExitUsage},
 		{[]string{"-domain", "admin@example.com"}, cli.ExitUsage},
 		{[]string{"-addr", taken.Addr().String()}, cli.ExitFailed},
 	} {
