@@ -52,7 +52,7 @@ func classify(err error) outcome {
 		// The sink (or the core) says the call may have taken effect.
 		return ambiguous
 	}
-	if strings.Contains(err.Error(), "UNSUPPORTED_PARALLEL_OPERATION") {
+	if strings.Contains(strings.ToUpper(err.Error()), "UNSUPPORTED_PARALLEL_OPERATION") {
 		// Another insert into the group was in progress, whatever layout
 		// or status carried the refusal (even a 2xx answer's
 		// responseCode): nothing was stored, so it is sent again later,

@@ -66,6 +66,7 @@ func TestClassify(t *testing.T) {
 		{"parallel insert, errors[].message only", "groupsmigration", 400, `{"error":{"code":400,"message":"Bad Request","errors":[{"domain":"global","reason":"badRequest","message":"UNSUPPORTED_PARALLEL_OPERATION"}]}}`, nil, retry.Throttle},
 		{"parallel insert, ErrorInfo metadata", "groupsmigration", 400, `{"error":{"code":400,"message":"x","status":"FAILED_PRECONDITION","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"x","metadata":{"responseCode":"UNSUPPORTED_PARALLEL_OPERATION"}}]}}`, nil, retry.Throttle},
 		{"parallel insert, plain text", "groupsmigration", 400, "UNSUPPORTED_PARALLEL_OPERATION\n", nil, retry.Throttle},
+		{"parallel insert, lower case", "groupsmigration", 400, `{"error":{"code":400,"message":"unsupported_parallel_operation"}}`, nil, retry.Throttle},
 		{"parallel insert, XML", "groupsmigration", 400, `<?xml version="1.0"?><Groups><responseCode>UNSUPPORTED_PARALLEL_OPERATION</responseCode></Groups>`, nil, retry.Throttle},
 		{"parallel insert, 403", "groupsmigration", 403, `{"kind":"groupsmigration#groups","responseCode":"UNSUPPORTED_PARALLEL_OPERATION"}`, nil, retry.Throttle},
 		{"invalid message", "groupsmigration", 400, `{"error":{"code":400,"message":"INVALID MESSAGE FAILURE"},"responseCode":"INVALID MESSAGE FAILURE"}`, nil, retry.Permanent},

@@ -105,7 +105,7 @@ func Parse(status int, h http.Header, body []byte) *Info {
 	// Groups Migration's parallel-insert refusal is a throttle whatever
 	// layout carries it (a reason, a responseCode at any depth, a message,
 	// plain text, XML): it is found by its name anywhere in the body.
-	if bytes.Contains(body, []byte(ReasonParallel)) && !info.HasReason(ReasonParallel) {
+	if bytes.Contains(bytes.ToUpper(body), []byte(ReasonParallel)) && !info.HasReason(ReasonParallel) {
 		info.Reasons = append(info.Reasons, ReasonParallel)
 	}
 	if info.Message == "" {
