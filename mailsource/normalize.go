@@ -18,7 +18,7 @@ func NormalizeCRLF(data []byte) []byte {
 		return data
 	}
 	out := make([]byte, 0, len(data)+extra)
-	return appendNormalized(out, data)
+	return AppendCRLF(out, data)
 }
 
 // NormalizedSize returns len(NormalizeCRLF(data)) without building it.
@@ -48,7 +48,11 @@ func bareCount(data []byte) int {
 	return n
 }
 
-func appendNormalized(out, data []byte) []byte {
+// AppendCRLF appends data to out with every line end (LF, CR or CRLF)
+// made CRLF, and returns the extended slice, as NormalizeCRLF does for a
+// whole message. A CR at the end of data counts as a bare CR, so a caller
+// converting a stream chunk by chunk keeps a final CR for the next chunk.
+func AppendCRLF(out, data []byte) []byte {
 	for len(data) > 0 {
 		j := bytes.IndexAny(data, "\r\n")
 		if j < 0 {
@@ -80,7 +84,7 @@ func ContentHash(data []byte) string {
 		if data[n-1] == '\r' && n < len(data) {
 			n++
 		}
-		out = appendNormalized(out[:0], data[:n])
+		out = AppendCRLF(out[:0], data[:n])
 		h.Write(out)
 		data = data[n:]
 	}

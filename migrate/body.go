@@ -139,29 +139,11 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 			c.cr = true
 			chunk = chunk[:len(chunk)-1]
 		}
-		c.out = appendCRLF(o, chunk)
+		c.out = mailsource.AppendCRLF(o, chunk)
 	}
 	n := copy(p, c.out)
 	c.out = c.out[n:]
 	return n, nil
-}
-
-// appendCRLF appends data to out with every line end made CRLF; a CR at
-// the end of data counts as a bare CR.
-func appendCRLF(out, data []byte) []byte {
-	for len(data) > 0 {
-		j := bytes.IndexAny(data, "\r\n")
-		if j < 0 {
-			return append(out, data...)
-		}
-		out = append(out, data[:j]...)
-		if data[j] == '\r' && j+1 < len(data) && data[j+1] == '\n' {
-			j++
-		}
-		out = append(out, '\r', '\n')
-		data = data[j+1:]
-	}
-	return out
 }
 
 // crlfScan tells, chunk by chunk, whether a text has CRLF line ends only
