@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gwsadmin/workspace"
@@ -41,72 +40,21 @@ type snapshot struct {
 	errs map[string]error
 }
 
-// readParts reads the parts at once, each independent of the others: a
-// wrong endpoint or a throttled API costs the time of one read, not of
-// all of them in a row.
+// readParts reads the parts through settings.Client.Get, which reads
+// them at once, each independent of the others: a wrong endpoint or a
+// throttled API costs the time of one read, not of all of them in a row.
+// Get reads whole APIs; parts is always a union of them here.
 func readParts(ctx context.Context, s *settings.Client, parts []string) *snapshot {
-	snap := &snapshot{errs: map[string]error{}}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+	want := map[string]bool{}
 	for _, p := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := readPart(ctx, s, p, &snap.st, &mu)
-			if err != nil {
-				mu.Lock()
-				snap.errs[p] = err
-				mu.Unlock()
-			}
-		}()
+		want[partAPI[p]] = true
 	}
-	wg.Wait()
-	return snap
-}
-
-func readPart(ctx context.Context, s *settings.Client, part string, st *settings.Settings, mu *sync.Mutex) error {
-	set := func(f func()) { mu.Lock(); f(); mu.Unlock() }
-	switch part {
-	case partSSO:
-		v, err := s.SSO.Get(ctx)
-		set(func() { st.SSO = v })
-		return err
-	case partSigningKey:
-		v, err := s.SSO.SigningKey(ctx)
-		set(func() { st.SigningKey = v })
-		return err
-	case partGateway:
-		v, err := s.Gateway.Get(ctx)
-		set(func() { st.Gateway = v })
-		return err
-	case partCustomer:
-		v, err := s.Customer.Get(ctx)
-		set(func() { st.Customer = v })
-		return err
-	case partDomains:
-		v, err := s.Domains.List(ctx)
-		set(func() { st.Domains = v })
-		return err
-	case partProfiles:
-		var ps []*settings.Profile
-		for p, err := range s.Profiles.All(ctx, nil) {
-			if err != nil {
-				return err
-			}
-			ps = append(ps, p)
-		}
-		set(func() { st.Profiles = ps })
-	case partAssignments:
-		var as []*settings.Assignment
-		for a, err := range s.Assignments.All(ctx, nil) {
-			if err != nil {
-				return err
-			}
-			as = append(as, a)
-		}
-		set(func() { st.Assignments = as })
-	}
-	return nil
+	st, _ := s.Get(ctx, &settings.GetOptions{ // the error joins st.Errors
+		SkipLegacy:        !want["Admin Settings"],
+		SkipDirectory:     !want["Directory"],
+		SkipCloudIdentity: !want["Cloud Identity"],
+	})
+	return &snapshot{st: *st, errs: st.Errors}
 }
 
 // notAvailable reports an error that says the server has no such
