@@ -51,7 +51,8 @@ const ConnectTimeout = 10 * time.Second
 
 // ResponseTimeout bounds the wait for an answer once a request is sent:
 // a server that takes the connection and never answers fails instead of
-// holding the program silently, as the client's default transport does.
+// holding the program silently. Both timeouts are the client's defaults;
+// Transport is for an example that changes one of them.
 const ResponseTimeout = 2 * time.Minute
 
 // Transport returns the base transport of the examples: net/http's
@@ -67,13 +68,13 @@ func Transport() *http.Transport {
 
 // ClientOptions returns the options every example gives the core client:
 // the logger of NewLogger on stderr (every record with -v, the wait lines
-// always), the limiter lim (when not nil) watched by WatchLimiter, an
-// HTTP client on Transport, and Sleep when a test set it. An example that
-// needs its own HTTP client passes WithHTTPClient after these, built on
-// Transport.
+// always), the limiter lim (when not nil) watched by WatchLimiter, and
+// Sleep when a test set it. An example that needs its own HTTP client
+// passes WithHTTPClient after these, built on Transport.
 func ClientOptions(stderr io.Writer, verbose bool, lim quota.Limiter) []workspace.Option {
 	log := NewLogger(stderr, verbose)
-	opts := []workspace.Option{workspace.WithLogger(log), workspace.WithHTTPClient(&http.Client{Transport: Transport()})}
+	// The client's default transport has the same timeouts as Transport.
+	opts := []workspace.Option{workspace.WithLogger(log)}
 	if lim != nil {
 		opts = append(opts, workspace.WithQuota(WatchLimiter(lim, log)))
 	}
