@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/quota"
 )
 
@@ -48,12 +49,12 @@ func BenchmarkFullChain(b *testing.B) {
 	srv := benchServer(b)
 	c, err := workspace.NewClient(b.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t", Expiry: time.Now().Add(time.Hour)})),
-		workspace.WithQuota(quota.Unlimited))
+		workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	hc, _ := c.HTTPClient("")
-	ctx := workspace.WithCall(b.Context(), &workspace.Call{API: "directory", Method: "users.get"})
+	ctx := core.WithCall(b.Context(), &core.Call{API: "directory", Method: "users.get"})
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/admin/directory/v1/users/1", nil)
 	runGets(b, hc, req)
 }
@@ -75,7 +76,7 @@ func BenchmarkFullChainWithLimiter(b *testing.B) {
 		b.Fatal(err)
 	}
 	hc, _ := c.HTTPClient("")
-	ctx := workspace.WithCall(b.Context(), &workspace.Call{API: "directory", Method: "users.get", User: "a@example.com"})
+	ctx := core.WithCall(b.Context(), &core.Call{API: "directory", Method: "users.get", User: "a@example.com"})
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/admin/directory/v1/users/1", nil)
 	runGets(b, hc, req)
 }

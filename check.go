@@ -13,12 +13,15 @@ import (
 	"github.com/gwsadmin/workspace/retry"
 )
 
-// APIScopes lists, per API, the scopes the API packages ask for with their
-// default settings: the scopes to authorize for domain-wide delegation.
-// Each package's doc lists them per method group, with the read-only
-// variants that its ReadOnlyScopes option uses instead for reads.
-// CheckDelegation checks these.
-var APIScopes = map[string][]string{
+// APIScopes returns the scopes the API packages ask for on api with their
+// default settings: the scopes to authorize for domain-wide delegation, and
+// the ones CheckDelegation checks. It returns nil for an API the library
+// does not know (see APIs). Each package's doc lists them per method group,
+// with the read-only variants that its ReadOnlyScopes option uses instead
+// for reads.
+func APIScopes(api string) []string { return slices.Clone(apiScopes[api]) }
+
+var apiScopes = map[string][]string{
 	APIGroupsMigration: {auth.ScopeGroupsMigration},
 	APIDataTransfer:    {auth.ScopeDataTransfer},
 	APIDirectory:       {auth.ScopeDirectoryUserReadOnly, auth.ScopeDirectoryCustomer, auth.ScopeDirectoryDomain},
@@ -131,13 +134,13 @@ var ErrNoDelegation = errors.New("workspace: domain-wide delegation needs servic
 // delegate, a canceled context).
 func (c *Client) CheckDelegation(ctx context.Context, subject string, apis ...string) (*DelegationReport, error) {
 	if len(apis) == 0 {
-		apis = APIs
+		apis = APIs()
 	}
 	var scopes []string
 	for _, api := range apis {
-		sc, ok := APIScopes[api]
+		sc, ok := apiScopes[api]
 		if !ok {
-			return nil, InvalidInput("workspace: CheckDelegation", "api", fmt.Sprintf("unknown API %q", api))
+			return nil, &InputError{Op: "workspace: CheckDelegation", Field: "api", Reason: fmt.Sprintf("unknown API %q", api)}
 		}
 		for _, s := range sc {
 			if !slices.Contains(scopes, s) {
@@ -155,7 +158,7 @@ func (c *Client) CheckScopes(ctx context.Context, subject string, scopes ...stri
 		subject = c.cfg.subject
 	}
 	if subject == "" {
-		return nil, InvalidInput("workspace: CheckDelegation", "subject", "a user to act as is required (WithSubject or the subject argument)")
+		return nil, &InputError{Op: "workspace: CheckDelegation", Field: "subject", Reason: "a user to act as is required (WithSubject or the subject argument)"}
 	}
 	if c.pool == nil || c.pool.TokenSource != nil ||
 		(c.pool.Credentials != nil && c.pool.Credentials.Type() != auth.TypeServiceAccount) {

@@ -66,7 +66,7 @@ func TestCheckDelegation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Missing()) != len(r.Scopes) || len(r.Scopes) < len(workspace.APIs) {
+	if len(r.Missing()) != len(r.Scopes) || len(r.Scopes) < len(workspace.APIs()) {
 		t.Errorf("nothing delegated: %d missing of %d", len(r.Missing()), len(r.Scopes))
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/sendonce"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
@@ -44,6 +45,7 @@ type Client struct {
 	pool     *auth.Pool
 	limiter  quota.Limiter
 	retryOpt *retry.Options
+	settings *core.Settings // what API packages read through core.Of
 	contact  *retry.Contact
 	logger   *slog.Logger
 	stats    *stats
@@ -130,6 +132,11 @@ func NewClient(ctx context.Context, opts ...Option) (*Client, error) {
 		return auth.GoogleHost(host)
 	}
 	c.apiBase = c.headers(c.base, c.quotaProject, c.allow)
+	sleep := c.retryOpt.Sleep
+	if sleep == nil {
+		sleep = retry.SleepContext
+	}
+	c.settings = &core.Settings{BaseURL: c.baseURL, AllowsCredentials: c.allow, Logger: c.logger, Sleep: sleep}
 	return c, nil
 }
 
@@ -276,15 +283,12 @@ func (c *Client) Subject() string { return c.cfg.subject }
 // credentials' project_id, their client e-mail, or "default".
 func (c *Client) Project() string { return c.project }
 
-// Logger returns the client's logger (never nil).
-func (c *Client) Logger() *slog.Logger { return c.logger }
-
 // Limiter returns the quota limiter the client paces with.
 func (c *Client) Limiter() quota.Limiter { return c.limiter }
 
-// BaseURL returns the base URL of api, ending in "/": Google's host for it,
+// baseURL returns the base URL of api, ending in "/": Google's host for it,
 // or the WithEndpoint URL.
-func (c *Client) BaseURL(api string) string {
+func (c *Client) baseURL(api string) string {
 	if c.cfg.endpoint != nil {
 		return c.cfg.endpoint.String()
 	}
@@ -294,6 +298,12 @@ func (c *Client) BaseURL(api string) string {
 	return "https://www.googleapis.com/"
 }
 
+func init() {
+	core.Register(func(client any) *core.Settings {
+		return client.(*Client).settings
+	})
+}
+
 // Endpoint reports whether WithEndpoint replaced Google's hosts.
 func (c *Client) Endpoint() (string, bool) {
 	if c.cfg.endpoint == nil {
@@ -301,12 +311,6 @@ func (c *Client) Endpoint() (string, bool) {
 	}
 	return c.cfg.endpoint.String(), true
 }
-
-// AllowsCredentials reports whether a request to host (URL.Host) may carry
-// the client's credentials: Google's hosts, or only the endpoint's host when
-// WithEndpoint is set. API packages check it before sending credentials to
-// a URL a server gave them (an export's file URL).
-func (c *Client) AllowsCredentials(host string) bool { return c.allow(host) }
 
 // HTTPClient returns the *http.Client for calls acting as subject ("" means
 // the default subject) with the given scopes added to the client's own.
@@ -366,7 +370,7 @@ func (c *Client) HTTPClient(subject string, scopes ...string) (*http.Client, err
 }
 
 func describe(req *http.Request) (string, string) {
-	if call := CallFromContext(req.Context()); call != nil {
+	if call := core.CallFrom(req.Context()); call != nil {
 		return call.API, call.Method
 	}
 	return "", ""
@@ -416,7 +420,7 @@ type quotaTransport struct {
 }
 
 func (q *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	call := CallFromContext(req.Context())
+	call := core.CallFrom(req.Context())
 	if call == nil {
 		return q.next.RoundTrip(req)
 	}
@@ -468,7 +472,7 @@ const longQuotaWait = time.Second
 // make the call wait (quota.RuleLimiter), a wait longer than
 // longQuotaWait is logged at Info before it starts, so a run that seems
 // stuck says why while it waits, not after.
-func (q *quotaTransport) acquire(req *http.Request, call *Call, qr *quota.Request) (quota.Release, error) {
+func (q *quotaTransport) acquire(req *http.Request, call *core.Call, qr *quota.Request) (quota.Release, error) {
 	ctx := req.Context()
 	w, ok := q.limiter.(interface {
 		AcquireWithin(context.Context, *quota.Request, time.Duration) (quota.Release, time.Duration, error)
@@ -516,8 +520,8 @@ func (e *errorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	e.stats.failure(api)
 	d := retry.Classify(api, resp, nil)
-	attempts, _ := strconv.Atoi(resp.Header.Get(retry.AttemptsHeader))
-	resp.Header.Del(retry.AttemptsHeader)
+	attempts, _ := strconv.Atoi(resp.Header.Get(core.AttemptsHeader))
+	resp.Header.Del(core.AttemptsHeader)
 	ae := newError(api, method, d, resp, max(attempts, rep.Attempts, 1))
 	ae.OutcomeUnknown, ae.MayHaveHappenedTwice = rep.OutcomeUnknown, rep.Twice
 	resp.Body.Close()

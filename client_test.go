@@ -27,6 +27,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
 )
@@ -46,14 +47,14 @@ func newClient(t *testing.T, srvURL string, opts ...workspace.Option) *workspace
 	return c
 }
 
-func get(t *testing.T, c *workspace.Client, call *workspace.Call, path string) (*http.Response, error) {
+func get(t *testing.T, c *workspace.Client, call *core.Call, path string) (*http.Response, error) {
 	t.Helper()
 	hc, err := c.HTTPClient("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := workspace.WithCall(t.Context(), call)
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.BaseURL(call.API)+path, nil)
+	ctx := core.WithCall(t.Context(), call)
+	req, _ := http.NewRequestWithContext(ctx, "GET", core.Of(c).BaseURL(call.API)+path, nil)
 	return hc.Do(req)
 }
 
@@ -86,8 +87,8 @@ func TestErrorCategories(t *testing.T) {
 				io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()
-			c := newClient(t, srv.URL, workspace.WithoutAuthentication(), workspace.WithQuota(quota.Unlimited))
-			_, err := get(t, c, &workspace.Call{API: tt.api, Method: "m.get"}, "x")
+			c := newClient(t, srv.URL, workspace.WithoutAuthentication(), workspace.WithQuota(quota.Unlimited()))
+			_, err := get(t, c, &core.Call{API: tt.api, Method: "m.get"}, "x")
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("errors.Is(%v, %v) = false", err, tt.want)
 			}
@@ -137,7 +138,7 @@ func TestRefreshOnceOn401(t *testing.T) {
 	ts := &countingSource{}
 	c := newClient(t, srv.URL, workspace.WithTokenSource(ts))
 	hc, _ := c.HTTPClient("")
-	ctx := workspace.WithCall(t.Context(), &workspace.Call{API: "gmail", Method: "users.messages.insert"})
+	ctx := core.WithCall(t.Context(), &core.Call{API: "gmail", Method: "users.messages.insert"})
 	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/x", strings.NewReader("body"))
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -160,7 +161,7 @@ func TestSecond401IsUnauthenticated(t *testing.T) {
 	defer srv.Close()
 	ts := &countingSource{}
 	c := newClient(t, srv.URL, workspace.WithTokenSource(ts))
-	_, err := get(t, c, &workspace.Call{API: "gmail", Method: "users.getProfile"}, "x")
+	_, err := get(t, c, &core.Call{API: "gmail", Method: "users.getProfile"}, "x")
 	if !errors.Is(err, workspace.ErrUnauthenticated) {
 		t.Fatalf("err = %v, want ErrUnauthenticated", err)
 	}
@@ -280,7 +281,7 @@ func TestRedirectDropsAuthorization(t *testing.T) {
 	}))
 	defer origin.Close()
 	c := newClient(t, origin.URL, workspace.WithTokenSource(&countingSource{}))
-	resp, err := get(t, c, &workspace.Call{API: "audit", Method: "exports.download"}, "file")
+	resp, err := get(t, c, &core.Call{API: "audit", Method: "exports.download"}, "file")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +343,7 @@ func TestLogsNeverCarryTokens(t *testing.T) {
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c := newClient(t, srv.URL, workspace.WithLogger(logger),
 		workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: secret})))
-	resp, err := get(t, c, &workspace.Call{API: "gmail", Method: "users.messages.list"}, "x")
+	resp, err := get(t, c, &core.Call{API: "gmail", Method: "users.messages.list"}, "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +369,7 @@ func TestStats(t *testing.T) {
 	defer srv.Close()
 	c := newClient(t, srv.URL, workspace.WithoutAuthentication())
 	for range 3 {
-		resp, err := get(t, c, &workspace.Call{API: "directory", Method: "users.get"}, "x")
+		resp, err := get(t, c, &core.Call{API: "directory", Method: "users.get"}, "x")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -386,7 +387,7 @@ func TestLocalBudgetIsQuotaExhausted(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := newClient(t, srv.URL, workspace.WithoutAuthentication(), workspace.WithQuota(spentLimiter{}))
-	_, err := get(t, c, &workspace.Call{API: "audit", Method: "exports.create", Domain: "example.com"}, "x")
+	_, err := get(t, c, &core.Call{API: "audit", Method: "exports.create", Domain: "example.com"}, "x")
 	if !errors.Is(err, workspace.ErrQuotaExhausted) || !errors.Is(err, quota.ErrBudgetExhausted) {
 		t.Fatalf("err = %v", err)
 	}
@@ -416,7 +417,7 @@ func TestContextCanceledReturnsCtxErr(t *testing.T) {
 		t.Fatal(err)
 	}
 	hc, _ := c.HTTPClient("")
-	req, _ := http.NewRequestWithContext(workspace.WithCall(ctx, &workspace.Call{API: "audit"}), "GET", srv.URL, nil)
+	req, _ := http.NewRequestWithContext(core.WithCall(ctx, &core.Call{API: "audit"}), "GET", srv.URL, nil)
 	_, err = hc.Do(req)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
@@ -458,11 +459,11 @@ func TestQuotaSlotReleasedOnPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	hc, _ := c.HTTPClient("")
-	call := &workspace.Call{API: "groupsmigration", Method: "archive.insert", Group: "g@example.com"}
+	call := &core.Call{API: "groupsmigration", Method: "archive.insert", Group: "g@example.com"}
 	for range 2 { // the second would block forever if the group's only slot leaked
 		func() {
 			defer func() { recover() }()
-			req, _ := http.NewRequestWithContext(workspace.WithCall(t.Context(), call), "POST", "http://127.0.0.1:1/x", strings.NewReader("m"))
+			req, _ := http.NewRequestWithContext(core.WithCall(t.Context(), call), "POST", "http://127.0.0.1:1/x", strings.NewReader("m"))
 			hc.Do(req)
 		}()
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -51,8 +52,8 @@ func profileAddress(t *testing.T, c *workspace.Client, subject string) (string, 
 	if err != nil {
 		return "", err
 	}
-	ctx := workspace.WithCall(t.Context(), &workspace.Call{API: workspace.APIGmail, Method: "users.getProfile", Cost: 1})
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.BaseURL(workspace.APIGmail)+"gmail/v1/users/me/profile", nil)
+	ctx := core.WithCall(t.Context(), &core.Call{API: workspace.APIGmail, Method: "users.getProfile", Cost: 1})
+	req, _ := http.NewRequestWithContext(ctx, "GET", core.Of(c).BaseURL(workspace.APIGmail)+"gmail/v1/users/me/profile", nil)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return "", err
@@ -142,9 +143,9 @@ func TestQuotaProjectAndUserAgent(t *testing.T) {
 	srv := newHeaderRecorder(t)
 	c := newClient(t, srv.URL, workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "t"})),
 		workspace.WithQuotaProject("billing-project"), workspace.WithUserAgent("migrator/1.2"))
-	call := &workspace.Call{API: workspace.APIGmail, Method: "users.getProfile"}
+	call := &core.Call{API: workspace.APIGmail, Method: "users.getProfile"}
 	hc, _ := c.HTTPClient("")
-	req, _ := http.NewRequestWithContext(workspace.WithCall(t.Context(), call), "GET", srv.URL+"/gmail/v1/users/me/profile", nil)
+	req, _ := http.NewRequestWithContext(core.WithCall(t.Context(), call), "GET", srv.URL+"/gmail/v1/users/me/profile", nil)
 	req.Header.Set("User-Agent", "google-api-go-client/0.5")
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -176,7 +177,7 @@ func TestQuotaProjectFromUserCredentials(t *testing.T) {
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", path)
 
 	c := newClient(t, rec.URL)
-	if _, err := get(t, c, &workspace.Call{API: workspace.APIGmail, Method: "users.getProfile"}, "gmail/v1/users/me/profile"); err != nil {
+	if _, err := get(t, c, &core.Call{API: workspace.APIGmail, Method: "users.getProfile"}, "gmail/v1/users/me/profile"); err != nil {
 		t.Fatal(err)
 	}
 	if got := rec.last().Get("X-Goog-User-Project"); got != "gcloud-quota" {
@@ -184,7 +185,7 @@ func TestQuotaProjectFromUserCredentials(t *testing.T) {
 	}
 	// WithQuotaProject wins.
 	c = newClient(t, rec.URL, workspace.WithQuotaProject("explicit"))
-	if _, err := get(t, c, &workspace.Call{API: workspace.APIGmail, Method: "users.getProfile"}, "gmail/v1/users/me/profile"); err != nil {
+	if _, err := get(t, c, &core.Call{API: workspace.APIGmail, Method: "users.getProfile"}, "gmail/v1/users/me/profile"); err != nil {
 		t.Fatal(err)
 	}
 	if got := rec.last().Get("X-Goog-User-Project"); got != "explicit" {

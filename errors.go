@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
 )
@@ -47,7 +48,7 @@ var (
 	// starts a transfer or an export, creates a monitor...) ended in a
 	// failure that does not prove Google did nothing (500, 502, 504, a
 	// connection lost after the request was sent). The call may have taken
-	// effect; it was not repeated (see retry.Methods). Check before
+	// effect; it was not repeated (see retry.Table). Check before
 	// sending it again. Error.MayHaveHappenedTwice tells whether the
 	// caller allowed repeats and the call may have happened twice.
 	ErrOutcomeUnknown = errors.New("workspace: outcome unknown")
@@ -155,13 +156,13 @@ func (e *Error) Is(target error) bool {
 		if e.authorizationFailure() || e.setupCause() != causeNone {
 			return true
 		}
-		return e.StatusCode == http.StatusForbidden && e.class == retry.Permanent && !retry.LegacyAPIs[e.API]
+		return e.StatusCode == http.StatusForbidden && e.class == retry.Permanent && !core.LegacyAPI(e.API)
 	case ErrInvalidInput:
 		if e.class != retry.Permanent || e.authorizationFailure() || e.setupCause() != causeNone {
 			return false
 		}
 		return e.StatusCode == http.StatusBadRequest || e.StatusCode == http.StatusRequestEntityTooLarge ||
-			(e.StatusCode == http.StatusForbidden && retry.LegacyAPIs[e.API]) ||
+			(e.StatusCode == http.StatusForbidden && core.LegacyAPI(e.API)) ||
 			(e.GDataCode >= 1300 && e.GDataCode != 1301)
 	}
 	return false
@@ -228,11 +229,6 @@ type InputError struct {
 	Field  string // the offending field or parameter
 	Reason string // what is wrong with it
 	Err    error  // an underlying error, if any
-}
-
-// InvalidInput returns an *InputError.
-func InvalidInput(op, field, reason string) *InputError {
-	return &InputError{Op: op, Field: field, Reason: reason}
 }
 
 func (e *InputError) Error() string {

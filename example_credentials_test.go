@@ -8,6 +8,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -40,7 +41,7 @@ func ExampleWithServiceAccount() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	resp, err := hc.Get(c.BaseURL(workspace.APIGmail) + "gmail/v1/users/me/profile")
+	resp, err := hc.Get(core.Of(c).BaseURL(workspace.APIGmail) + "gmail/v1/users/me/profile")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/quota"
 )
 
@@ -27,14 +28,14 @@ func ExampleNewClient() {
 		workspace.WithEndpoint(srv.URL),
 		workspace.WithoutAuthentication(),
 		workspace.WithRetry(noSleep), // tests and examples need not wait
-		workspace.WithQuota(quota.Unlimited),
+		workspace.WithQuota(quota.Unlimited()),
 	)
 	if err != nil {
 		log.Fatal(err)
 	}
 	hc, _ := c.HTTPClient("")
-	ctx = workspace.WithCall(ctx, &workspace.Call{API: workspace.APIDataTransfer, Method: "applications.list"})
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.BaseURL(workspace.APIDataTransfer)+"admin/datatransfer/v1/applications", nil)
+	ctx = core.WithCall(ctx, &core.Call{API: workspace.APIDataTransfer, Method: "applications.list"})
+	req, _ := http.NewRequestWithContext(ctx, "GET", core.Of(c).BaseURL(workspace.APIDataTransfer)+"admin/datatransfer/v1/applications", nil)
 	_, err = hc.Do(req)
 
 	var e *workspace.Error

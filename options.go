@@ -242,7 +242,7 @@ func WithRetry(fn func(*retry.Options)) Option {
 }
 
 // WithQuota paces calls with l instead of the default in-memory limiter
-// (quota.New() with the documented limits). quota.Unlimited turns pacing
+// (quota.New() with the documented limits). quota.Unlimited() turns pacing
 // off. Give several clients the same limiter, or limiters on one Redis
 // store, to share a project's quota.
 func WithQuota(l quota.Limiter) Option {

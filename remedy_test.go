@@ -12,6 +12,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/gmail"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/settings"
 	"github.com/gwsadmin/workspace/workspacetest"
@@ -23,7 +24,7 @@ func fakeCore(t *testing.T, srv *workspacetest.Server, subject string) *workspac
 	t.Helper()
 	c, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(subject),
-		workspace.WithRetry(noSleep), workspace.WithQuota(quota.Unlimited))
+		workspace.WithRetry(noSleep), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +142,8 @@ func TestRemedyBodies(t *testing.T) {
 				io.WriteString(w, tt.body)
 			}))
 			defer srv.Close()
-			c := newClient(t, srv.URL, workspace.WithoutAuthentication(), workspace.WithQuota(quota.Unlimited))
-			_, err := get(t, c, &workspace.Call{API: tt.api, Method: "m.get"}, "x")
+			c := newClient(t, srv.URL, workspace.WithoutAuthentication(), workspace.WithQuota(quota.Unlimited()))
+			_, err := get(t, c, &core.Call{API: tt.api, Method: "m.get"}, "x")
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("errors.Is(%v, %v) = false", err, tt.want)
 			}

@@ -31,8 +31,8 @@ type stats struct {
 }
 
 func newStats() *stats {
-	s := &stats{apis: make(map[string]*apiCounters, len(APIs)+1)}
-	for _, a := range APIs {
+	s := &stats{apis: make(map[string]*apiCounters, len(apis)+1)}
+	for _, a := range apis {
 		s.apis[a] = new(apiCounters)
 	}
 	s.apis[""] = new(apiCounters)

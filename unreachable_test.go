@@ -135,8 +135,8 @@ func TestConnectionRefusedAfterContactIsRetried(t *testing.T) {
 	down = true
 	mu.Unlock()
 	_, err = dt.Transfers.List(t.Context(), nil)
-	if err == nil || len(w.d) != retry.Legacy.MaxAttempts-1 || !strings.Contains(err.Error(), u.Host) {
-		t.Errorf("err = %v after %d retries: want the legacy policy's %d and the host named", err, len(w.d), retry.Legacy.MaxAttempts-1)
+	if err == nil || len(w.d) != retry.DefaultPolicy(workspace.APIAudit).MaxAttempts-1 || !strings.Contains(err.Error(), u.Host) {
+		t.Errorf("err = %v after %d retries: want the legacy policy's %d and the host named", err, len(w.d), retry.DefaultPolicy(workspace.APIAudit).MaxAttempts-1)
 	}
 }
 

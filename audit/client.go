@@ -14,6 +14,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/internal/apierr"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/gdata"
 )
 
@@ -55,7 +56,7 @@ func (a *Client) Domain() string { return a.domain }
 // /a/feeds/compliance/audit/; each segment is path-escaped.
 func (a *Client) feedURL(segments ...string) string {
 	var b strings.Builder
-	b.WriteString(a.core.BaseURL(workspace.APIAudit))
+	b.WriteString(core.Of(a.core).BaseURL(workspace.APIAudit))
 	b.WriteString("a/feeds/compliance/audit")
 	for _, s := range segments {
 		b.WriteByte('/')
@@ -77,7 +78,7 @@ func (a *Client) call(ctx context.Context, method, user string) context.Context 
 	} else if !strings.Contains(user, "@") {
 		user += "@" + a.domain
 	}
-	return workspace.WithCall(ctx, &workspace.Call{API: workspace.APIAudit, Method: method, Domain: a.domain, User: user})
+	return core.WithCall(ctx, &core.Call{API: workspace.APIAudit, Method: method, Domain: a.domain, User: user})
 }
 
 // send makes one request. body, when not nil, is an Atom entry. The
@@ -147,7 +148,7 @@ func (a *Client) del(ctx context.Context, method, user, u string) error {
 // logWait tells the client's logger, at Info, about a pause longer than a
 // second before it starts, so that a long job never looks stuck.
 func (a *Client) logWait(ctx context.Context, msg string, d time.Duration, attrs ...slog.Attr) {
-	l := a.core.Logger()
+	l := core.Of(a.core).Logger
 	if d <= time.Second || !l.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
@@ -175,16 +176,16 @@ func apiError(err error) error { return apierr.StripURL(err) }
 func (a *Client) username(op, field, u string) (string, error) {
 	u = strings.ToLower(strings.TrimSpace(u))
 	if u == "" {
-		return "", workspace.InvalidInput(op, field, "a username is required")
+		return "", &workspace.InputError{Op: op, Field: field, Reason: "a username is required"}
 	}
 	if local, dom, ok := strings.Cut(u, "@"); ok {
 		if dom != a.domain {
-			return "", workspace.InvalidInput(op, field, fmt.Sprintf("%q is not in the domain %s; the Email Audit API only audits users of its own domain", u, a.domain))
+			return "", &workspace.InputError{Op: op, Field: field, Reason: fmt.Sprintf("%q is not in the domain %s; the Email Audit API only audits users of its own domain", u, a.domain)}
 		}
 		u = local
 	}
 	if u == "" || strings.ContainsAny(u, "@/?#%\\ \t\r\n") {
-		return "", workspace.InvalidInput(op, field, fmt.Sprintf("%q is not a valid username", u))
+		return "", &workspace.InputError{Op: op, Field: field, Reason: fmt.Sprintf("%q is not a valid username", u)}
 	}
 	return u, nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/retry"
 )
 
@@ -109,14 +110,14 @@ func (s *ExportsService) Download(ctx context.Context, x *Export, dir string, op
 		}
 	}
 	if x == nil {
-		return nil, workspace.InvalidInput(op, "export", "nil")
+		return nil, &workspace.InputError{Op: op, Field: "export", Reason: "nil"}
 	}
 	now := s.a.now()
 	switch {
 	case x.Status == StatusExpired || (!x.Expires.IsZero() && !now.Before(x.Expires)):
 		return nil, &ExpiredError{RequestID: x.RequestID, User: x.User, Expires: x.Expires}
 	case x.Status == StatusPending:
-		return nil, workspace.InvalidInput(op, "export", fmt.Sprintf("export %s is still PENDING; Wait for it first", x.RequestID))
+		return nil, &workspace.InputError{Op: op, Field: "export", Reason: fmt.Sprintf("export %s is still PENDING; Wait for it first", x.RequestID)}
 	case x.Status != StatusCompleted:
 		return nil, &ExportFailedError{Export: x}
 	case len(x.FileURLs) == 0:
@@ -125,7 +126,7 @@ func (s *ExportsService) Download(ctx context.Context, x *Export, dir string, op
 		return nil, fmt.Errorf("audit: export %s says numberOfFiles=%d but lists %d file URLs", x.RequestID, x.NumberOfFiles, len(x.FileURLs))
 	}
 	if x.ExpiresWithin(now, o.ExpiryWarning) {
-		s.a.core.Logger().Warn("audit: export files expire soon",
+		core.Of(s.a.core).Logger.Warn("audit: export files expire soon",
 			"request", x.RequestID, "user", x.User, "expires", x.Expires.UTC().Format(time.RFC3339))
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -180,7 +181,7 @@ func (s *ExportsService) downloadFile(ctx context.Context, x *Export, index int,
 		if !retryableDownload(last) {
 			return nil, last
 		}
-		s.a.core.Logger().Info("audit: export file transfer broke off; trying again",
+		core.Of(s.a.core).Logger.Info("audit: export file transfer broke off; trying again",
 			"request", x.RequestID, "file", index, "attempt", attempt, "error", last.Error())
 	}
 	return nil, fmt.Errorf("audit: export %s file %d: giving up after %d attempts: %w", x.RequestID, index, o.Attempts, last)
@@ -217,7 +218,7 @@ func (s *ExportsService) fetch(ctx context.Context, x *Export, index int, u *url
 		offset = st.Size()
 	}
 	var hc *http.Client
-	if s.a.core.AllowsCredentials(u.Host) {
+	if core.Of(s.a.core).AllowsCredentials(u.Host) {
 		c, err := s.a.httpClient()
 		if err != nil {
 			return err

@@ -88,7 +88,7 @@ func newFileServer(t *testing.T, data []byte) *fileServer {
 func apiEnv(t *testing.T, api *httptest.Server) *Client {
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(api.URL),
 		workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "secret-token", Expiry: time.Now().Add(time.Hour)})),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited))
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/gdata"
 	"github.com/gwsadmin/workspace/internal/pager"
 	"github.com/gwsadmin/workspace/retry"
@@ -155,17 +156,17 @@ func (s *ExportsService) Create(ctx context.Context, user string, req *ExportReq
 		r = *req
 	}
 	if strings.TrimSpace(r.SearchQuery) != "" && r.IncludeDeleted {
-		return nil, workspace.InvalidInput(op, "SearchQuery", "a search query cannot be combined with IncludeDeleted (the API refuses both together)")
+		return nil, &workspace.InputError{Op: op, Field: "SearchQuery", Reason: "a search query cannot be combined with IncludeDeleted (the API refuses both together)"}
 	}
 	switch r.PackageContent {
 	case "":
 		r.PackageContent = PackageFullMessage
 	case PackageFullMessage, PackageHeaderOnly:
 	default:
-		return nil, workspace.InvalidInput(op, "PackageContent", fmt.Sprintf("%q is not FULL_MESSAGE or HEADER_ONLY", r.PackageContent))
+		return nil, &workspace.InputError{Op: op, Field: "PackageContent", Reason: fmt.Sprintf("%q is not FULL_MESSAGE or HEADER_ONLY", r.PackageContent)}
 	}
 	if !r.Begin.IsZero() && !r.End.IsZero() && !r.End.UTC().Truncate(time.Minute).After(r.Begin.UTC().Truncate(time.Minute)) {
-		return nil, workspace.InvalidInput(op, "End", fmt.Sprintf("%s is not after the begin date %s (UTC, to the minute)", formatDate(r.End), formatDate(r.Begin)))
+		return nil, &workspace.InputError{Op: op, Field: "End", Reason: fmt.Sprintf("%s is not after the begin date %s (UTC, to the minute)", formatDate(r.End), formatDate(r.Begin))}
 	}
 	e := gdata.NewEntry()
 	if !r.Begin.IsZero() {
@@ -209,7 +210,7 @@ func (s *ExportsService) Get(ctx context.Context, user, requestID string) (*Expo
 
 func checkID(op, id string) error {
 	if strings.TrimSpace(id) == "" || strings.ContainsAny(id, "/?#") {
-		return workspace.InvalidInput(op, "requestID", fmt.Sprintf("%q is not a request id", id))
+		return &workspace.InputError{Op: op, Field: "requestID", Reason: fmt.Sprintf("%q is not a request id", id)}
 	}
 	return nil
 }
@@ -244,8 +245,8 @@ func (s *ExportsService) List(ctx context.Context, opts *ExportListOptions) (*Ex
 	u := s.a.feedURL("mail", "export", s.a.domain)
 	if o.PageURL != "" {
 		pu, err := url.Parse(o.PageURL)
-		if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || !s.a.core.AllowsCredentials(pu.Host) {
-			return nil, workspace.InvalidInput(op, "PageURL", fmt.Sprintf("%q is not a page of the API", o.PageURL))
+		if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || !core.Of(s.a.core).AllowsCredentials(pu.Host) {
+			return nil, &workspace.InputError{Op: op, Field: "PageURL", Reason: fmt.Sprintf("%q is not a page of the API", o.PageURL)}
 		}
 		u = o.PageURL
 	} else if !o.From.IsZero() {

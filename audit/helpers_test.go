@@ -18,10 +18,10 @@ import (
 )
 
 func fastRetry(o *retry.Options) {
-	p := retry.Legacy
+	p := retry.DefaultPolicy(workspace.APIAudit)
 	p.Initial, p.Max, p.Jitter = time.Millisecond, time.Millisecond, 0
 	o.Default = p
-	o.Budget = retry.Unbudgeted
+	o.Budget = retry.Unbudgeted()
 	o.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 }
 
@@ -85,7 +85,7 @@ func newEnv(t *testing.T, opts ...workspacetest.Option) *env {
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithHTTPClient(&http.Client{Transport: sent}),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited))
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

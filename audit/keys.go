@@ -68,7 +68,7 @@ func keyIDs(e *openpgp.Entity) []string {
 // (errors.Is(err, workspace.ErrInvalidInput)).
 func ValidatePublicKey(armored []byte, now time.Time) (*openpgp.Entity, error) {
 	const op = "audit.ValidatePublicKey"
-	bad := func(reason string) error { return workspace.InvalidInput(op, "publicKey", reason) }
+	bad := func(reason string) error { return &workspace.InputError{Op: op, Field: "publicKey", Reason: reason} }
 	if len(bytes.TrimSpace(armored)) == 0 {
 		return nil, bad("empty key")
 	}
@@ -180,7 +180,7 @@ func GenerateKey(domain string, opts *KeyOptions) (*KeyPair, error) {
 		o.Email = "audit@" + domain
 	}
 	if o.Bits < 2048 {
-		return nil, workspace.InvalidInput("audit.GenerateKey", "Bits", fmt.Sprintf("%d bits is too small; use at least 2048", o.Bits))
+		return nil, &workspace.InputError{Op: "audit.GenerateKey", Field: "Bits", Reason: fmt.Sprintf("%d bits is too small; use at least 2048", o.Bits)}
 	}
 	cfg := &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: o.Bits, Time: o.Now}
 	ent, err := openpgp.NewEntity(o.Name, "", o.Email, cfg)

@@ -87,7 +87,7 @@ func echoServer(t *testing.T) (*httptest.Server, *[]map[string]string) {
 func TestMonitorCreateEchoOnly(t *testing.T) {
 	srv, sent := echoServer(t)
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL), workspace.WithoutAuthentication(),
-		workspace.WithQuota(quota.Unlimited))
+		workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

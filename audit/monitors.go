@@ -75,7 +75,7 @@ func (s *MonitorsService) Create(ctx context.Context, source string, m *Monitor)
 		return nil, err
 	}
 	if m == nil {
-		return nil, workspace.InvalidInput(op, "monitor", "nil")
+		return nil, &workspace.InputError{Op: op, Field: "monitor", Reason: "nil"}
 	}
 	dest, err := s.a.username(op, "Destination", m.Destination)
 	if err != nil {
@@ -87,16 +87,16 @@ func (s *MonitorsService) Create(ctx context.Context, source string, m *Monitor)
 	if !m.Begin.IsZero() {
 		begin = m.Begin.UTC().Truncate(time.Minute)
 		if begin.Before(now) {
-			return nil, workspace.InvalidInput(op, "Begin", fmt.Sprintf("%s is in the past (now is %s UTC)", formatDate(begin), formatDate(now)))
+			return nil, &workspace.InputError{Op: op, Field: "Begin", Reason: fmt.Sprintf("%s is in the past (now is %s UTC)", formatDate(begin), formatDate(now))}
 		}
 		e.Set("beginDate", formatDate(begin))
 	}
 	if m.End.IsZero() {
-		return nil, workspace.InvalidInput(op, "End", "an end date is required")
+		return nil, &workspace.InputError{Op: op, Field: "End", Reason: "an end date is required"}
 	}
 	end := m.End.UTC().Truncate(time.Minute)
 	if !end.After(begin) {
-		return nil, workspace.InvalidInput(op, "End", fmt.Sprintf("%s is not after the begin date %s (UTC, to the minute)", formatDate(end), formatDate(begin)))
+		return nil, &workspace.InputError{Op: op, Field: "End", Reason: fmt.Sprintf("%s is not after the begin date %s (UTC, to the minute)", formatDate(end), formatDate(begin))}
 	}
 	e.Set("endDate", formatDate(end))
 	for _, f := range []struct {
@@ -117,7 +117,7 @@ func (s *MonitorsService) Create(ctx context.Context, source string, m *Monitor)
 			ok = ok || f.v == l
 		}
 		if !ok {
-			return nil, workspace.InvalidInput(op, f.field, fmt.Sprintf("level %q is not one of %v", f.v, f.allowed))
+			return nil, &workspace.InputError{Op: op, Field: f.field, Reason: fmt.Sprintf("level %q is not one of %v", f.v, f.allowed)}
 		}
 		e.Set(f.prop, string(f.v))
 	}

@@ -19,7 +19,7 @@ func TestDocumentedScopeSuffices(t *testing.T) {
 	srv.SetDelegatedScopes(srv.ServiceAccountClientID(), auth.ScopeEmailAudit)
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
-		workspace.WithQuota(quota.Unlimited))
+		workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func countedEnv(t *testing.T) (*env, *pathHits) {
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithHTTPClient(&http.Client{Transport: hits}),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited))
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/api/groupsmigration/v1"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/migrate"
 )
 
@@ -92,8 +93,8 @@ func (s *ArchiveService) send(ctx context.Context, group string, size int64, ope
 	if err != nil {
 		return err
 	}
-	ctx = workspace.WithCall(ctx, &workspace.Call{API: workspace.APIGroupsMigration, Method: "archive.insert", Group: strings.ToLower(group)})
-	u := s.c.core.BaseURL(workspace.APIGroupsMigration) + "upload/groups/v1/groups/" +
+	ctx = core.WithCall(ctx, &core.Call{API: workspace.APIGroupsMigration, Method: "archive.insert", Group: strings.ToLower(group)})
+	u := core.Of(s.c.core).BaseURL(workspace.APIGroupsMigration) + "upload/groups/v1/groups/" +
 		url.PathEscape(group) + "/archive?uploadType=media&alt=json&prettyPrint=false"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, io.NopCloser(open()))
 	if err != nil {
@@ -114,7 +115,7 @@ func (s *ArchiveService) send(ctx context.Context, group string, size int64, ope
 	// answer cannot be read: sending it again would store it twice.
 	var res groupsmigration.Groups
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&res); err != nil {
-		s.c.core.Logger().LogAttrs(ctx, slog.LevelWarn, "datatransfer: archive.insert: stored, but the answer could not be read",
+		core.Of(s.c.core).Logger.LogAttrs(ctx, slog.LevelWarn, "datatransfer: archive.insert: stored, but the answer could not be read",
 			slog.String("group", group), slog.String("error", err.Error()))
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/internal/apierr"
+	"github.com/gwsadmin/workspace/internal/core"
 )
 
 // Client gives access to group archive migration and the Data Transfer API.
@@ -92,7 +93,7 @@ func (c *Client) transferService(ctx context.Context, write bool) (*admin.Servic
 		return nil, err
 	}
 	svc, err := admin.NewService(ctx, option.WithHTTPClient(hc),
-		option.WithEndpoint(c.core.BaseURL(workspace.APIDataTransfer)))
+		option.WithEndpoint(core.Of(c.core).BaseURL(workspace.APIDataTransfer)))
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func (c *Client) dirService(ctx context.Context) (*directory.Service, error) {
 		return nil, err
 	}
 	c.dir, err = directory.NewService(ctx, option.WithHTTPClient(hc),
-		option.WithEndpoint(c.core.BaseURL(workspace.APIDirectory)))
+		option.WithEndpoint(core.Of(c.core).BaseURL(workspace.APIDirectory)))
 	return c.dir, err
 }
 

@@ -50,7 +50,7 @@ func runCrashChild(cfgJSON string) int {
 	ctx := context.Background()
 	core, err := workspace.NewClient(ctx, workspace.WithEndpoint(cfg.URL),
 		workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: cfg.Token})),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited))
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -133,7 +133,7 @@ func TestMigrateSurvivesSIGKILL(t *testing.T) {
 	// Restart with the same journals, in this process.
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithHTTPClient(srv.Client()), workspace.WithoutAuthentication(),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited))
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func ExampleClient_Migrate() {
 		workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()),
 		workspace.WithSubject(srv.AdminEmail()),
-		workspace.WithQuota(quota.Unlimited), // the fake is scaled up; Google's 10/s would be the default
+		workspace.WithQuota(quota.Unlimited()), // the fake is scaled up; Google's 10/s would be the default
 	)
 	if err != nil {
 		log.Fatal(err)

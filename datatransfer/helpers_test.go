@@ -20,10 +20,10 @@ import (
 
 // fastRetry retries like the defaults but never waits for real.
 func fastRetry(o *retry.Options) {
-	p := retry.Legacy
+	p := retry.DefaultPolicy(workspace.APIAudit)
 	p.Initial, p.Max, p.Jitter = time.Millisecond, time.Millisecond, 0
 	o.Default = p
-	o.Budget = retry.Unbudgeted
+	o.Budget = retry.Unbudgeted()
 	o.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 }
 
@@ -40,7 +40,7 @@ func newEnv(t *testing.T, limiter quota.Limiter, opts ...workspacetest.Option) *
 		workspacetest.WithProcessingDelay(0)}, opts...)...)
 	t.Cleanup(srv.Close)
 	if limiter == nil {
-		limiter = quota.Unlimited
+		limiter = quota.Unlimited()
 	}
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithHTTPClient(srv.Client()), workspace.WithoutAuthentication(),

@@ -3,6 +3,7 @@ package datatransfer
 import (
 	"context"
 
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/sendonce"
 	"github.com/gwsadmin/workspace/migrate"
 )
@@ -17,7 +18,7 @@ func (c *Client) Migrate(ctx context.Context, jobs []migrate.Job, opts *migrate.
 		o = *opts
 	}
 	if o.Logger == nil {
-		o.Logger = c.core.Logger()
+		o.Logger = core.Of(c.core).Logger
 	}
 	return migrate.Run(ctx, jobs, c.ArchiveSink(), &o)
 }

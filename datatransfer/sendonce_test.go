@@ -47,7 +47,7 @@ func countedEnv(t *testing.T) (*workspacetest.Server, *datatransfer.Client, *ins
 	ic := &insertCounter{next: srv.Client().Transport}
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithHTTPClient(&http.Client{Transport: ic}), workspace.WithoutAuthentication(),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited))
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestTransferWaitLogsPauses(t *testing.T) {
 	var buf bytes.Buffer
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithHTTPClient(srv.Client()), workspace.WithoutAuthentication(),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited),
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()),
 		workspace.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))))
 	if err != nil {
 		t.Fatal(err)

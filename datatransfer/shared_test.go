@@ -36,7 +36,7 @@ func TestTwoMigrationsIntoOneGroup(t *testing.T) {
 			srv := workspacetest.NewServer(workspacetest.WithSpeed(1000), workspacetest.WithProcessingDelay(5*time.Second))
 			t.Cleanup(srv.Close)
 			srv.AddGroup("shared@example.com")
-			var lim quota.Limiter = quota.Unlimited
+			var lim quota.Limiter = quota.Unlimited()
 			if tc.shared {
 				l, err := quota.New(quota.WithRules(quota.Rate("groupsmigration.project.rate", workspace.APIGroupsMigration, quota.PerProject, 1e6, time.Second)))
 				if err != nil {

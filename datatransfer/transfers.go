@@ -11,6 +11,7 @@ import (
 	admin "google.golang.org/api/admin/datatransfer/v1"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/pager"
 	"github.com/gwsadmin/workspace/retry"
 )
@@ -64,7 +65,7 @@ func (s *ApplicationsService) List(ctx context.Context, opts *ListOptions) (*App
 	call := svc.Applications.List()
 	if opts != nil {
 		if opts.PageSize < 0 || opts.PageSize > 500 {
-			return nil, workspace.InvalidInput("datatransfer: applications.list", "PageSize", "must be within 1–500")
+			return nil, &workspace.InputError{Op: "datatransfer: applications.list", Field: "PageSize", Reason: "must be within 1–500"}
 		}
 		if opts.PageSize > 0 {
 			call.MaxResults(opts.PageSize)
@@ -191,13 +192,13 @@ func (s *TransfersService) Insert(ctx context.Context, req *TransferRequest) (*T
 	const op = "datatransfer: transfers.insert"
 	switch {
 	case req == nil:
-		return nil, workspace.InvalidInput(op, "request", "is nil")
+		return nil, &workspace.InputError{Op: op, Field: "request", Reason: "is nil"}
 	case req.From == "" || req.To == "":
-		return nil, workspace.InvalidInput(op, "From/To", "both users are required")
+		return nil, &workspace.InputError{Op: op, Field: "From/To", Reason: "both users are required"}
 	case strings.EqualFold(req.From, req.To):
-		return nil, workspace.InvalidInput(op, "To", "must differ from From")
+		return nil, &workspace.InputError{Op: op, Field: "To", Reason: "must differ from From"}
 	case req.Drive == nil && req.Calendar == nil:
-		return nil, workspace.InvalidInput(op, "Drive/Calendar", "choose at least one application")
+		return nil, &workspace.InputError{Op: op, Field: "Drive/Calendar", Reason: "choose at least one application"}
 	}
 	var apps []*admin.ApplicationDataTransfer
 	if req.Drive != nil {
@@ -208,7 +209,7 @@ func (s *TransfersService) Insert(ctx context.Context, req *TransferRequest) (*T
 		var vals []string
 		for _, l := range levels {
 			if l != PrivacyPrivate && l != PrivacyShared {
-				return nil, workspace.InvalidInput(op, "Drive.PrivacyLevels", fmt.Sprintf("%q is not PRIVATE or SHARED", l))
+				return nil, &workspace.InputError{Op: op, Field: "Drive.PrivacyLevels", Reason: fmt.Sprintf("%q is not PRIVATE or SHARED", l)}
 			}
 			vals = append(vals, string(l))
 		}
@@ -246,7 +247,7 @@ func (s *TransfersService) Insert(ctx context.Context, req *TransferRequest) (*T
 // Get returns a transfer.
 func (s *TransfersService) Get(ctx context.Context, id string) (*Transfer, error) {
 	if id == "" {
-		return nil, workspace.InvalidInput("datatransfer: transfers.get", "id", "is empty")
+		return nil, &workspace.InputError{Op: "datatransfer: transfers.get", Field: "id", Reason: "is empty"}
 	}
 	svc, err := s.c.transferService(ctx, false)
 	if err != nil {
@@ -268,7 +269,7 @@ func (s *TransfersService) List(ctx context.Context, opts *TransferListOptions) 
 	call := svc.Transfers.List()
 	if opts != nil {
 		if opts.PageSize < 0 || opts.PageSize > 500 {
-			return nil, workspace.InvalidInput("datatransfer: transfers.list", "PageSize", "must be within 1–500")
+			return nil, &workspace.InputError{Op: "datatransfer: transfers.list", Field: "PageSize", Reason: "must be within 1–500"}
 		}
 		if opts.PageSize > 0 {
 			call.MaxResults(opts.PageSize)
@@ -362,7 +363,7 @@ func (s *TransfersService) Wait(ctx context.Context, id string, opts *WaitOption
 			}
 			return t, nil
 		}
-		if l := s.c.core.Logger(); pause > time.Second && l.Enabled(ctx, slog.LevelInfo) {
+		if l := core.Of(s.c.core).Logger; pause > time.Second && l.Enabled(ctx, slog.LevelInfo) {
 			l.LogAttrs(ctx, slog.LevelInfo, "datatransfer: transfer not done; polling again after a pause",
 				slog.String("transfer", id), slog.String("status", t.Status), slog.Duration("wait", pause))
 		}
@@ -396,13 +397,13 @@ type UsersService struct{ c *Client }
 // Results are cached for the life of the Client.
 func (s *UsersService) ID(ctx context.Context, user string) (string, error) {
 	if user == "" {
-		return "", workspace.InvalidInput("datatransfer: users.get", "user", "is empty")
+		return "", &workspace.InputError{Op: "datatransfer: users.get", Field: "user", Reason: "is empty"}
 	}
 	if !strings.Contains(user, "@") {
 		// Directory ids are decimal and often 21 digits long, beyond
 		// uint64: check the digits, not the value.
 		if strings.Trim(user, "0123456789") != "" {
-			return "", workspace.InvalidInput("datatransfer: users.get", "user", fmt.Sprintf("%q is neither an e-mail address nor a numeric id", user))
+			return "", &workspace.InputError{Op: "datatransfer: users.get", Field: "user", Reason: fmt.Sprintf("%q is neither an e-mail address nor a numeric id", user)}
 		}
 		return user, nil
 	}
@@ -429,5 +430,5 @@ func (s *UsersService) ID(ctx context.Context, user string) (string, error) {
 }
 
 func withCall(ctx context.Context, api, method string) context.Context {
-	return workspace.WithCall(ctx, &workspace.Call{API: api, Method: method})
+	return core.WithCall(ctx, &core.Call{API: api, Method: method})
 }

@@ -29,7 +29,7 @@ func TestListSendsNoCustomerID(t *testing.T) {
 	}))
 	defer srv.Close()
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
-		workspace.WithoutAuthentication(), workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited))
+		workspace.WithoutAuthentication(), workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/sendonce"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
@@ -104,9 +105,9 @@ func (o *BatchOptions) withDefaults() (BatchOptions, error) {
 	const op = "gmail: Batch"
 	switch {
 	case b.Size < 0 || b.Size > MaxBatchSize:
-		return b, workspace.InvalidInput(op, "Size", fmt.Sprintf("must be between 1 and %d", MaxBatchSize))
+		return b, &workspace.InputError{Op: op, Field: "Size", Reason: fmt.Sprintf("must be between 1 and %d", MaxBatchSize)}
 	case b.Parallel < 0 || b.MaxAttempts < 0 || b.Initial < 0 || b.Max < 0 || b.MaxRetryAfter < 0:
-		return b, workspace.InvalidInput(op, "BatchOptions", "must not be negative")
+		return b, &workspace.InputError{Op: op, Field: "BatchOptions", Reason: "must not be negative"}
 	}
 	if b.Size == 0 {
 		b.Size = DefaultBatchSize
@@ -282,7 +283,7 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 	}
 	for i, c := range calls {
 		if c == nil || c.Path == "" || c.Method == "" {
-			return workspace.InvalidInput(op, fmt.Sprintf("calls[%d]", i), "Method and Path are required")
+			return &workspace.InputError{Op: op, Field: fmt.Sprintf("calls[%d]", i), Reason: "Method and Path are required"}
 		}
 		c.StatusCode, c.Err, c.Attempts = 0, nil, 0
 		c.body = nil
@@ -328,7 +329,7 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 		}
 		if len(next) > 0 {
 			wait = max(wait, backoff(o, round))
-			if l := g.core.Logger(); wait > time.Second && l != nil {
+			if l := core.Of(g.core).Logger; wait > time.Second && l != nil {
 				l.LogAttrs(ctx, slog.LevelInfo, "gmail: batch calls wait for their retry",
 					slog.String("user", user), slog.Int("calls", len(next)), slog.Int("round", round+1),
 					slog.Duration("wait", wait))
@@ -355,7 +356,7 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 // reads reports whether c only reads (HTTP GET or HEAD), so that sending
 // it twice cannot change anything.
 func (c *BatchCall) reads() bool {
-	// One rule for every call: the core's repeat table (retry.Methods),
+	// One rule for every call: the core's repeat table (retry.Table),
 	// which knows the writes that are safe to repeat (modify, trash, ...).
 	hm := strings.ToUpper(c.HTTPMethod)
 	if hm == "" {
@@ -400,7 +401,7 @@ type partOutcome struct {
 // was sent). It is marked to be sent once: Batch retries call by call
 // (a transport retry would send every call again, writes included).
 func batchCallContext(ctx context.Context, user string) context.Context {
-	return workspace.WithCall(sendonce.With(ctx), &workspace.Call{Method: "gmail.batch", User: user})
+	return core.WithCall(sendonce.With(ctx), &core.Call{Method: "gmail.batch", User: user})
 }
 
 // lostBatch is the outcome of every call of a batch that got no answer of
@@ -608,7 +609,7 @@ func (g *Client) sendBatch(ctx context.Context, uc *userConn, user string, calls
 	prefix := hex.EncodeToString(rnd[:])
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	base := g.core.BaseURL(workspace.APIGmail)
+	base := core.Of(g.core).BaseURL(workspace.APIGmail)
 	bu, err := url.Parse(base)
 	if err != nil {
 		for _, i := range send {

@@ -15,6 +15,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/internal/apierr"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/quota"
 )
 
@@ -138,7 +139,7 @@ func (g *Client) connScopes(ctx context.Context, op, user string, scopes []strin
 		return nil, err
 	}
 	svc, err := gmailapi.NewService(ctx, option.WithHTTPClient(hc),
-		option.WithEndpoint(g.core.BaseURL(workspace.APIGmail)))
+		option.WithEndpoint(core.Of(g.core).BaseURL(workspace.APIGmail)))
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func (g *Client) Service(ctx context.Context, user string) (*gmailapi.Service, e
 // too.
 func (g *Client) ServiceWithScopes(ctx context.Context, user string, scopes ...string) (*gmailapi.Service, error) {
 	if len(scopes) == 0 {
-		return nil, workspace.InvalidInput("gmail: ServiceWithScopes", "scopes", "at least one scope is required")
+		return nil, &workspace.InputError{Op: "gmail: ServiceWithScopes", Field: "scopes", Reason: "at least one scope is required"}
 	}
 	uc, err := g.connScopes(ctx, "gmail: Service", user, scopes)
 	if err != nil {
@@ -187,7 +188,7 @@ func (g *Client) ServiceWithScopes(ctx context.Context, user string, scopes ...s
 // "users.messages.get"), which the quota layer looks up in the cost table
 // of the configured regime.
 func CallContext(ctx context.Context, user, method string) context.Context {
-	return workspace.WithCall(ctx, &workspace.Call{API: workspace.APIGmail, Method: method, User: user})
+	return core.WithCall(ctx, &core.Call{API: workspace.APIGmail, Method: method, User: user})
 }
 
 // checkUser refuses an empty or malformed mailbox address before any
@@ -196,7 +197,7 @@ func CallContext(ctx context.Context, user, method string) context.Context {
 func checkUser(op, user string) error {
 	at := strings.LastIndexByte(user, '@')
 	if at <= 0 || at == len(user)-1 || strings.ContainsAny(user, " \t\r\n/?#") {
-		return workspace.InvalidInput(op, "user", "not an e-mail address: "+strconv.Quote(user))
+		return &workspace.InputError{Op: op, Field: "user", Reason: "not an e-mail address: " + strconv.Quote(user)}
 	}
 	return nil
 }

@@ -93,7 +93,7 @@
 // leaves speed unused.
 //
 // Ordinary calls are retried by the core's transport by the one repeat
-// table of package retry (retry.Methods): reads and calls that are safe to
+// table of package retry (retry.Table): reads and calls that are safe to
 // repeat (modify, trash, labels patch...) after throttles (403
 // rateLimitExceeded or userRateLimitExceeded, 429), 408 and 5xx; calls
 // that add something (send, insert, import, drafts, labels create) only

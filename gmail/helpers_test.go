@@ -18,10 +18,10 @@ import (
 
 // fastRetry retries like the Gmail defaults but never waits for real.
 func fastRetry(o *retry.Options) {
-	p := retry.Modern
+	p := retry.DefaultPolicy(workspace.APIGmail)
 	p.Initial, p.Max, p.Jitter = time.Millisecond, time.Millisecond, 0
 	o.Default = p
-	o.Budget = retry.Unbudgeted
+	o.Budget = retry.Unbudgeted()
 	o.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 }
 
@@ -104,7 +104,7 @@ func newEnv(t *testing.T, lim quota.Limiter, opts ...workspacetest.Option) *env 
 		workspacetest.WithProcessingDelay(0)}, opts...)...)
 	t.Cleanup(srv.Close)
 	if lim == nil {
-		lim = quota.Unlimited
+		lim = quota.Unlimited()
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(base.CloseIdleConnections)

@@ -46,7 +46,7 @@ type HistoryOptions struct {
 func (s *HistoryService) List(ctx context.Context, user string, start uint64, opts *HistoryOptions) (*gmailapi.ListHistoryResponse, error) {
 	const op = "gmail: history.list"
 	if start == 0 {
-		return nil, workspace.InvalidInput(op, "startHistoryId", "must not be 0")
+		return nil, &workspace.InputError{Op: op, Field: "startHistoryId", Reason: "must not be 0"}
 	}
 	uc, err := s.g.conn(ctx, op, user)
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *HistoryService) List(ctx context.Context, user string, start uint64, op
 		switch t {
 		case MessageAdded, MessageDeleted, LabelAdded, LabelRemoved:
 		default:
-			return nil, workspace.InvalidInput(op, "Types", fmt.Sprintf("unknown history type %q", t))
+			return nil, &workspace.InputError{Op: op, Field: "Types", Reason: fmt.Sprintf("unknown history type %q", t)}
 		}
 	}
 	if len(o.Types) > 0 {

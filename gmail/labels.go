@@ -59,7 +59,7 @@ func (s *LabelsService) All(ctx context.Context, user string, opts *LabelListOpt
 func (s *LabelsService) Create(ctx context.Context, user string, l *gmailapi.Label) (*gmailapi.Label, error) {
 	const op = "gmail: labels.create"
 	if l == nil || l.Name == "" {
-		return nil, workspace.InvalidInput(op, "Name", "empty")
+		return nil, &workspace.InputError{Op: op, Field: "Name", Reason: "empty"}
 	}
 	uc, err := s.g.conn(ctx, op, user)
 	if err != nil {
@@ -74,7 +74,7 @@ func (s *LabelsService) Create(ctx context.Context, user string, l *gmailapi.Lab
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.labels/delete
 func (s *LabelsService) Delete(ctx context.Context, user, id string) error {
 	if id == "" {
-		return workspace.InvalidInput("gmail: labels.delete", "id", "empty")
+		return &workspace.InputError{Op: "gmail: labels.delete", Field: "id", Reason: "empty"}
 	}
 	uc, err := s.g.conn(ctx, "gmail: labels.delete", user)
 	if err != nil {

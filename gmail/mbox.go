@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/sendonce"
 	"github.com/gwsadmin/workspace/migrate"
 )
@@ -44,7 +45,7 @@ func (g *Client) ImportMbox(ctx context.Context, user, source string, opts *Impo
 		mo = *o.Migrate
 	}
 	if mo.Logger == nil {
-		mo.Logger = g.core.Logger()
+		mo.Logger = core.Of(g.core).Logger
 	}
 	return migrate.Run(ctx, []migrate.Job{{Source: source, Target: user}}, g.ImportSink(&o), &mo)
 }

@@ -94,7 +94,7 @@ func (o *GetOptions) check(op string) error {
 	case "", "full", "metadata", "minimal", "raw":
 		return nil
 	}
-	return workspace.InvalidInput(op, "Format", fmt.Sprintf("%q is not full, metadata, minimal or raw", o.Format))
+	return &workspace.InputError{Op: op, Field: "Format", Reason: fmt.Sprintf("%q is not full, metadata, minimal or raw", o.Format)}
 }
 
 func (o *GetOptions) query() url.Values {
@@ -123,7 +123,7 @@ func (s *MessagesService) Get(ctx context.Context, user, id string, opts *GetOpt
 		return nil, err
 	}
 	if id == "" {
-		return nil, workspace.InvalidInput(op, "id", "empty")
+		return nil, &workspace.InputError{Op: op, Field: "id", Reason: "empty"}
 	}
 	uc, err := s.g.conn(ctx, op, user)
 	if err != nil {
@@ -168,7 +168,7 @@ func (s *MessagesService) getMany(ctx context.Context, user string, ids []string
 	out := make([]*gmailapi.Message, len(ids))
 	for i, id := range ids {
 		if id == "" {
-			return nil, 0, workspace.InvalidInput(op, fmt.Sprintf("ids[%d]", i), "empty")
+			return nil, 0, &workspace.InputError{Op: op, Field: fmt.Sprintf("ids[%d]", i), Reason: "empty"}
 		}
 		m := &gmailapi.Message{}
 		calls[i] = &BatchCall{Method: "users.messages.get", Path: "users/" + pathUser(user) + "/messages/" + url.PathEscape(id),
@@ -206,7 +206,7 @@ func (s *MessagesService) ModifyMany(ctx context.Context, user string, mods []Mo
 	calls := make([]*BatchCall, len(mods))
 	for i, m := range mods {
 		if m.ID == "" {
-			return nil, workspace.InvalidInput(op, fmt.Sprintf("mods[%d].ID", i), "empty")
+			return nil, &workspace.InputError{Op: op, Field: fmt.Sprintf("mods[%d].ID", i), Reason: "empty"}
 		}
 		calls[i] = &BatchCall{Method: "users.messages.modify", HTTPMethod: "POST",
 			Path:   "users/" + pathUser(user) + "/messages/" + url.PathEscape(m.ID) + "/modify",
@@ -234,7 +234,7 @@ const MaxBatchModify = 1000
 func (s *MessagesService) LabelMany(ctx context.Context, user string, ids []string, add, remove []string) error {
 	const op = "gmail: messages.batchModify"
 	if len(add) == 0 && len(remove) == 0 {
-		return workspace.InvalidInput(op, "labels", "nothing to add or remove")
+		return &workspace.InputError{Op: op, Field: "labels", Reason: "nothing to add or remove"}
 	}
 	uc, err := s.g.conn(ctx, op, user)
 	if err != nil {
@@ -257,7 +257,7 @@ func (s *MessagesService) LabelMany(ctx context.Context, user string, ids []stri
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/modify
 func (s *MessagesService) Modify(ctx context.Context, user, id string, add, remove []string) (*gmailapi.Message, error) {
 	if id == "" {
-		return nil, workspace.InvalidInput("gmail: messages.modify", "id", "empty")
+		return nil, &workspace.InputError{Op: "gmail: messages.modify", Field: "id", Reason: "empty"}
 	}
 	uc, err := s.g.conn(ctx, "gmail: messages.modify", user)
 	if err != nil {
@@ -273,7 +273,7 @@ func (s *MessagesService) Modify(ctx context.Context, user, id string, add, remo
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/trash
 func (s *MessagesService) Trash(ctx context.Context, user, id string) error {
 	if id == "" {
-		return workspace.InvalidInput("gmail: messages.trash", "id", "empty")
+		return &workspace.InputError{Op: "gmail: messages.trash", Field: "id", Reason: "empty"}
 	}
 	uc, err := s.g.conn(ctx, "gmail: messages.trash", user)
 	if err != nil {
@@ -290,7 +290,7 @@ func (s *MessagesService) Trash(ctx context.Context, user, id string) error {
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/delete
 func (s *MessagesService) Delete(ctx context.Context, user, id string) error {
 	if id == "" {
-		return workspace.InvalidInput("gmail: messages.delete", "id", "empty")
+		return &workspace.InputError{Op: "gmail: messages.delete", Field: "id", Reason: "empty"}
 	}
 	uc, err := s.g.conn(ctx, "gmail: messages.delete", user)
 	if err != nil {

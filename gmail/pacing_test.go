@@ -82,7 +82,7 @@ func newPacingEnv(t *testing.T, fifth bool) *pacingEnv {
 		workspace.WithScopes(auth.ScopeGmailFull),
 		workspace.WithHTTPClient(&http.Client{Transport: base}),
 		workspace.WithRetry(func(o *retry.Options) {
-			o.Budget = retry.Unbudgeted
+			o.Budget = retry.Unbudgeted()
 			o.Sleep = func(ctx context.Context, d time.Duration) error { clock.sleep(d); return ctx.Err() }
 		}),
 		workspace.WithQuota(lim))

@@ -18,6 +18,7 @@ import (
 	gmailapi "google.golang.org/api/gmail/v1"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/sendonce"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
@@ -47,7 +48,7 @@ func (r *UploadRetry) withDefaults(op string) (UploadRetry, error) {
 		o = *r
 	}
 	if o.MaxAttempts < 0 || o.Initial < 0 || o.Max < 0 || o.MaxRetryAfter < 0 {
-		return o, workspace.InvalidInput(op, "Retry", "must not be negative")
+		return o, &workspace.InputError{Op: op, Field: "Retry", Reason: "must not be negative"}
 	}
 	if o.MaxAttempts == 0 {
 		o.MaxAttempts = 6
@@ -142,7 +143,7 @@ func (g *Client) resumable(ctx context.Context, uc *userConn, method, user, path
 		o.MaxAttempts = 1
 	}
 	u := &upload{g: g, uc: uc, method: method, user: user, meta: mj, src: src, chunk: chunk, o: o,
-		start: g.core.BaseURL(workspace.APIGmail) + "upload/gmail/v1/" + path + "?" + q.Encode()}
+		start: core.Of(g.core).BaseURL(workspace.APIGmail) + "upload/gmail/v1/" + path + "?" + q.Encode()}
 	// One charge for the whole call, and one of the user's concurrency
 	// slots held until it ends: the upload is one call in flight.
 	rel, err := g.acquire(ctx, user, method)
@@ -156,7 +157,7 @@ func (g *Client) resumable(ctx context.Context, uc *userConn, method, user, path
 
 // run is the upload's retry loop.
 func (u *upload) run(ctx context.Context, report *quota.Outcome) (*gmailapi.Message, error) {
-	rctx := workspace.WithCall(sendonce.With(ctx), &workspace.Call{Method: u.method, User: u.user})
+	rctx := core.WithCall(sendonce.With(ctx), &core.Call{Method: u.method, User: u.user})
 	total := u.src.size
 	var (
 		session string // the session URI, "" until started
@@ -243,7 +244,7 @@ func (u *upload) run(ctx context.Context, report *quota.Outcome) (*gmailapi.Mess
 			return nil, u.unknownIf(lastSent, a.err)
 		}
 		wait := max(a.retryAfter, expBackoff(u.o.Initial, u.o.Max, fails-1))
-		if l := u.g.core.Logger(); l.Enabled(ctx, slog.LevelInfo) {
+		if l := core.Of(u.g.core).Logger; l.Enabled(ctx, slog.LevelInfo) {
 			l.LogAttrs(ctx, slog.LevelInfo, "gmail: upload retrying",
 				slog.String("method", u.method), slog.String("user", u.user),
 				slog.Int64("committed", off), slog.Int64("total", total),

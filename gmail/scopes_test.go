@@ -22,7 +22,7 @@ func delegatedGmail(t *testing.T, scopes ...string) (*workspacetest.Server, *gma
 	srv.SetDelegatedScopes(srv.ServiceAccountClientID(), scopes...)
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
-		workspace.WithQuota(quota.Unlimited))
+		workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

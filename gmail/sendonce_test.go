@@ -61,7 +61,7 @@ func countedEnv(t *testing.T) (*workspacetest.Server, *gmail.Client, *pathCounte
 		workspace.WithRetry(func(o *retry.Options) {
 			o.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 		}),
-		workspace.WithQuota(quota.Unlimited))
+		workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

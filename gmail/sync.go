@@ -16,6 +16,7 @@ import (
 	gmailapi "google.golang.org/api/gmail/v1"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/quota"
 )
 
@@ -123,7 +124,7 @@ func (g *Client) Sync(ctx context.Context, user string, store Store, opts *SyncO
 		return nil, err
 	}
 	if store == nil {
-		return nil, workspace.InvalidInput(op, "store", "nil")
+		return nil, &workspace.InputError{Op: op, Field: "store", Reason: "nil"}
 	}
 	r := newSyncRun(g, user, store, opts)
 	hid, err := store.HistoryID(ctx, user)
@@ -183,7 +184,7 @@ func (g *Client) FullSync(ctx context.Context, user string, store Store, opts *S
 		return nil, err
 	}
 	if store == nil {
-		return nil, workspace.InvalidInput(op, "store", "nil")
+		return nil, &workspace.InputError{Op: op, Field: "store", Reason: "nil"}
 	}
 	return newSyncRun(g, user, store, opts).full(ctx, "asked")
 }
@@ -320,7 +321,7 @@ func (r *syncRun) optionsKey() string {
 }
 
 func (r *syncRun) log(ctx context.Context, msg string, attrs ...slog.Attr) {
-	if l := r.g.core.Logger(); l != nil {
+	if l := core.Of(r.g.core).Logger; l != nil {
 		l.LogAttrs(ctx, slog.LevelInfo, msg, append([]slog.Attr{slog.String("user", r.user)}, attrs...)...)
 	}
 }

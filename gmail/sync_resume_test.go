@@ -460,7 +460,7 @@ func (e *env) logged(t *testing.T) (*gmail.Client, *bytes.Buffer) {
 		workspace.WithSubject(e.srv.AdminEmail()),
 		workspace.WithScopes(auth.ScopeGmailFull),
 		workspace.WithHTTPClient(&http.Client{Transport: &wire{next: base}}),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited),
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()),
 		workspace.WithLogger(slog.New(slog.NewTextHandler(&buf, nil))))
 	if err != nil {
 		t.Fatal(err)

@@ -56,10 +56,10 @@ func (s *ThreadsService) Get(ctx context.Context, user, id string, opts *GetOpti
 	}
 	if opts != nil && opts.Format == "raw" {
 		// threads.get documents full, metadata and minimal only.
-		return nil, workspace.InvalidInput(op, "Format", `"raw" is not a thread format (full, metadata or minimal); get the messages with Messages.Get for raw`)
+		return nil, &workspace.InputError{Op: op, Field: "Format", Reason: `"raw" is not a thread format (full, metadata or minimal); get the messages with Messages.Get for raw`}
 	}
 	if id == "" {
-		return nil, workspace.InvalidInput(op, "id", "empty")
+		return nil, &workspace.InputError{Op: op, Field: "id", Reason: "empty"}
 	}
 	uc, err := s.g.conn(ctx, op, user)
 	if err != nil {

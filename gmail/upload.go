@@ -133,7 +133,7 @@ func (s *MessagesService) store(ctx context.Context, method, user string, src so
 	switch o.InternalDateSource {
 	case "", "receivedTime", "dateHeader":
 	default:
-		return nil, workspace.InvalidInput(op, "InternalDateSource", fmt.Sprintf("%q is not receivedTime or dateHeader", o.InternalDateSource))
+		return nil, &workspace.InputError{Op: op, Field: "InternalDateSource", Reason: fmt.Sprintf("%q is not receivedTime or dateHeader", o.InternalDateSource)}
 	}
 	if err := checkSource(op, src, MaxInsertSize); err != nil {
 		return nil, err
@@ -288,16 +288,16 @@ func uploadPlan(size int64, threshold int64, chunk int) (bool, int) {
 func checkSource(op string, src source, limit int64) error {
 	if src.data != nil || src.size == 0 {
 		if len(bytes.TrimSpace(src.data)) == 0 {
-			return workspace.InvalidInput(op, "message", "empty")
+			return &workspace.InputError{Op: op, Field: "message", Reason: "empty"}
 		}
 	} else if empty, err := allSpace(src.open()); err != nil || empty {
 		if err != nil {
 			return fmt.Errorf("%s: reading the message: %w", op, err)
 		}
-		return workspace.InvalidInput(op, "message", "empty")
+		return &workspace.InputError{Op: op, Field: "message", Reason: "empty"}
 	}
 	if src.size > limit {
-		return workspace.InvalidInput(op, "message", fmt.Sprintf("%d bytes, more than Gmail's limit of %d", src.size, limit))
+		return &workspace.InputError{Op: op, Field: "message", Reason: fmt.Sprintf("%d bytes, more than Gmail's limit of %d", src.size, limit)}
 	}
 	if _, err := netmail.ReadMessage(src.open()); err != nil {
 		return &workspace.InputError{Op: op, Field: "message", Reason: "not an RFC 822 message", Err: err}
@@ -396,7 +396,7 @@ type Attachment struct {
 func Compose(m *Mail) ([]byte, error) {
 	const op = "gmail: Compose"
 	if m == nil {
-		return nil, workspace.InvalidInput(op, "mail", "nil")
+		return nil, &workspace.InputError{Op: op, Field: "mail", Reason: "nil"}
 	}
 	var h gomail.Header
 	addrs := func(field string, list []string) error {
@@ -414,7 +414,7 @@ func Compose(m *Mail) ([]byte, error) {
 		return nil
 	}
 	if m.From == "" {
-		return nil, workspace.InvalidInput(op, "From", "empty")
+		return nil, &workspace.InputError{Op: op, Field: "From", Reason: "empty"}
 	}
 	for _, f := range []struct {
 		name string

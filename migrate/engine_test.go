@@ -62,7 +62,7 @@ func newSink() *scriptSink {
 
 func (s *scriptSink) CheckTarget(t string) error {
 	if !strings.Contains(t, "@") {
-		return workspace.InvalidInput("test", "target", "not an address")
+		return &workspace.InputError{Op: "test", Field: "target", Reason: "not an address"}
 	}
 	return nil
 }

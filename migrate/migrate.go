@@ -229,15 +229,15 @@ func Run(ctx context.Context, jobs []Job, sink Sink, opts *Options) (*Report, er
 	const op = "migrate: Run"
 	switch {
 	case o.Workers < 0:
-		return nil, workspace.InvalidInput(op, "Workers", "must not be negative")
+		return nil, &workspace.InputError{Op: op, Field: "Workers", Reason: "must not be negative"}
 	case o.MaxAttempts < 0:
-		return nil, workspace.InvalidInput(op, "MaxAttempts", "must not be negative")
+		return nil, &workspace.InputError{Op: op, Field: "MaxAttempts", Reason: "must not be negative"}
 	case o.Policy < Standard || o.Policy > Repair:
-		return nil, workspace.InvalidInput(op, "Policy", "unknown policy")
+		return nil, &workspace.InputError{Op: op, Field: "Policy", Reason: "unknown policy"}
 	case o.Dedupe < ByContent || o.Dedupe > KeepAll:
-		return nil, workspace.InvalidInput(op, "Dedupe", "unknown dedupe rule")
+		return nil, &workspace.InputError{Op: op, Field: "Dedupe", Reason: "unknown dedupe rule"}
 	case len(jobs) == 0:
-		return nil, workspace.InvalidInput(op, "jobs", "no jobs given")
+		return nil, &workspace.InputError{Op: op, Field: "jobs", Reason: "no jobs given"}
 	}
 	if o.Workers == 0 {
 		o.Workers = 10
@@ -275,7 +275,7 @@ func Run(ctx context.Context, jobs []Job, sink Sink, opts *Options) (*Report, er
 		}
 		t := strings.ToLower(j.Target)
 		if seen[pair{abs, t}] {
-			return nil, workspace.InvalidInput(op, fmt.Sprintf("jobs[%d]", i), "the same source and target appear twice")
+			return nil, &workspace.InputError{Op: op, Field: fmt.Sprintf("jobs[%d]", i), Reason: "the same source and target appear twice"}
 		}
 		seen[pair{abs, t}] = true
 		if _, ok := byTarget[t]; !ok {

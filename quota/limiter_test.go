@@ -550,7 +550,7 @@ func TestRuleValidation(t *testing.T) {
 }
 
 func TestUnlimited(t *testing.T) {
-	rel, err := Unlimited.Acquire(context.Background(), &Request{})
+	rel, err := Unlimited().Acquire(context.Background(), &Request{})
 	if err != nil {
 		t.Fatal(err)
 	}

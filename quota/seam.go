@@ -76,9 +76,9 @@ func (e *BudgetError) Is(target error) bool { return target == ErrBudgetExhauste
 // this package, knows a spent quota by this method and does not retry it.
 func (e *BudgetError) QuotaExhausted() bool { return true }
 
-// Unlimited is a Limiter that admits everything at once. It is the
+// Unlimited returns a Limiter that admits everything at once. It is the
 // pass-through used when pacing is turned off.
-var Unlimited Limiter = unlimited{}
+func Unlimited() Limiter { return unlimited{} }
 
 type unlimited struct{}
 

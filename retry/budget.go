@@ -28,8 +28,9 @@ func NewBudget(capacity, cost, transportCost, refund int) *Budget {
 // roughly one retry for every five successes once the reserve is spent.
 func DefaultBudget() *Budget { return NewBudget(500, 5, 10, 1) }
 
-// Unbudgeted is a Budget that never runs out.
-var Unbudgeted = &Budget{disabled: true}
+// Unbudgeted returns a Budget that never runs out: every failure the
+// policy allows is retried, however many calls are failing at once.
+func Unbudgeted() *Budget { return &Budget{disabled: true} }
 
 // take spends the cost of one retry; it reports false when the budget is
 // spent.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/internal/apierr"
+	"github.com/gwsadmin/workspace/internal/core"
 )
 
 // Class is the kind of outcome an attempt had.
@@ -69,16 +70,6 @@ type Decision struct {
 	Token bool
 }
 
-// LegacyAPIs are the APIs whose documentation says that 503 means a quota
-// was exceeded and 403 means bad input: the GData feeds and the Admin SDK
-// APIs that share their limits page.
-var LegacyAPIs = map[string]bool{
-	"groupsmigration": true,
-	"datatransfer":    true,
-	"audit":           true,
-	"settings":        true,
-}
-
 // Throttle reasons in Google's JSON errors.
 var throttleReasons = []string{
 	"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED",
@@ -90,7 +81,7 @@ var throttleReasons = []string{
 var dailyReasons = []string{"dailyLimitExceeded", "quotaExceeded", "dailyLimitExceededUnreg", "limitExceeded"}
 
 // Classify tells what kind of outcome an attempt had. api is the API name of
-// the call (see LegacyAPIs). For responses of 400 and above it reads the
+// the call (the legacy APIs: Groups Migration, Data Transfer, Email Audit, Admin Settings). For responses of 400 and above it reads the
 // body (capped) and replaces it so that callers can still read it.
 func Classify(api string, resp *http.Response, err error) Decision {
 	if err != nil {
@@ -126,7 +117,7 @@ func throttleProves(api string, info *apierr.Info) bool {
 			return true
 		}
 	}
-	if info.StatusCode == http.StatusServiceUnavailable && LegacyAPIs[api] {
+	if info.StatusCode == http.StatusServiceUnavailable && core.LegacyAPI(api) {
 		return !info.HasReason("backendError") && !info.HasReason("BACKEND FAILURE")
 	}
 	return false
@@ -134,7 +125,7 @@ func throttleProves(api string, info *apierr.Info) bool {
 
 func classifyStatus(api string, info *apierr.Info) Class {
 	status := info.StatusCode
-	legacy := LegacyAPIs[api]
+	legacy := core.LegacyAPI(api)
 	daily := false
 	for _, r := range dailyReasons {
 		if info.HasReason(r) {

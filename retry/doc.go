@@ -33,8 +33,9 @@
 //
 // # Which calls are repeated
 //
-// Every method the library sends has a rule in [Methods], the one table
-// that decides it, looked up by the API and method of the request's Call:
+// Every method the library sends has a rule in one table (printed by
+// [Table], read with [RuleFor]), looked up by the API and method of the
+// request:
 //
 //   - [Safe]: reads, and writes idempotent by contract (PUT, DELETE, calls
 //     that set fields to given values). Repeated after any Transient or
@@ -167,10 +168,10 @@
 //
 // # Waiting
 //
-// [Legacy] (Groups Migration, Data Transfer, Email Audit, Admin Settings):
-// 7 attempts, waits of 5 s, 10 s, 20 s, 40 s, 80 s, 80 s, ±20% jitter, as
-// those APIs' limits pages ask. [Modern] (Gmail, Directory, Cloud Identity):
-// 6 attempts from 1 s doubling to at most 32 s, ±20% jitter. A Retry-After
+// The legacy policy (Groups Migration, Data Transfer, Email Audit, Admin
+// Settings): 7 attempts, waits of 5 s, 10 s, 20 s, 40 s, 80 s, 80 s, ±20%
+// jitter, as those APIs' limits pages ask. The modern policy (Gmail,
+// Directory, Cloud Identity): 6 attempts from 1 s doubling to at most 32 s, ±20% jitter. A Retry-After
 // header (or a RetryInfo detail) replaces the computed wait; one longer than
 // Policy.MaxRetryAfter (2 minutes) is not waited for and the error is
 // returned, so a sending limit that lifts in hours fails fast.

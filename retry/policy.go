@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/gwsadmin/workspace/internal/core"
 )
 
 // Policy says how one API's calls are retried.
@@ -49,10 +51,10 @@ func (p Policy) Validate() error {
 	return nil
 }
 
-// Legacy is the default for the Admin SDK and GData APIs (Groups Migration,
+// legacy is the default for the Admin SDK and GData APIs (Groups Migration,
 // Data Transfer, Email Audit, Admin Settings): their limits pages ask for a
 // first wait of about 5 s, then 10 s and so on, giving up after 5–7 retries.
-var Legacy = Policy{
+var legacy = Policy{
 	MaxAttempts:   7,
 	Initial:       5 * time.Second,
 	Max:           80 * time.Second,
@@ -61,9 +63,9 @@ var Legacy = Policy{
 	MaxRetryAfter: 2 * time.Minute,
 }
 
-// Modern is the default for Gmail, Directory and Cloud Identity: start at
+// modern is the default for Gmail, Directory and Cloud Identity: start at
 // 1 s (Gmail's error guide), double, cap at 32 s, 6 attempts in all.
-var Modern = Policy{
+var modern = Policy{
 	MaxAttempts:   6,
 	Initial:       time.Second,
 	Max:           32 * time.Second,
@@ -74,10 +76,10 @@ var Modern = Policy{
 
 // DefaultPolicy returns the default policy of an API.
 func DefaultPolicy(api string) Policy {
-	if LegacyAPIs[api] {
-		return Legacy
+	if core.LegacyAPI(api) {
+		return legacy
 	}
-	return Modern
+	return modern
 }
 
 // Options configure retrying for a whole client. The zero value means the
@@ -89,7 +91,7 @@ type Options struct {
 	// API not in Policies.
 	Default Policy
 	// Budget limits retries across the client; nil means a new
-	// DefaultBudget, and Unbudgeted turns the budget off.
+	// DefaultBudget, and Unbudgeted() turns the budget off.
 	Budget *Budget
 	// Sleep waits d or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error

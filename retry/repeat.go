@@ -13,7 +13,7 @@ import (
 type Repeat int
 
 const (
-	// Unlisted is the zero Repeat: the method is not in [Methods]; see
+	// Unlisted is the zero Repeat: the method is not in the repeat table ([Table]); see
 	// [RuleFor] for what applies then.
 	Unlisted Repeat = iota
 	// Safe calls are repeated after any retryable failure: reads, and
@@ -44,7 +44,7 @@ func (r Repeat) String() string {
 	return "unknown"
 }
 
-// MethodRule is one row of [Methods].
+// MethodRule is one row of the repeat table ([Table]).
 type MethodRule struct {
 	API    string // API name, as in a Call ("" for a request of no API)
 	Method string // method name, as in a Call
@@ -52,11 +52,11 @@ type MethodRule struct {
 	Note   string // why, when it is not plain from the method
 }
 
-// Methods is the rule for repeating every method the library sends, by
+// methods is the rule for repeating every method the library sends, by
 // API and method name (the Call an API package attaches to each request).
 // It is the one place the rule lives; the package documentation prints
 // it. Methods not listed follow [RuleFor]'s fallback.
-var Methods = []MethodRule{
+var methods = []MethodRule{
 	// Groups Migration.
 	{"groupsmigration", "archive.insert", OnProof, "stores a copy per request; the migration engine sends once and keeps its own policy"},
 
@@ -183,18 +183,18 @@ var Methods = []MethodRule{
 type methodKey struct{ api, method string }
 
 var methodIndex = func() map[methodKey]Repeat {
-	m := make(map[methodKey]Repeat, len(Methods))
-	for _, r := range Methods {
+	m := make(map[methodKey]Repeat, len(methods))
+	for _, r := range methods {
 		k := methodKey{r.API, r.Method}
 		if _, dup := m[k]; dup {
-			panic("retry: Methods lists " + r.API + " " + r.Method + " twice")
+			panic("retry: methods lists " + r.API + " " + r.Method + " twice")
 		}
 		m[k] = r.Repeat
 	}
 	return m
 }()
 
-// RuleFor returns the rule for a request: the row of [Methods] for api
+// RuleFor returns the rule for a request: the row of the repeat table ([Table]) for api
 // and method, or, for a method not listed, Safe for the HTTP methods RFC
 // 9110 defines as idempotent (GET, HEAD, OPTIONS, PUT, DELETE) and OnProof
 // for the others (POST, PATCH).
@@ -209,19 +209,19 @@ func RuleFor(api, method, httpMethod string) Repeat {
 	return OnProof
 }
 
-// Table renders [Methods] as the text the package documentation prints
+// Table renders the repeat table ([Table]) as the text the package documentation prints
 // (a test keeps the two equal): the writes one a line with the reason of
 // their rule, the reads listed per API.
 func Table() string {
 	var b strings.Builder
 	const width = 72
 	w := 0
-	for _, r := range Methods {
+	for _, r := range methods {
 		w = max(w, len(apiLabel(r.API)))
 	}
 	for _, rep := range []Repeat{OnProof, Never} {
 		fmt.Fprintf(&b, "%s:\n", tableHeads[rep])
-		for _, r := range Methods {
+		for _, r := range methods {
 			if r.Repeat != rep {
 				continue
 			}
@@ -234,14 +234,14 @@ func Table() string {
 		}
 	}
 	fmt.Fprintf(&b, "%s:\n", tableHeads[Safe])
-	for _, r := range Methods {
+	for _, r := range methods {
 		if r.Repeat == Safe && r.Note != "" {
 			fmt.Fprintf(&b, "  %-*s  %s (%s)\n", w, apiLabel(r.API), r.Method, r.Note)
 		}
 	}
 	b.WriteString("Reads, repeated after any retryable failure (Safe):\n")
 	var apis []string
-	for _, r := range Methods {
+	for _, r := range methods {
 		if r.Repeat == Safe && r.Note == "" && !slices.Contains(apis, r.API) {
 			apis = append(apis, r.API)
 		}
@@ -250,7 +250,7 @@ func Table() string {
 		line := fmt.Sprintf("  %-*s ", w, apiLabel(api))
 		indent := strings.Repeat(" ", len(line))
 		first := true
-		for _, r := range Methods {
+		for _, r := range methods {
 			if r.API != api || r.Repeat != Safe || r.Note != "" {
 				continue
 			}
@@ -293,7 +293,7 @@ type ambiguousRepeats struct{ repeated atomic.Bool }
 type ambiguousKey struct{}
 
 // AllowAmbiguousRepeats returns a context under which calls that change
-// something (OnProof in [Methods]) are also repeated after failures that
+// something (OnProof in the repeat table ([Table])) are also repeated after failures that
 // do not prove the server did nothing: 500, 502, 504 and a connection lost
 // after the request was sent. Such a call may take effect twice. After
 // the call, [MayHaveHappenedTwice] on the returned context reports

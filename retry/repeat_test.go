@@ -76,7 +76,7 @@ func call(t *testing.T, api, method, httpMethod string, ctx context.Context, ans
 	defer srv.Close()
 	rec := &recorder{}
 	tr := &retry.Transport{Next: http.DefaultTransport,
-		Options:  &retry.Options{Default: fixed, Sleep: rec.sleep, Budget: retry.Unbudgeted},
+		Options:  &retry.Options{Default: fixed, Sleep: rec.sleep, Budget: retry.Unbudgeted()},
 		Describe: func(*http.Request) (string, string) { return api, method }}
 	var rep retry.Report
 	req, _ := http.NewRequestWithContext(retry.WithReport(ctx, &rep), httpMethod, srv.URL, strings.NewReader("body"))
@@ -173,7 +173,7 @@ func TestMaxAttemptsHookSendsOnce(t *testing.T) {
 		s := &script{answers: []func(http.ResponseWriter){answer}}
 		srv := httptest.NewServer(s)
 		tr := &retry.Transport{Next: http.DefaultTransport,
-			Options:     &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted},
+			Options:     &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted()},
 			Describe:    func(*http.Request) (string, string) { return "groupsmigration", "archive.insert" },
 			MaxAttempts: func(*http.Request) int { return 1 }}
 		var rep retry.Report
@@ -242,7 +242,7 @@ func TestUnreachableFailsFast(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			next := &dialFailer{err: tt.err}
 			rec := &recorder{}
-			tr := &retry.Transport{Next: next, Options: &retry.Options{Default: retry.Legacy, Sleep: rec.sleep},
+			tr := &retry.Transport{Next: next, Options: &retry.Options{Default: retry.DefaultPolicy("audit"), Sleep: rec.sleep},
 				Describe: func(*http.Request) (string, string) { return "datatransfer", "transfers.insert" }}
 			var rep retry.Report
 			req, _ := http.NewRequestWithContext(retry.WithReport(t.Context(), &rep), "POST", "https://api.example:443/x", strings.NewReader("b"))
@@ -275,7 +275,7 @@ func TestUnreachableFailsFast(t *testing.T) {
 	}
 	resp.Body.Close()
 	next := &dialFailer{err: refused}
-	tr := &retry.Transport{Next: next, Contact: contact, Options: &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted}}
+	tr := &retry.Transport{Next: next, Contact: contact, Options: &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted()}}
 	req, _ := http.NewRequest("GET", "https://api.example/x", nil)
 	if _, err := tr.RoundTrip(req); err == nil {
 		t.Fatal("no error")
@@ -326,7 +326,7 @@ func TestTokenEndpointFailuresRetried(t *testing.T) {
 				t.Errorf("Classify = %+v, want %v, nothing done, token", d, tt.class)
 			}
 			next := &tokenFailer{fail: []error{tt.err}}
-			tr := &retry.Transport{Next: next, Options: &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted},
+			tr := &retry.Transport{Next: next, Options: &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted()},
 				Describe: func(*http.Request) (string, string) { return "gmail", "users.messages.send" }}
 			req, _ := http.NewRequest("POST", "https://gmail.googleapis.com/x", strings.NewReader("b"))
 			resp, _ := tr.RoundTrip(req)
@@ -348,7 +348,7 @@ func TestRetriesAreLoggedBeforeTheWait(t *testing.T) {
 	var logged bool
 	tr := &retry.Transport{Next: http.DefaultTransport,
 		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		Options: &retry.Options{Default: fixed, Budget: retry.Unbudgeted, Sleep: func(ctx context.Context, d time.Duration) error {
+		Options: &retry.Options{Default: fixed, Budget: retry.Unbudgeted(), Sleep: func(ctx context.Context, d time.Duration) error {
 			logged = strings.Contains(buf.String(), "wait=7s")
 			return nil
 		}}}
@@ -391,7 +391,7 @@ func TestRetryLogNamesUnreachableHost(t *testing.T) {
 	var buf bytes.Buffer
 	tr := &retry.Transport{Next: http.DefaultTransport,
 		Logger:  slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		Options: &retry.Options{Default: fixed, Budget: retry.Unbudgeted, Sleep: func(ctx context.Context, d time.Duration) error { return nil }}}
+		Options: &retry.Options{Default: fixed, Budget: retry.Unbudgeted(), Sleep: func(ctx context.Context, d time.Duration) error { return nil }}}
 	req, _ := http.NewRequest("GET", "http://"+addr+"/x?pageToken=secret-ish", nil)
 	if _, err := tr.RoundTrip(req); err == nil {
 		t.Fatal("a closed port answered")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
 )
@@ -191,7 +192,7 @@ func TestTransportRetriesThenSucceeds(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	rec := &recorder{}
-	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
+	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted())
 	req, _ := http.NewRequest("PUT", srv.URL, strings.NewReader("payload"))
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
@@ -218,7 +219,7 @@ func TestTransportAttemptLimit(t *testing.T) {
 	defer srv.Close()
 	rec := &recorder{}
 	var events []retry.Event
-	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
+	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted())
 	tr.Observe = func(e retry.Event) { events = append(events, e) }
 	req, _ := http.NewRequest("GET", srv.URL, nil)
 	resp, err := tr.RoundTrip(req)
@@ -229,7 +230,7 @@ func TestTransportAttemptLimit(t *testing.T) {
 	if resp.StatusCode != 500 || s.count() != 4 {
 		t.Fatalf("status %d after %d hits, want 500 after 4", resp.StatusCode, s.count())
 	}
-	if got := resp.Header.Get(retry.AttemptsHeader); got != "4" {
+	if got := resp.Header.Get(core.AttemptsHeader); got != "4" {
 		t.Errorf("attempts header %q", got)
 	}
 	if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, rec.waits); diff != "" {
@@ -247,7 +248,7 @@ func TestTransportRetryAfter(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	rec := &recorder{}
-	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
+	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted())
 	req, _ := http.NewRequest("GET", srv.URL, nil)
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
@@ -266,7 +267,7 @@ func TestTransportRetryAfterTooLongFailsFast(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	rec := &recorder{}
-	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
+	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted())
 	req, _ := http.NewRequest("GET", srv.URL, nil)
 	resp, err := tr.RoundTrip(req)
 	if err != nil {
@@ -366,7 +367,7 @@ func TestAmbiguousWriteNotRetried(t *testing.T) {
 			p := fixed
 			p.RetryAmbiguous = tc.ambiguous
 			rec := &recorder{}
-			tr := newTransport("groupsmigration", p, rec, retry.Unbudgeted)
+			tr := newTransport("groupsmigration", p, rec, retry.Unbudgeted())
 			req, _ := http.NewRequest(tc.method, srv.URL, strings.NewReader("msg"))
 			resp, err := tr.RoundTrip(req)
 			if resp != nil {
@@ -437,7 +438,7 @@ func TestBodyWithoutGetBodyHeldBeforeFirstAttempt(t *testing.T) {
 		return &http.Response{StatusCode: code, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
 	})
 	rec := &recorder{}
-	tr := &retry.Transport{Next: next, Options: &retry.Options{Default: fixed, Sleep: rec.sleep, Budget: retry.Unbudgeted},
+	tr := &retry.Transport{Next: next, Options: &retry.Options{Default: fixed, Sleep: rec.sleep, Budget: retry.Unbudgeted()},
 		Describe: func(*http.Request) (string, string) { return "groupsmigration", "archive.insert" }}
 	req, _ := http.NewRequest("POST", "http://example.invalid/", body)
 	req.GetBody, req.ContentLength = nil, -1
@@ -460,7 +461,7 @@ func TestOversizedBodySentOnce(t *testing.T) {
 		sizes = append(sizes, n)
 		return &http.Response{StatusCode: 503, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
 	})
-	tr := &retry.Transport{Next: next, Options: &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted},
+	tr := &retry.Transport{Next: next, Options: &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted()},
 		Describe: func(*http.Request) (string, string) { return "settings", "sso.general.update" }}
 	req, _ := http.NewRequest("PUT", "http://example.invalid/", &onceReader{io.LimitReader(zeros{}, int64(size))})
 	resp, err := tr.RoundTrip(req)
@@ -529,7 +530,7 @@ func TestReplayUnderReset(t *testing.T) {
 			}))
 			defer srv.Close()
 			tr := &retry.Transport{Next: http.DefaultTransport,
-				Options:  &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted},
+				Options:  &retry.Options{Default: fixed, Sleep: (&recorder{}).sleep, Budget: retry.Unbudgeted()},
 				Describe: func(*http.Request) (string, string) { return "settings", tc.name }}
 			req, _ := http.NewRequest(tc.method, srv.URL, &onceReader{strings.NewReader(payload)})
 			resp, err := tr.RoundTrip(req)
@@ -561,7 +562,7 @@ func TestPolicyValidate(t *testing.T) {
 			t.Errorf("Validate(%+v) = nil", p)
 		}
 	}
-	for _, p := range []retry.Policy{retry.Legacy, retry.Modern} {
+	for _, p := range []retry.Policy{retry.DefaultPolicy("audit"), retry.DefaultPolicy("gmail")} {
 		if err := p.Validate(); err != nil {
 			t.Errorf("default policy invalid: %v", err)
 		}
@@ -585,7 +586,7 @@ func TestJitterStaysInRange(t *testing.T) {
 	p.Jitter = 0.5
 	rec := &recorder{}
 	vals := []float64{0, 0.999}
-	tr := &retry.Transport{Next: http.DefaultTransport, Options: &retry.Options{Default: p, Sleep: rec.sleep, Budget: retry.Unbudgeted,
+	tr := &retry.Transport{Next: http.DefaultTransport, Options: &retry.Options{Default: p, Sleep: rec.sleep, Budget: retry.Unbudgeted(),
 		Rand: func() float64 { v := vals[0]; vals = vals[1:]; return v }}}
 	req, _ := http.NewRequest("GET", srv.URL, nil)
 	resp, _ := tr.RoundTrip(req)
@@ -612,7 +613,7 @@ func TestRetryAfterInMessageFailsFast(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	rec := &recorder{}
-	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted)
+	tr := newTransport("gmail", fixed, rec, retry.Unbudgeted())
 	req, _ := http.NewRequest("POST", srv.URL, strings.NewReader("msg"))
 	resp, err := tr.RoundTrip(req)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/gwsadmin/workspace/internal/core"
 )
 
 // Event reports one finished attempt to an observer.
@@ -443,13 +444,9 @@ type readCloser struct {
 	io.Closer
 }
 
-// AttemptsHeader is set on a failed final response that took more than one
-// attempt, to the number of attempts. The core client reads and removes it.
-const AttemptsHeader = "X-Workspace-Attempts"
-
 func markAttempts(resp *http.Response, attempt int) *http.Response {
 	if resp != nil && attempt > 1 {
-		resp.Header.Set(AttemptsHeader, strconv.Itoa(attempt))
+		resp.Header.Set(core.AttemptsHeader, strconv.Itoa(attempt))
 	}
 	return resp
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/internal/apierr"
+	"github.com/gwsadmin/workspace/internal/core"
 )
 
 // Client gives one view of a domain's settings, each served by the API
@@ -140,7 +141,7 @@ func (c *Client) ciService(ctx context.Context, write bool) (*ciConn, error) {
 		return nil, err
 	}
 	svc, err := cloudidentity.NewService(ctx, option.WithHTTPClient(hc),
-		option.WithEndpoint(c.core.BaseURL(workspace.APICloudIdentity)))
+		option.WithEndpoint(core.Of(c.core).BaseURL(workspace.APICloudIdentity)))
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func (c *Client) dirService(ctx context.Context, scopes []string) (*directory.Se
 		return nil, err
 	}
 	svc, err := directory.NewService(ctx, option.WithHTTPClient(hc),
-		option.WithEndpoint(c.core.BaseURL(workspace.APIDirectory)))
+		option.WithEndpoint(core.Of(c.core).BaseURL(workspace.APIDirectory)))
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +178,7 @@ func (c *Client) dirService(ctx context.Context, scopes []string) (*directory.Se
 
 // withCall describes a call to the quota and retry layers.
 func (c *Client) withCall(ctx context.Context, api, method string) context.Context {
-	return workspace.WithCall(ctx, &workspace.Call{API: api, Method: method, Domain: c.domain, User: c.core.Subject()})
+	return core.WithCall(ctx, &core.Call{API: api, Method: method, Domain: c.domain, User: c.core.Subject()})
 }
 
 // apiError strips the *url.Error that net/http wraps around the core's
@@ -187,7 +188,7 @@ func apiError(err error) error { return apierr.StripURL(err) }
 // checkDomain refuses a Client made with an empty or malformed domain.
 func (c *Client) checkDomain(op string) error {
 	if c.domain == "" || strings.ContainsAny(c.domain, "/@ ?#") {
-		return workspace.InvalidInput(op, "domain", "settings.New needs the account's primary domain, e.g. example.com")
+		return &workspace.InputError{Op: op, Field: "domain", Reason: "settings.New needs the account's primary domain, e.g. example.com"}
 	}
 	return nil
 }

@@ -101,7 +101,7 @@ func (s *ProfilesService) Create(ctx context.Context, p *Profile) (*Profile, err
 	const method = "inboundSamlSsoProfiles.create"
 	op := "settings: " + method
 	if p == nil {
-		return nil, workspace.InvalidInput(op, "profile", "nil Profile")
+		return nil, &workspace.InputError{Op: op, Field: "profile", Reason: "nil Profile"}
 	}
 	if err := checkIdP(op, &p.IdP); err != nil {
 		return nil, err
@@ -196,7 +196,7 @@ func (s *ProfilesService) Update(ctx context.Context, name string, u *ProfileUpd
 		return nil, err
 	}
 	if u == nil {
-		return nil, workspace.InvalidInput(op, "update", "nil ProfileUpdate")
+		return nil, &workspace.InputError{Op: op, Field: "update", Reason: "nil ProfileUpdate"}
 	}
 	body := &cloudidentity.InboundSamlSsoProfile{IdpConfig: &cloudidentity.SamlIdpConfig{}}
 	var mask []string
@@ -235,7 +235,7 @@ func (s *ProfilesService) Update(ctx context.Context, name string, u *ProfileUpd
 		}
 	}
 	if len(mask) == 0 {
-		return nil, workspace.InvalidInput(op, "update", "nothing to change")
+		return nil, &workspace.InputError{Op: op, Field: "update", Reason: "nothing to change"}
 	}
 	ci, err := s.c.ciService(ctx, true)
 	if err != nil {
@@ -444,7 +444,7 @@ func (s *AssignmentsService) Create(ctx context.Context, a *Assignment) (*Assign
 	const method = "inboundSsoAssignments.create"
 	op := "settings: " + method
 	if a == nil {
-		return nil, workspace.InvalidInput(op, "assignment", "nil Assignment")
+		return nil, &workspace.InputError{Op: op, Field: "assignment", Reason: "nil Assignment"}
 	}
 	body, err := toAssignment(op, a)
 	if err != nil {
@@ -539,7 +539,7 @@ func (s *AssignmentsService) Update(ctx context.Context, name string, u *Assignm
 		return nil, err
 	}
 	if u == nil || (u.Rank == nil && u.Mode == nil && u.SAMLProfile == nil && u.OIDCProfile == nil && u.NeverRedirect == nil) {
-		return nil, workspace.InvalidInput(op, "update", "nothing to change")
+		return nil, &workspace.InputError{Op: op, Field: "update", Reason: "nothing to change"}
 	}
 	cur, err := s.Get(ctx, name)
 	if err != nil {
@@ -624,13 +624,13 @@ func toAssignment(op string, a *Assignment) (*cloudidentity.InboundSsoAssignment
 	ou, grp := strings.TrimSpace(a.TargetOrgUnit), strings.TrimSpace(a.TargetGroup)
 	switch {
 	case (ou == "") == (grp == ""):
-		return nil, workspace.InvalidInput(op, "target", "set exactly one of TargetOrgUnit and TargetGroup")
+		return nil, &workspace.InputError{Op: op, Field: "target", Reason: "set exactly one of TargetOrgUnit and TargetGroup"}
 	case ou != "":
 		if !strings.HasPrefix(ou, "orgUnits/") {
 			ou = "orgUnits/" + strings.TrimPrefix(ou, "id:")
 		}
 		if a.Rank != 0 {
-			return nil, workspace.InvalidInput(op, "Rank", "must be 0 for an org unit assignment")
+			return nil, &workspace.InputError{Op: op, Field: "Rank", Reason: "must be 0 for an org unit assignment"}
 		}
 		body.TargetOrgUnit = ou
 	default:
@@ -638,37 +638,37 @@ func toAssignment(op string, a *Assignment) (*cloudidentity.InboundSsoAssignment
 			grp = "groups/" + grp
 		}
 		if a.Rank < 1 {
-			return nil, workspace.InvalidInput(op, "Rank", "must be 1 or more for a group assignment")
+			return nil, &workspace.InputError{Op: op, Field: "Rank", Reason: "must be 1 or more for a group assignment"}
 		}
 		body.TargetGroup = grp
 	}
 	if strings.ContainsAny(strings.TrimPrefix(strings.TrimPrefix(body.TargetOrgUnit+body.TargetGroup, "orgUnits/"), "groups/"), "/ ") {
-		return nil, workspace.InvalidInput(op, "target", "want orgUnits/{id} or groups/{id}")
+		return nil, &workspace.InputError{Op: op, Field: "target", Reason: "want orgUnits/{id} or groups/{id}"}
 	}
 	switch a.Mode {
 	case SSOOff, DomainWideSAML:
 		if a.SAMLProfile != "" || a.OIDCProfile != "" {
-			return nil, workspace.InvalidInput(op, "Mode", "a profile is set only with SAML_SSO or OIDC_SSO")
+			return nil, &workspace.InputError{Op: op, Field: "Mode", Reason: "a profile is set only with SAML_SSO or OIDC_SSO"}
 		}
 	case SAMLSSO:
 		p, err := resourceName(op, profilePrefix, a.SAMLProfile)
 		if err != nil {
-			return nil, workspace.InvalidInput(op, "SAMLProfile", "SAML_SSO needs the profile's name")
+			return nil, &workspace.InputError{Op: op, Field: "SAMLProfile", Reason: "SAML_SSO needs the profile's name"}
 		}
 		if a.OIDCProfile != "" {
-			return nil, workspace.InvalidInput(op, "OIDCProfile", "not with SAML_SSO")
+			return nil, &workspace.InputError{Op: op, Field: "OIDCProfile", Reason: "not with SAML_SSO"}
 		}
 		body.SamlSsoInfo = &cloudidentity.SamlSsoInfo{InboundSamlSsoProfile: p}
 	case OIDCSSO:
 		if !strings.HasPrefix(a.OIDCProfile, "inboundOidcSsoProfiles/") {
-			return nil, workspace.InvalidInput(op, "OIDCProfile", "OIDC_SSO needs inboundOidcSsoProfiles/{id}")
+			return nil, &workspace.InputError{Op: op, Field: "OIDCProfile", Reason: "OIDC_SSO needs inboundOidcSsoProfiles/{id}"}
 		}
 		if a.SAMLProfile != "" {
-			return nil, workspace.InvalidInput(op, "SAMLProfile", "not with OIDC_SSO")
+			return nil, &workspace.InputError{Op: op, Field: "SAMLProfile", Reason: "not with OIDC_SSO"}
 		}
 		body.OidcSsoInfo = &cloudidentity.OidcSsoInfo{InboundOidcSsoProfile: a.OIDCProfile}
 	default:
-		return nil, workspace.InvalidInput(op, "Mode", fmt.Sprintf("%q is not one of SSO_OFF, SAML_SSO, OIDC_SSO, DOMAIN_WIDE_SAML_IF_ENABLED", a.Mode))
+		return nil, &workspace.InputError{Op: op, Field: "Mode", Reason: fmt.Sprintf("%q is not one of SSO_OFF, SAML_SSO, OIDC_SSO, DOMAIN_WIDE_SAML_IF_ENABLED", a.Mode)}
 	}
 	if a.NeverRedirect {
 		body.SignInBehavior = &cloudidentity.SignInBehavior{RedirectCondition: "NEVER"}
@@ -693,7 +693,7 @@ func fromAssignment(a *cloudidentity.InboundSsoAssignment) *Assignment {
 
 func checkIdP(op string, c *IdPConfig) error {
 	if strings.TrimSpace(c.EntityID) == "" {
-		return workspace.InvalidInput(op, "IdP.EntityID", "required")
+		return &workspace.InputError{Op: op, Field: "IdP.EntityID", Reason: "required"}
 	}
 	if err := checkHTTPS(c.SignOnURI, true); err != nil {
 		return &workspace.InputError{Op: op, Field: "IdP.SignOnURI", Reason: err.Error()}
@@ -764,7 +764,7 @@ func resourceName(op, prefix, name string) (string, error) {
 	name = strings.TrimSpace(name)
 	id := strings.TrimPrefix(name, prefix)
 	if id == "" || strings.ContainsAny(id, "/?# ") {
-		return "", workspace.InvalidInput(op, "name", fmt.Sprintf("want %s{id}, got %q", prefix, name))
+		return "", &workspace.InputError{Op: op, Field: "name", Reason: fmt.Sprintf("want %s{id}, got %q", prefix, name)}
 	}
 	return prefix + id, nil
 }
@@ -772,14 +772,14 @@ func resourceName(op, prefix, name string) (string, error) {
 func checkCredentialName(op, name string) error {
 	parts := strings.Split(name, "/")
 	if len(parts) != 4 || parts[0]+"/" != profilePrefix || parts[1] == "" || parts[2] != "idpCredentials" || parts[3] == "" {
-		return workspace.InvalidInput(op, "name", fmt.Sprintf("want inboundSamlSsoProfiles/{id}/idpCredentials/{cred}, got %q", name))
+		return &workspace.InputError{Op: op, Field: "name", Reason: fmt.Sprintf("want inboundSamlSsoProfiles/{id}/idpCredentials/{cred}, got %q", name)}
 	}
 	return nil
 }
 
 func checkList(op string, o *ListOptions) error {
 	if o != nil && (o.PageSize < 0 || o.PageSize > maxCIPageSize) {
-		return workspace.InvalidInput(op, "PageSize", "must be within 1–100 (0 for the server's default)")
+		return &workspace.InputError{Op: op, Field: "PageSize", Reason: "must be within 1–100 (0 for the server's default)"}
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func (s *CustomerService) Get(ctx context.Context) (*Customer, error) {
 func (s *CustomerService) Update(ctx context.Context, u *CustomerUpdate) (*Customer, error) {
 	const op = "settings: customers.patch"
 	if u == nil {
-		return nil, workspace.InvalidInput(op, "update", "nil CustomerUpdate")
+		return nil, &workspace.InputError{Op: op, Field: "update", Reason: "nil CustomerUpdate"}
 	}
 	body := &directory.Customer{}
 	if u.Language != nil {
@@ -115,7 +115,7 @@ func (s *CustomerService) Update(ctx context.Context, u *CustomerUpdate) (*Custo
 		if v == "" {
 			body.NullFields = append(body.NullFields, "PhoneNumber")
 		} else if !e164.MatchString(v) {
-			return nil, workspace.InvalidInput(op, "PhoneNumber", "must be in E.164 format, e.g. +15551234567")
+			return nil, &workspace.InputError{Op: op, Field: "PhoneNumber", Reason: "must be in E.164 format, e.g. +15551234567"}
 		} else {
 			body.PhoneNumber = v
 		}
@@ -131,7 +131,7 @@ func (s *CustomerService) Update(ctx context.Context, u *CustomerUpdate) (*Custo
 		}
 	}
 	if u.OrganizationName != nil && strings.TrimSpace(*u.OrganizationName) == "" {
-		return nil, workspace.InvalidInput(op, "OrganizationName", "empty (the API then shows the primary domain)")
+		return nil, &workspace.InputError{Op: op, Field: "OrganizationName", Reason: "empty (the API then shows the primary domain)"}
 	}
 	dir, err := s.c.dirService(ctx, CustomerScopes)
 	if err != nil {
@@ -338,7 +338,7 @@ func (s *DomainsService) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	if name == s.c.domain {
-		return workspace.InvalidInput("settings: domains.delete", "name", "the primary domain cannot be deleted")
+		return &workspace.InputError{Op: "settings: domains.delete", Field: "name", Reason: "the primary domain cannot be deleted"}
 	}
 	dir, err := s.c.dirService(ctx, DomainsScopes)
 	if err != nil {
@@ -351,7 +351,7 @@ func (s *DomainsService) Delete(ctx context.Context, name string) error {
 func checkDomainName(op, name string) (string, error) {
 	n := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(name), "."))
 	if !validHostname(n) || !strings.Contains(n, ".") {
-		return "", workspace.InvalidInput(op, "name", "not a domain name: "+name)
+		return "", &workspace.InputError{Op: op, Field: "name", Reason: "not a domain name: " + name}
 	}
 	return n, nil
 }

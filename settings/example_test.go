@@ -21,7 +21,7 @@ func exampleClient(srv *workspacetest.Server) *settings.Client {
 		workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()),
 		workspace.WithSubject(srv.AdminEmail()),
-		workspace.WithQuota(quota.Unlimited))
+		workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		log.Fatal(err)
 	}

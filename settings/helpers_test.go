@@ -30,10 +30,10 @@ import (
 // fastRetry retries like the defaults but never waits for real.
 func fastRetry(o *retry.Options) {
 	for _, p := range []*retry.Policy{&o.Default} {
-		*p = retry.Legacy
+		*p = retry.DefaultPolicy(workspace.APIAudit)
 		p.Initial, p.Max, p.Jitter = time.Millisecond, time.Millisecond, 0
 	}
-	o.Budget = retry.Unbudgeted
+	o.Budget = retry.Unbudgeted()
 	o.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
 }
 
@@ -103,7 +103,7 @@ func newEnv(t *testing.T, opts ...workspacetest.Option) *env {
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
 		workspace.WithHTTPClient(&http.Client{Transport: rec}),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited))
+		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 )
 
 // entry is one Admin Settings entry: its <id>, <updated> and
@@ -62,7 +63,7 @@ func (e *entry) only(names ...string) *entry {
 const maxEntry = 1 << 20
 
 func (c *Client) feedURL(feed string) string {
-	return c.core.BaseURL(workspace.APISettings) + "a/feeds/domain/2.0/" + c.domain + "/" + feed
+	return core.Of(c.core).BaseURL(workspace.APISettings) + "a/feeds/domain/2.0/" + c.domain + "/" + feed
 }
 
 func (c *Client) legacyGet(ctx context.Context, method, feed string) (*entry, error) {

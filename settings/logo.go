@@ -57,7 +57,7 @@ func (r *LogoReport) String() string {
 // breaks a rule gives a report with Problems.
 func CheckLogo(img []byte) (*LogoReport, error) {
 	if len(img) == 0 {
-		return nil, workspace.InvalidInput(logoOp, "image", "empty")
+		return nil, &workspace.InputError{Op: logoOp, Field: "image", Reason: "empty"}
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(img))
 	if err != nil {

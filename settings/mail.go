@@ -62,15 +62,15 @@ func (s *GatewayService) Update(ctx context.Context, u *GatewayUpdate) (*Gateway
 	const method = "email.gateway.update"
 	op := "settings: " + method
 	if u == nil || (u.SmartHost == nil && u.Mode == nil) {
-		return nil, workspace.InvalidInput(op, "update", "nothing to change")
+		return nil, &workspace.InputError{Op: op, Field: "update", Reason: "nothing to change"}
 	}
 	if u.SmartHost != nil {
 		if h := strings.TrimSpace(*u.SmartHost); h != "" && !validHost(h) {
-			return nil, workspace.InvalidInput(op, "SmartHost", "want a host name or an IP address (no port, no scheme): "+strconv.Quote(h))
+			return nil, &workspace.InputError{Op: op, Field: "SmartHost", Reason: "want a host name or an IP address (no port, no scheme): " + strconv.Quote(h)}
 		}
 	}
 	if u.Mode != nil && *u.Mode != SMTP && *u.Mode != SMTPTLS {
-		return nil, workspace.InvalidInput(op, "Mode", "want SMTP or SMTP_TLS, got "+strconv.Quote(string(*u.Mode)))
+		return nil, &workspace.InputError{Op: op, Field: "Mode", Reason: "want SMTP or SMTP_TLS, got " + strconv.Quote(string(*u.Mode))}
 	}
 	cur, err := s.c.legacyGet(ctx, "email.gateway.get", feedGateway)
 	if err != nil {
@@ -135,18 +135,18 @@ func (s *RoutingService) Create(ctx context.Context, r *Route) (*Route, error) {
 	const method = "emailrouting.create"
 	op := "settings: " + method
 	if r == nil {
-		return nil, workspace.InvalidInput(op, "route", "nil Route")
+		return nil, &workspace.InputError{Op: op, Field: "route", Reason: "nil Route"}
 	}
 	dest := strings.TrimSuffix(strings.TrimSpace(r.Destination), ".")
 	if !validHost(dest) {
-		return nil, workspace.InvalidInput(op, "Destination", "want a host name or an IP address: "+strconv.Quote(r.Destination))
+		return nil, &workspace.InputError{Op: op, Field: "Destination", Reason: "want a host name or an IP address: " + strconv.Quote(r.Destination)}
 	}
 	ah := r.AccountHandling
 	if ah == "" {
 		ah = AllAccounts
 	}
 	if ah != AllAccounts && ah != ProvisionedAccounts && ah != UnknownAccounts {
-		return nil, workspace.InvalidInput(op, "AccountHandling", "want allAccounts, provisionedAccounts or unknownAccounts")
+		return nil, &workspace.InputError{Op: op, Field: "AccountHandling", Reason: "want allAccounts, provisionedAccounts or unknownAccounts"}
 	}
 	e := &entry{}
 	e.set("routeDestination", dest)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 )
 
 // DefaultMXTTL is the TTL that NetResolver reports for every record,
@@ -168,7 +169,7 @@ func CheckMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
 // last report with ctx's error.
 func (c *Client) WaitMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
 	o := mxDefaults(opts, c.domain)
-	o.logger = c.core.Logger()
+	o.logger = core.Of(c.core).Logger
 	return waitMX(ctx, o)
 }
 

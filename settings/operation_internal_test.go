@@ -57,7 +57,7 @@ func TestOperationIsNotPolled(t *testing.T) {
 		return http.DefaultTransport.RoundTrip(r)
 	})}
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(ts.URL), workspace.WithoutAuthentication(),
-		workspace.WithHTTPClient(hc), workspace.WithQuota(quota.Unlimited))
+		workspace.WithHTTPClient(hc), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

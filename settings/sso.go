@@ -95,7 +95,7 @@ func (s *SSOService) Update(ctx context.Context, u *SSOUpdate) (*SSOSettings, er
 	const method = "sso.general.update"
 	op := "settings: " + method
 	if u == nil {
-		return nil, workspace.InvalidInput(op, "update", "nil SSOUpdate")
+		return nil, &workspace.InputError{Op: op, Field: "update", Reason: "nil SSOUpdate"}
 	}
 	for _, f := range []struct {
 		name string
@@ -142,7 +142,7 @@ func (s *SSOService) Update(ctx context.Context, u *SSOUpdate) (*SSOSettings, er
 	}
 	setBool("useDomainSpecificIssuer", u.UseDomainSpecificIssuer)
 	if on, _ := strconv.ParseBool(next.get("enableSSO")); on && next.get("samlSignonUri") == "" {
-		return nil, workspace.InvalidInput(op, "SignOnURI", "required to turn SSO on")
+		return nil, &workspace.InputError{Op: op, Field: "SignOnURI", Reason: "required to turn SSO on"}
 	}
 	e, err := s.c.legacyPut(ctx, method, feedSSO, next)
 	if err != nil {

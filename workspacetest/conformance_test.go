@@ -70,6 +70,7 @@ import (
 	"github.com/gwsadmin/workspace/audit"
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/gmail"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/migrate"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
@@ -635,7 +636,7 @@ func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 // conformanceRetry retries like the defaults but never waits.
 func conformanceRetry(o *retry.Options) {
 	o.Default.Initial, o.Default.Max, o.Default.Jitter = time.Millisecond, time.Millisecond, 0
-	o.Budget = retry.Unbudgeted
+	o.Budget = retry.Unbudgeted()
 	o.Sleep = noSleep
 }
 
@@ -1250,7 +1251,7 @@ func newConfEnv(t *testing.T, readOnly bool) *confEnv {
 	hc := &http.Client{Transport: rec}
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
-		workspace.WithHTTPClient(hc), workspace.WithRetry(conformanceRetry), workspace.WithQuota(quota.Unlimited))
+		workspace.WithHTTPClient(hc), workspace.WithRetry(conformanceRetry), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1263,7 +1264,7 @@ func newConfEnv(t *testing.T, readOnly bool) *confEnv {
 	keyless, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: callerTok})),
 		workspace.WithServiceAccount(srv.ServiceAccountEmail()),
-		workspace.WithHTTPClient(hc), workspace.WithRetry(conformanceRetry), workspace.WithQuota(quota.Unlimited))
+		workspace.WithHTTPClient(hc), workspace.WithRetry(conformanceRetry), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1300,7 +1301,7 @@ func TestConformance(t *testing.T) {
 		if f.api == "" {
 			continue
 		}
-		if got, want := plain.BaseURL(f.api), docs[f.file].RootURL; got != want {
+		if got, want := core.Of(plain).BaseURL(f.api), docs[f.file].RootURL; got != want {
 			t.Errorf("BaseURL(%q) = %q; discovery %s rootUrl is %q", f.api, got, f.file, want)
 		}
 	}

@@ -183,7 +183,7 @@ func run(n int, speed float64, size int) error {
 			rejected: rejected(srv) - rej0, fetched: int(got.Load())})
 	}
 
-	// 3. The same batched fetch with no client-side pacing (quota.Unlimited):
+	// 3. The same batched fetch with no client-side pacing (quota.Unlimited()):
 	// what the server refuses when the client does not pace itself. With a
 	// workload bigger than one minute of the user's quota (e.g. -speed 1:
 	// 25,000 units against 15,000 a minute) the server must refuse parts;
@@ -193,7 +193,7 @@ func run(n int, speed float64, size int) error {
 		unpaced, err := workspace.NewClient(ctx, workspace.WithEndpoint(srv.URL),
 			workspace.WithHTTPClient(&http.Client{Transport: cnt}),
 			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
-			workspace.WithQuota(quota.Unlimited))
+			workspace.WithQuota(quota.Unlimited()))
 		if err != nil {
 			return err
 		}
@@ -215,7 +215,7 @@ func run(n int, speed float64, size int) error {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "unpaced run:", err)
 		}
-		results = append(results, result{name: fmt.Sprintf("gmail.GetMany, batch of %d, no client pacing (quota.Unlimited)", size),
+		results = append(results, result{name: fmt.Sprintf("gmail.GetMany, batch of %d, no client pacing (quota.Unlimited())", size),
 			roundTrips: cnt.n.Load() - rt0, elapsed: time.Since(start), units: srv.GmailUnits(u),
 			rejected: rejected(srv) - rej0, fetched: got})
 	}

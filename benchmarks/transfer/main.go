@@ -85,7 +85,7 @@ func client(ctx context.Context, url, token string, limit float64) (*workspace.C
 	return workspace.NewClient(ctx, workspace.WithEndpoint(url),
 		workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})),
 		workspace.WithQuota(lim), workspace.WithRetry(func(o *retry.Options) {
-			p := retry.Legacy
+			p := retry.DefaultPolicy(workspace.APIAudit)
 			p.Initial, p.Max = 50*time.Millisecond, time.Second
 			o.Default = p
 		}))

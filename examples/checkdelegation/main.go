@@ -55,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	serviceAccount := fs.String("service-account", "", "keyless: the service account e-mail, signed for with your Application Default Credentials (or -credentials)")
 	subject := fs.String("subject", "", "user to act as (an administrator)")
 	endpoint := fs.String("endpoint", "", "base URL of a compatible server instead of Google")
-	apis := fs.String("apis", "", "comma-separated APIs to check ("+strings.Join(workspace.APIs, ",")+"); empty means all")
+	apis := fs.String("apis", "", "comma-separated APIs to check ("+strings.Join(workspace.APIs(), ",")+"); empty means all")
 	scopes := fs.String("scopes", "", "comma-separated scopes to check instead of -apis (e.g. the read-only ones)")
 	verbose := fs.Bool("v", false, "log the client's retries, waits and token requests")
 	if err := fs.Parse(args); err != nil {
@@ -71,8 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var apiList, scopeList []string
 	for _, a := range strings.Split(*apis, ",") {
 		if a = strings.TrimSpace(a); a != "" {
-			if _, ok := workspace.APIScopes[a]; !ok {
-				return usage("unknown API %q (known: %s)", a, strings.Join(workspace.APIs, ","))
+			if workspace.APIScopes(a) == nil {
+				return usage("unknown API %q (known: %s)", a, strings.Join(workspace.APIs(), ","))
 			}
 			apiList = append(apiList, a)
 		}
@@ -146,11 +146,11 @@ func wanted(apis, scopes []string) []string {
 		return scopes
 	}
 	if len(apis) == 0 {
-		apis = workspace.APIs
+		apis = workspace.APIs()
 	}
 	var out []string
 	for _, a := range apis {
-		for _, s := range workspace.APIScopes[a] {
+		for _, s := range workspace.APIScopes(a) {
 			if !contains(out, s) {
 				out = append(out, s)
 			}

@@ -196,7 +196,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		opts = append(opts, workspace.WithEndpoint(srv.URL),
 			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()))
 		// The fake's limits are scaled ×100: do not pace to Google's.
-		lim = quota.Unlimited
+		lim = quota.Unlimited()
 	} else {
 		opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
 	}

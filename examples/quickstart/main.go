@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/retry"
 )
@@ -61,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer, firstWait time.Duration) int {
 		workspace.WithLogger(cli.NewLogger(stderr, *verbose)),
 		// The legacy APIs' default first wait is 5 s; shorten it for the demo.
 		workspace.WithRetry(func(o *retry.Options) {
-			p := retry.Legacy
+			p := retry.DefaultPolicy(workspace.APIDataTransfer)
 			p.Initial, p.Jitter = firstWait, 0
 			o.Policies = map[string]retry.Policy{workspace.APIDataTransfer: p}
 		}),
@@ -69,19 +70,11 @@ func run(args []string, stdout, stderr io.Writer, firstWait time.Duration) int {
 	if err != nil {
 		return cli.Failed(stderr, "quickstart", err)
 	}
-	hc, err := c.HTTPClient("")
+	page, err := datatransfer.New(c).Applications.List(ctx, nil)
 	if err != nil {
 		return cli.Failed(stderr, "quickstart", err)
 	}
-	ctx = workspace.WithCall(ctx, &workspace.Call{API: workspace.APIDataTransfer, Method: "applications.list"})
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.BaseURL(workspace.APIDataTransfer)+"admin/datatransfer/v1/applications", nil)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return cli.Failed(stderr, "quickstart", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	fmt.Fprintf(stdout, "status %d after a throttle: %s\n", resp.StatusCode, body)
+	fmt.Fprintf(stdout, "listed %d applications after a throttle\n", len(page.Applications))
 	st := c.Stats()[workspace.APIDataTransfer]
 	fmt.Fprintf(stdout, "requests=%d attempts=%d retries=%v backoff=%v\n", st.Requests, st.Attempts, st.Retries, st.RetryWait)
 	return cli.ExitOK

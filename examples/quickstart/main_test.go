@@ -20,9 +20,9 @@ func TestQuickstart(t *testing.T) {
 		notStderr []string
 	}{
 		{name: "quiet", code: cli.ExitOK, firstWait: time.Millisecond,
-			stdout: []string{"status 200 after a throttle", "attempts=2 retries=map[throttle:1]"}, notStderr: []string{"workspace: retrying"}},
+			stdout: []string{"listed 0 applications after a throttle", "attempts=2 retries=map[throttle:1]"}, notStderr: []string{"workspace: retrying"}},
 		{name: "verbose", args: []string{"-v"}, code: cli.ExitOK, firstWait: time.Millisecond,
-			stdout: []string{"status 200 after a throttle"}, stderr: []string{`msg="workspace: retrying"`, "class=throttle", "status=503"}},
+			stdout: []string{"listed 0 applications after a throttle"}, stderr: []string{`msg="workspace: retrying"`, "class=throttle", "status=503"}},
 		{name: "bad flag", args: []string{"-nope"}, code: cli.ExitUsage},
 		{name: "argument", args: []string{"extra"}, code: cli.ExitUsage},
 	}
