@@ -171,7 +171,7 @@ func TestGeneratedMessagesAreValid(t *testing.T) {
 }
 
 func TestLargeMessage(t *testing.T) {
-	for _, size := range []int64{mailgen.MinLargeSize, mailgen.MinLargeSize + 1, 100000, 1<<20 + 77} {
+	for _, size := range []int64{mailgen.MinLargeSize(), mailgen.MinLargeSize() + 1, 100000, 1<<20 + 77} {
 		m := mailgen.LargeMessage(size)
 		if int64(len(m)) != size {
 			t.Fatalf("LargeMessage(%d) has %d bytes", size, len(m))

@@ -51,8 +51,10 @@ const (
 	FaultRepeatPageToken FaultKind = "repeat-page-token"
 )
 
-// AllFaultKinds lists every fault kind, in a fixed order.
-var AllFaultKinds = []FaultKind{
+// FaultKinds returns every fault kind, in a fixed order.
+func FaultKinds() []FaultKind { return slices.Clone(faultKinds) }
+
+var faultKinds = []FaultKind{
 	FaultHTTP500, FaultHTTP502, FaultHTTP503, FaultHTTP504, FaultHTTP429,
 	FaultResetBeforeBody, FaultResetAfterProcessing, FaultSlowReply,
 	FaultTokenExpiry, FaultTransferFailed, FaultStoredUnreadableReply,
@@ -62,7 +64,7 @@ var AllFaultKinds = []FaultKind{
 // optInFaults are the kinds a FaultPlan with no Kinds never picks.
 var optInFaults = []FaultKind{FaultTransferFailed, FaultStoredUnreadableReply, FaultRepeatPageToken}
 
-func (k FaultKind) valid() bool { return slices.Contains(AllFaultKinds, k) }
+func (k FaultKind) valid() bool { return slices.Contains(faultKinds, k) }
 
 // replacesReply reports whether the fault stands instead of the real
 // processing (so the request counts neither as accepted nor rejected).
@@ -127,7 +129,7 @@ func (f *faultState) init(p FaultPlan) {
 	f.rng = rand.New(rand.NewPCG(uint64(p.Seed), 0x5eed_fa17))
 	f.kinds = p.Kinds
 	if len(f.kinds) == 0 {
-		f.kinds = slices.DeleteFunc(slices.Clone(AllFaultKinds), func(k FaultKind) bool { return slices.Contains(optInFaults, k) })
+		f.kinds = slices.DeleteFunc(slices.Clone(faultKinds), func(k FaultKind) bool { return slices.Contains(optInFaults, k) })
 	}
 	f.queue = map[string][]FaultKind{}
 }

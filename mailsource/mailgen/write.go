@@ -101,8 +101,10 @@ func largeHeader(pad int, size int64) string {
 
 const largeTrailer = "\r\n--=_large--\r\n"
 
-// MinLargeSize is the smallest size WriteLargeMessage can produce.
-var MinLargeSize = int64(len(largeHeader(0, 0)) + len(largeTrailer))
+// MinLargeSize returns the smallest size WriteLargeMessage can produce.
+func MinLargeSize() int64 { return minLargeSize }
+
+var minLargeSize = int64(len(largeHeader(0, 0)) + len(largeTrailer))
 
 func repeatByte(c byte, n int) string {
 	b := make([]byte, n)
@@ -114,13 +116,13 @@ func repeatByte(c byte, n int) string {
 
 // WriteLargeMessage streams a valid multipart/mixed message of exactly
 // size bytes (CRLF line ends, base64 attachment in 76-character lines) to
-// w, using constant memory. size must be at least MinLargeSize.
+// w, using constant memory. size must be at least MinLargeSize().
 func WriteLargeMessage(w io.Writer, size int64) error {
 	const lineLen = 78 // 76 base64 characters and CRLF
-	if size < MinLargeSize {
-		return fmt.Errorf("mailgen: size %d is below the minimum %d", size, MinLargeSize)
+	if size < minLargeSize {
+		return fmt.Errorf("mailgen: size %d is below the minimum %d", size, minLargeSize)
 	}
-	rest := size - MinLargeSize
+	rest := size - minLargeSize
 	lines := rest / lineLen
 	pad := int(rest % lineLen)
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -146,7 +148,7 @@ func WriteLargeMessage(w io.Writer, size int64) error {
 }
 
 // LargeMessage returns a message of exactly size bytes, as written by
-// WriteLargeMessage. It panics if size is below MinLargeSize.
+// WriteLargeMessage. It panics if size is below MinLargeSize().
 func LargeMessage(size int64) []byte {
 	var b sliceWriter
 	b.buf = make([]byte, 0, size)
@@ -200,8 +202,8 @@ func WriteLargeMbox(w io.Writer, totalBytes, maxMsgSize int64) (int, error) {
 		}
 		if maxMsgSize >= 64<<10 && n%100 == 99 {
 			size := maxMsgSize/2 + int64(r.next()%uint64(maxMsgSize/2+1))
-			if size < MinLargeSize {
-				size = MinLargeSize
+			if size < minLargeSize {
+				size = minLargeSize
 			}
 			if _, err := fmt.Fprintf(cw, "From big@example.com %s\r\n", time.Date(2024, 1, 2, 10, 0, 0, 0, time.UTC).Format(time.ANSIC)); err != nil {
 				return n, err
