@@ -102,7 +102,7 @@ func keylessPool(t *testing.T, iam *iamServer, ts *tokenServer, clk *fakeClock) 
 	}
 	p := &Pool{Keyless: &Keyless{ServiceAccount: keylessSA, Caller: caller, TokenURL: ts.tokenURL(), IAMCredentialsURL: iam.URL}}
 	if clk != nil {
-		p.Now = clk.Now
+		p.now = clk.Now
 	}
 	return p
 }

@@ -65,8 +65,8 @@ func (e *TokenError) Unwrap() error { return e.Err }
 // server refused, so the next [Source.Token] fetches a fresh one.
 //
 // When the token endpoint states a lifetime (expires_in), the expiry is
-// measured on the Source's clock ([Pool.Now]) from the moment the request
-// was sent, which is conservative and lets tests control expiry fully.
+// measured from the moment the request was sent, which is conservative and
+// lets tests control expiry fully.
 //
 // This is the job oauth2.ReuseTokenSourceWithExpiry does, plus
 // invalidation, an injectable clock, and waiting that honours ctx.
@@ -235,8 +235,8 @@ type Pool struct {
 	// DefaultEarlyExpiry.
 	EarlyExpiry time.Duration
 
-	// Now returns the current time; nil means time.Now. Tests set it.
-	Now func() time.Time
+	// now returns the current time; nil means time.Now. Tests set it.
+	now func() time.Time
 
 	mu      sync.Mutex
 	sources map[string]*Source
@@ -292,7 +292,7 @@ func (p *Pool) Source(subject string, scopes []string) (*Source, error) {
 		f = func(context.Context) (*oauth2.Token, error) { return ts.Token() }
 	case p.Keyless != nil:
 		var err error
-		if f, err = p.Keyless.fetcher(subject, set, p.HTTPClient, p.Now); err != nil {
+		if f, err = p.Keyless.fetcher(subject, set, p.HTTPClient, p.now); err != nil {
 			return nil, err
 		}
 	default:
@@ -305,7 +305,7 @@ func (p *Pool) Source(subject string, scopes []string) (*Source, error) {
 	if early == 0 {
 		early = DefaultEarlyExpiry
 	}
-	s := newSource(f, early, p.Now)
+	s := newSource(f, early, p.now)
 	s.subject = subject
 	s.hint = hint
 	if p.sources == nil {

@@ -21,7 +21,7 @@ func TestPoolReuseAndExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := newFakeClock()
-	pool := &Pool{Credentials: creds, HTTPClient: ts.Client(), Now: clock.Now}
+	pool := &Pool{Credentials: creds, HTTPClient: ts.Client(), now: clock.Now}
 	src, err := pool.Source("a@example.com", []string{ScopeGmailInsert, ScopeGmailLabels})
 	if err != nil {
 		t.Fatal(err)
