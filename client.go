@@ -456,9 +456,7 @@ func (q *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if d.Class == retry.Throttle {
 			out.Throttled = true
 			out.RetryAfter = d.RetryAfter
-			if d.Info != nil && len(d.Info.Reasons) > 0 {
-				out.Reason = d.Info.Reasons[0]
-			}
+			out.Reason = d.Reason
 		}
 	}
 	return resp, err

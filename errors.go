@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gwsadmin/workspace/internal/apierr"
 	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
@@ -188,7 +189,7 @@ func newError(api, method string, d retry.Decision, resp *http.Response, attempt
 	if resp != nil {
 		e.Header = resp.Header
 	}
-	if info := d.Info; info != nil {
+	if info := apierr.Inspect(resp); info != nil {
 		e.Status = info.Status
 		e.Reasons = info.Reasons
 		e.Message = info.Message

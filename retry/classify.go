@@ -47,8 +47,11 @@ func (c Class) Retryable() bool { return c == Transient || c == Throttle }
 // Decision is the classification of one attempt.
 type Decision struct {
 	Class      Class
-	StatusCode int           // 0 when there was no HTTP answer
-	Info       *apierr.Info  // parsed error body, nil on success or transport error
+	StatusCode int // 0 when there was no HTTP answer
+	// Reason is the first reason the error body gave (an errors[].reason,
+	// an ErrorInfo reason, a responseCode or a GData reason), e.g.
+	// "userRateLimitExceeded"; "" when none.
+	Reason     string
 	RetryAfter time.Duration // server's hint, zero when absent
 	// Ambiguous is true for a transport error after which the request may
 	// have reached the server (a reset after the body was written).
@@ -91,7 +94,10 @@ func Classify(api string, resp *http.Response, err error) Decision {
 		return Decision{Class: Success, StatusCode: resp.StatusCode}
 	}
 	info := apierr.Inspect(resp)
-	d := Decision{StatusCode: resp.StatusCode, Info: info, RetryAfter: info.RetryAfter}
+	d := Decision{StatusCode: resp.StatusCode, RetryAfter: info.RetryAfter}
+	if len(info.Reasons) > 0 {
+		d.Reason = info.Reasons[0]
+	}
 	d.Class = classifyStatus(api, info)
 	d.NothingDone = d.Class == Throttle && throttleProves(api, info)
 	return d

@@ -79,7 +79,7 @@ func TestClassify(t *testing.T) {
 			resp := &http.Response{StatusCode: tt.status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tt.body))}
 			d := retry.Classify(tt.api, resp, nil)
 			if d.Class != tt.want {
-				t.Errorf("Classify = %v, want %v (info %+v)", d.Class, tt.want, d.Info)
+				t.Errorf("Classify = %v, want %v (reason %q)", d.Class, tt.want, d.Reason)
 			}
 			// The body stays readable for the caller.
 			got, _ := io.ReadAll(resp.Body)

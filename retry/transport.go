@@ -330,7 +330,7 @@ func (t *Transport) log(ctx context.Context, level slog.Level, msg, api, method 
 		slog.String("api", api), slog.String("method", method),
 		slog.Int("attempt", attempt), slog.String("class", d.Class.String()),
 		slog.Int("status", d.StatusCode), slog.Duration("wait", wait),
-		slog.String("reason", reasonOf(d))}, extra...)
+		slog.String("reason", d.Reason)}, extra...)
 	t.Logger.LogAttrs(ctx, level, msg, attrs...)
 }
 
@@ -477,13 +477,6 @@ func (t *Transport) rewind(req *http.Request) *http.Request {
 	r2 := req.Clone(req.Context())
 	r2.Body = body
 	return r2
-}
-
-func reasonOf(d Decision) string {
-	if d.Info != nil && len(d.Info.Reasons) > 0 {
-		return d.Info.Reasons[0]
-	}
-	return ""
 }
 
 func newBackoff(p Policy) *backoff.ExponentialBackOff {
