@@ -93,9 +93,15 @@ type Options struct {
 	// Budget limits retries across the client; nil means a new
 	// DefaultBudget, and Unbudgeted() turns the budget off.
 	Budget *Budget
-	// Sleep waits d or until ctx ends; nil means a timer.
+	// Sleep, for tests, replaces waiting in real time: every wait of the
+	// client and of the API packages built on it (retry back-off, polls
+	// of Wait methods, back-off between upload, download and batch
+	// attempts) calls it, so a test can record the waits and return at
+	// once. It must return ctx.Err() when ctx has ended. nil means a
+	// timer.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Rand returns a number in [0, 1) for jitter; nil means math/rand/v2.
+	// Rand, for tests, replaces the jitter source: a number in [0, 1).
+	// nil means math/rand/v2.
 	Rand func() float64
 }
 
