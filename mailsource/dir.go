@@ -171,14 +171,14 @@ func (r *fileReader) Next() (*Message, error) {
 // findMoved looks in cur and new for a file with the same Maildir unique
 // name as name and returns its relative path, or "".
 func (r *fileReader) findMoved(name string) string {
-	unique := MaildirUnique(name)
+	unique := maildirUnique(name)
 	for _, sub := range []string{"cur", "new"} {
 		des, err := os.ReadDir(filepath.Join(r.source, sub))
 		if err != nil {
 			continue
 		}
 		for _, d := range des {
-			if MaildirUnique(d.Name()) == unique && sub+"/"+d.Name() != name {
+			if maildirUnique(d.Name()) == unique && sub+"/"+d.Name() != name {
 				return sub + "/" + d.Name()
 			}
 		}
@@ -348,7 +348,7 @@ func examineHead(head []byte, whole bool) filePrefix {
 //   - any other folder: OpenEMLDir;
 //   - a file named *.eml: OpenEMLFile;
 //   - any other file: an mbox (OpenMbox) when its first 64 KiB hold a line
-//     that LooksLikeEnvelope after "From " (or it begins with "From -", as
+//     that looksLikeEnvelope after "From " (or it begins with "From -", as
 //     Netscape and Thunderbird write), or when it is empty or named *.mbox,
 //     *.mbx or *.mbs; otherwise a single message (OpenEMLFile). Classic
 //     Mac (CR only) line ends are recognized.
@@ -411,7 +411,7 @@ func sniffMbox(path string) (bool, error) {
 		} else {
 			head = nil
 		}
-		if bytes.HasPrefix(line, fromSpace) && LooksLikeEnvelope(line[len(fromSpace):]) {
+		if bytes.HasPrefix(line, fromSpace) && looksLikeEnvelope(line[len(fromSpace):]) {
 			return true, nil
 		}
 	}

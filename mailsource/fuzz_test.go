@@ -310,7 +310,7 @@ func FuzzValidate(f *testing.F) {
 		n := mailsource.NormalizeCRLF(in)
 		checkValidate(t, n)
 		if int64(len(n)) != mailsource.NormalizedSize(in) {
-			t.Fatalf("NormalizedSize %d, len %d", mailsource.NormalizedSize(in), len(n))
+			t.Fatalf("normalizedSize %d, len %d", mailsource.NormalizedSize(in), len(n))
 		}
 		if !bytes.Equal(mailsource.NormalizeCRLF(n), n) {
 			t.Fatal("NormalizeCRLF is not idempotent")

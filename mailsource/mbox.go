@@ -872,7 +872,7 @@ func (r *mboxReader) isSeparator(b []byte, afterBlank bool) bool {
 // envelope line by the default rules.
 func isEnvelopeLine(line []byte) bool {
 	rest := line[len(fromSpace):]
-	return (len(rest) > 0 && rest[0] == '-') || LooksLikeEnvelope(rest)
+	return (len(rest) > 0 && rest[0] == '-') || looksLikeEnvelope(rest)
 }
 
 // isFromField reports whether line, which starts with "From ", is a From
@@ -989,14 +989,14 @@ func (r *mboxReader) unescape(b []byte) []byte {
 	return b
 }
 
-// LooksLikeEnvelope reports whether rest, the part of a line after "From ",
+// looksLikeEnvelope reports whether rest, the part of a line after "From ",
 // has the shape of an mbox envelope: a sender (any word, "-" and
 // "MAILER-DAEMON" included) followed by a date that has a month name, a
 // time of day (h:mm or hh:mm:ss) and a four-digit year, in any order, as in
 // "alice@example.com Mon Jan  1 00:00:00 2024",
 // "- Thu Aug 11 10:27:01 2005" or
 // "1781234@xxx Sat Feb 10 14:51:23 +0000 2024".
-func LooksLikeEnvelope(rest []byte) bool {
+func looksLikeEnvelope(rest []byte) bool {
 	var month, clock, year bool
 	n := 0
 	for i := 0; i < len(rest); {

@@ -320,7 +320,7 @@ func TestLooksLikeEnvelope(t *testing.T) {
 	}
 	for in, want := range tests {
 		if got := mailsource.LooksLikeEnvelope([]byte(in)); got != want {
-			t.Errorf("LooksLikeEnvelope(%q) = %v, want %v", in, got, want)
+			t.Errorf("looksLikeEnvelope(%q) = %v, want %v", in, got, want)
 		}
 	}
 }

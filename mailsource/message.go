@@ -319,7 +319,7 @@ func (m *Message) Key() string {
 	case KindMbox:
 		return m.Source + "#" + strconv.Itoa(m.Index)
 	case KindMaildir:
-		return m.Source + "/" + MaildirUnique(m.Name)
+		return m.Source + "/" + maildirUnique(m.Name)
 	}
 	if m.Name == "" {
 		return m.Source
@@ -330,10 +330,10 @@ func (m *Message) Key() string {
 	return m.Source + "/" + m.Name
 }
 
-// MaildirUnique returns the unique part of a Maildir file name: the base
+// maildirUnique returns the unique part of a Maildir file name: the base
 // name up to the first ':' (the info separator, "2,S" and the like). "!"
 // and ";" used by some Windows ports are treated the same way.
-func MaildirUnique(name string) string {
+func maildirUnique(name string) string {
 	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
 	if i := strings.IndexAny(name, ":!;"); i >= 0 {
 		name = name[:i]

@@ -21,8 +21,8 @@ func NormalizeCRLF(data []byte) []byte {
 	return AppendCRLF(out, data)
 }
 
-// NormalizedSize returns len(NormalizeCRLF(data)) without building it.
-func NormalizedSize(data []byte) int64 {
+// normalizedSize returns len(NormalizeCRLF(data)) without building it.
+func normalizedSize(data []byte) int64 {
 	return int64(len(data) + bareCount(data))
 }
 

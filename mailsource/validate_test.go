@@ -182,7 +182,7 @@ func TestNormalizeCRLF(t *testing.T) {
 			t.Errorf("NormalizeCRLF(%q) (-want +got):\n%s", tc.in, diff)
 		}
 		if n := mailsource.NormalizedSize([]byte(tc.in)); n != int64(len(tc.want)) {
-			t.Errorf("NormalizedSize(%q) = %d, want %d", tc.in, n, len(tc.want))
+			t.Errorf("normalizedSize(%q) = %d, want %d", tc.in, n, len(tc.want))
 		}
 	}
 	clean := []byte("a\r\nb\r\n")
