@@ -28,7 +28,7 @@
 // A message starts at an envelope line, found the way mutt finds it: a line
 // that begins with "From " and whose rest looks like an envelope — a
 // sender word followed by a month name, a time of day and a four-digit
-// year, as every common writer produces (see looksLikeEnvelope). No empty
+// year, as every common writer produces. No empty
 // line is needed before it; the date check is what tells it from a body
 // line such as "From here on, ...". Netscape and Thunderbird write
 // "From - " with a date, with a bare "-" or with nothing after it: any line
