@@ -304,14 +304,6 @@ func init() {
 	})
 }
 
-// Endpoint reports whether WithEndpoint replaced Google's hosts.
-func (c *Client) Endpoint() (string, bool) {
-	if c.cfg.endpoint == nil {
-		return "", false
-	}
-	return c.cfg.endpoint.String(), true
-}
-
 // HTTPClient returns the *http.Client for calls acting as subject ("" means
 // the default subject) with the given scopes added to the client's own.
 // Clients are cached: the same (subject, scopes) gets the same client.
