@@ -85,28 +85,26 @@ func New(c *workspace.Client, domain string) *Client {
 // Domain returns the domain the Client works on.
 func (c *Client) Domain() string { return c.domain }
 
-// Scopes of each API, each asked for on its own token (see the package
-// doc). Read calls use the ReadOnly variant when ReadOnlyScopes is set.
-var (
-	// LegacyScopes are the scopes of SSO, Gateway and Routing (the Admin
+// The scope of each API, each asked for on its own token (the package doc
+// lists them for the administrator who delegates them). Read calls use
+// the read-only variant when ReadOnlyScopes is set.
+const (
+	// legacyScope is the scope of SSO, Gateway and Routing (the Admin
 	// Settings feeds, read or write).
-	LegacyScopes = []string{auth.ScopeAdminSettings}
-	// ProfilesScopes are the scopes of Profiles and Assignments.
-	ProfilesScopes = []string{auth.ScopeInboundSSO}
-	// ProfilesReadOnlyScopes are the scopes of their reads with
-	// ReadOnlyScopes.
-	ProfilesReadOnlyScopes = []string{auth.ScopeInboundSSOReadOnly}
-	// CustomerScopes are the scopes of Customer (and of the customer id
-	// read by Profiles.Create and Assignments.Create).
-	CustomerScopes = []string{auth.ScopeDirectoryCustomer}
-	// CustomerReadOnlyScopes are the scopes of Customer.Get and the
-	// customer id read with ReadOnlyScopes.
-	CustomerReadOnlyScopes = []string{auth.ScopeDirectoryCustomerReadOnly}
-	// DomainsScopes are the scopes of Domains.
-	DomainsScopes = []string{auth.ScopeDirectoryDomain}
-	// DomainsReadOnlyScopes are the scopes of Domains.List and Get with
-	// ReadOnlyScopes.
-	DomainsReadOnlyScopes = []string{auth.ScopeDirectoryDomainReadOnly}
+	legacyScope = auth.ScopeAdminSettings
+	// profilesScope is the scope of Profiles and Assignments, and
+	// profilesReadOnlyScope that of their reads with ReadOnlyScopes.
+	profilesScope         = auth.ScopeInboundSSO
+	profilesReadOnlyScope = auth.ScopeInboundSSOReadOnly
+	// customerScope is the scope of Customer (and of the customer id read
+	// by Profiles.Create and Assignments.Create), customerReadOnlyScope
+	// that of Customer.Get and the customer id read with ReadOnlyScopes.
+	customerScope         = auth.ScopeDirectoryCustomer
+	customerReadOnlyScope = auth.ScopeDirectoryCustomerReadOnly
+	// domainsScope is the scope of Domains, domainsReadOnlyScope that of
+	// Domains.List and Get with ReadOnlyScopes.
+	domainsScope         = auth.ScopeDirectoryDomain
+	domainsReadOnlyScope = auth.ScopeDirectoryDomainReadOnly
 )
 
 // ciConn is a Cloud Identity client over a token with one scope set.
@@ -117,11 +115,11 @@ type ciConn struct {
 
 // legacyClient returns the HTTP client for the Admin Settings feeds.
 func (c *Client) legacyClient() (*http.Client, error) {
-	return c.core.HTTPClient("", LegacyScopes...)
+	return c.core.HTTPClient("", legacyScope)
 }
 
 // pick returns ro for a read when ReadOnlyScopes is set, else rw.
-func (c *Client) pick(write bool, rw, ro []string) []string {
+func (c *Client) pick(write bool, rw, ro string) string {
 	if !write && c.ReadOnlyScopes {
 		return ro
 	}
@@ -130,13 +128,13 @@ func (c *Client) pick(write bool, rw, ro []string) []string {
 
 // ciService returns the Cloud Identity client for a write or a read.
 func (c *Client) ciService(ctx context.Context, write bool) (*ciConn, error) {
-	scopes := c.pick(write, ProfilesScopes, ProfilesReadOnlyScopes)
+	scope := c.pick(write, profilesScope, profilesReadOnlyScope)
 	c.svcMu.Lock()
 	defer c.svcMu.Unlock()
-	if cc := c.cis[scopes[0]]; cc != nil {
+	if cc := c.cis[scope]; cc != nil {
 		return cc, nil
 	}
-	hc, err := c.core.HTTPClient("", scopes...)
+	hc, err := c.core.HTTPClient("", scope)
 	if err != nil {
 		return nil, err
 	}
@@ -149,18 +147,18 @@ func (c *Client) ciService(ctx context.Context, write bool) (*ciConn, error) {
 		c.cis = make(map[string]*ciConn)
 	}
 	cc := &ciConn{hc: hc, svc: svc}
-	c.cis[scopes[0]] = cc
+	c.cis[scope] = cc
 	return cc, nil
 }
 
-// dirService returns the Directory client for the scopes.
-func (c *Client) dirService(ctx context.Context, scopes []string) (*directory.Service, error) {
+// dirService returns the Directory client for the scope.
+func (c *Client) dirService(ctx context.Context, scope string) (*directory.Service, error) {
 	c.svcMu.Lock()
 	defer c.svcMu.Unlock()
-	if svc := c.dirs[scopes[0]]; svc != nil {
+	if svc := c.dirs[scope]; svc != nil {
 		return svc, nil
 	}
-	hc, err := c.core.HTTPClient("", scopes...)
+	hc, err := c.core.HTTPClient("", scope)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +170,7 @@ func (c *Client) dirService(ctx context.Context, scopes []string) (*directory.Se
 	if c.dirs == nil {
 		c.dirs = make(map[string]*directory.Service)
 	}
-	c.dirs[scopes[0]] = svc
+	c.dirs[scope] = svc
 	return svc, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,7 +21,12 @@ import (
 const (
 	profilePrefix    = "inboundSamlSsoProfiles/"
 	assignmentPrefix = "inboundSsoAssignments/"
-	maxCIPageSize    = 100
+	// maxCIPageSize is the page size discovery documents as the maximum
+	// of inboundSamlSsoProfiles.list and inboundSsoAssignments.list.
+	maxCIPageSize = 100
+	// maxCredentialPageSize bounds idpCredentials.list, for which
+	// discovery documents no maximum: only its int32 format.
+	maxCredentialPageSize = math.MaxInt32
 )
 
 // Profile is a Cloud Identity inbound SAML SSO profile: an identity
@@ -65,25 +71,6 @@ type Credential struct {
 	Name    string // "inboundSamlSsoProfiles/{id}/idpCredentials/{cred}"
 	Key     KeyInfo
 	Updated time.Time
-}
-
-// ListOptions page through a Cloud Identity list; nil means the first page
-// at the server's default size.
-type ListOptions struct {
-	PageSize  int64  // 1–100; 0 means the server's default
-	PageToken string // from a previous page
-}
-
-// ProfilesPage is one page of profiles.
-type ProfilesPage struct {
-	Profiles      []*Profile
-	NextPageToken string
-}
-
-// CredentialsPage is one page of IdP credentials.
-type CredentialsPage struct {
-	Credentials   []*Credential
-	NextPageToken string
 }
 
 // ProfilesService manages inbound SAML SSO profiles and their IdP
@@ -147,12 +134,13 @@ func (s *ProfilesService) Get(ctx context.Context, name string) (*Profile, error
 	return fromProfile(p), nil
 }
 
-// List returns one page of the account's profiles.
+// List returns one page of the account's profiles. opts.PageSize is
+// 1–100 (0 means the server's default); nil opts means the first page.
 //
 // API docs: https://cloud.google.com/identity/docs/reference/rest/v1/inboundSamlSsoProfiles/list
-func (s *ProfilesService) List(ctx context.Context, opts *ListOptions) (*ProfilesPage, error) {
+func (s *ProfilesService) List(ctx context.Context, opts *workspace.ListOptions) (*workspace.Page[*Profile], error) {
 	const method = "inboundSamlSsoProfiles.list"
-	if err := checkList("settings: "+method, opts); err != nil {
+	if err := checkList("settings: "+method, opts, maxCIPageSize); err != nil {
 		return nil, err
 	}
 	ci, err := s.c.ciService(ctx, false)
@@ -167,22 +155,17 @@ func (s *ProfilesService) List(ctx context.Context, opts *ListOptions) (*Profile
 	if err != nil {
 		return nil, apiError(err)
 	}
-	page := &ProfilesPage{NextPageToken: res.NextPageToken}
+	page := &workspace.Page[*Profile]{NextPageToken: res.NextPageToken}
 	for _, p := range res.InboundSamlSsoProfiles {
-		page.Profiles = append(page.Profiles, fromProfile(p))
+		page.Items = append(page.Items, fromProfile(p))
 	}
 	return page, nil
 }
 
-// All iterates over every profile of the account, page by page.
-func (s *ProfilesService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Profile, error] {
-	return all(ctx, opts, func(ctx context.Context, o *ListOptions) ([]*Profile, string, error) {
-		p, err := s.List(ctx, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return p.Profiles, p.NextPageToken, nil
-	})
+// All iterates over every profile of the account, page by page from the
+// first (opts.PageToken is ignored; opts.PageSize sets the page size).
+func (s *ProfilesService) All(ctx context.Context, opts *workspace.ListOptions) iter.Seq2[*Profile, error] {
+	return all(ctx, opts, s.List)
 }
 
 // Update changes the fields set in u.
@@ -330,16 +313,18 @@ func (s *ProfilesService) GetCredential(ctx context.Context, name string) (*Cred
 }
 
 // ListCredentials returns one page of a profile's IdP credentials.
+// opts.PageSize is 0 (the server's default) or more; Google documents no
+// maximum (a profile has at most two credentials).
 //
 // API docs: https://cloud.google.com/identity/docs/reference/rest/v1/inboundSamlSsoProfiles.idpCredentials/list
-func (s *ProfilesService) ListCredentials(ctx context.Context, profile string, opts *ListOptions) (*CredentialsPage, error) {
+func (s *ProfilesService) ListCredentials(ctx context.Context, profile string, opts *workspace.ListOptions) (*workspace.Page[*Credential], error) {
 	const method = "inboundSamlSsoProfiles.idpCredentials.list"
 	op := "settings: " + method
 	profile, err := resourceName(op, profilePrefix, profile)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkList(op, opts); err != nil {
+	if err := checkList(op, opts, maxCredentialPageSize); err != nil {
 		return nil, err
 	}
 	ci, err := s.c.ciService(ctx, false)
@@ -351,21 +336,18 @@ func (s *ProfilesService) ListCredentials(ctx context.Context, profile string, o
 	if err != nil {
 		return nil, apiError(err)
 	}
-	page := &CredentialsPage{NextPageToken: res.NextPageToken}
+	page := &workspace.Page[*Credential]{NextPageToken: res.NextPageToken}
 	for _, cr := range res.IdpCredentials {
-		page.Credentials = append(page.Credentials, fromCredential(cr))
+		page.Items = append(page.Items, fromCredential(cr))
 	}
 	return page, nil
 }
 
-// AllCredentials iterates over every IdP credential of a profile.
-func (s *ProfilesService) AllCredentials(ctx context.Context, profile string, opts *ListOptions) iter.Seq2[*Credential, error] {
-	return all(ctx, opts, func(ctx context.Context, o *ListOptions) ([]*Credential, string, error) {
-		p, err := s.ListCredentials(ctx, profile, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return p.Credentials, p.NextPageToken, nil
+// AllCredentials iterates over every IdP credential of a profile, page by
+// page from the first (opts.PageToken is ignored).
+func (s *ProfilesService) AllCredentials(ctx context.Context, profile string, opts *workspace.ListOptions) iter.Seq2[*Credential, error] {
+	return all(ctx, opts, func(ctx context.Context, o *workspace.ListOptions) (*workspace.Page[*Credential], error) {
+		return s.ListCredentials(ctx, profile, o)
 	})
 }
 
@@ -428,12 +410,6 @@ type AssignmentUpdate struct {
 	NeverRedirect *bool
 }
 
-// AssignmentsPage is one page of assignments.
-type AssignmentsPage struct {
-	Assignments   []*Assignment
-	NextPageToken string
-}
-
 // AssignmentsService manages inbound SSO assignments.
 type AssignmentsService struct{ c *Client }
 
@@ -488,12 +464,13 @@ func (s *AssignmentsService) Get(ctx context.Context, name string) (*Assignment,
 	return fromAssignment(a), nil
 }
 
-// List returns one page of the account's assignments.
+// List returns one page of the account's assignments. opts.PageSize is
+// 1–100 (0 means the server's default); nil opts means the first page.
 //
 // API docs: https://cloud.google.com/identity/docs/reference/rest/v1/inboundSsoAssignments/list
-func (s *AssignmentsService) List(ctx context.Context, opts *ListOptions) (*AssignmentsPage, error) {
+func (s *AssignmentsService) List(ctx context.Context, opts *workspace.ListOptions) (*workspace.Page[*Assignment], error) {
 	const method = "inboundSsoAssignments.list"
-	if err := checkList("settings: "+method, opts); err != nil {
+	if err := checkList("settings: "+method, opts, maxCIPageSize); err != nil {
 		return nil, err
 	}
 	ci, err := s.c.ciService(ctx, false)
@@ -509,22 +486,17 @@ func (s *AssignmentsService) List(ctx context.Context, opts *ListOptions) (*Assi
 	if err != nil {
 		return nil, apiError(err)
 	}
-	page := &AssignmentsPage{NextPageToken: res.NextPageToken}
+	page := &workspace.Page[*Assignment]{NextPageToken: res.NextPageToken}
 	for _, a := range res.InboundSsoAssignments {
-		page.Assignments = append(page.Assignments, fromAssignment(a))
+		page.Items = append(page.Items, fromAssignment(a))
 	}
 	return page, nil
 }
 
-// All iterates over every assignment of the account.
-func (s *AssignmentsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Assignment, error] {
-	return all(ctx, opts, func(ctx context.Context, o *ListOptions) ([]*Assignment, string, error) {
-		p, err := s.List(ctx, o)
-		if err != nil {
-			return nil, "", err
-		}
-		return p.Assignments, p.NextPageToken, nil
-	})
+// All iterates over every assignment of the account, page by page from
+// the first (opts.PageToken is ignored; opts.PageSize sets the page size).
+func (s *AssignmentsService) All(ctx context.Context, opts *workspace.ListOptions) iter.Seq2[*Assignment, error] {
+	return all(ctx, opts, s.List)
 }
 
 // Update changes the fields set in u. It reads the assignment first to
@@ -777,11 +749,17 @@ func checkCredentialName(op, name string) error {
 	return nil
 }
 
-func checkList(op string, o *ListOptions) error {
-	if o != nil && (o.PageSize < 0 || o.PageSize > maxCIPageSize) {
-		return &workspace.InputError{Op: op, Field: "PageSize", Reason: "must be within 1–100 (0 for the server's default)"}
+// checkList refuses a page size outside 0–max (0 is the server's
+// default) before any request.
+func checkList(op string, o *workspace.ListOptions, max int64) error {
+	if o == nil || (o.PageSize >= 0 && o.PageSize <= max) {
+		return nil
 	}
-	return nil
+	reason := fmt.Sprintf("must be within 1–%d (0 for the server's default)", max)
+	if max == maxCredentialPageSize {
+		reason = "must not be negative (0 for the server's default)"
+	}
+	return &workspace.InputError{Op: op, Field: "PageSize", Reason: reason}
 }
 
 // pageCall is a generated list call's paging setters.
@@ -791,7 +769,7 @@ type pageCall[C any] interface {
 }
 
 // page sets opts' paging (nil means the server's defaults) on a list call.
-func page[C pageCall[C]](call C, opts *ListOptions) C {
+func page[C pageCall[C]](call C, opts *workspace.ListOptions) C {
 	if opts != nil {
 		if opts.PageSize > 0 {
 			call.PageSize(opts.PageSize)
@@ -803,15 +781,20 @@ func page[C pageCall[C]](call C, opts *ListOptions) C {
 	return call
 }
 
-// all runs the page function from opts' token until the last page.
-func all[T any](ctx context.Context, opts *ListOptions, page func(context.Context, *ListOptions) ([]*T, string, error)) iter.Seq2[*T, error] {
-	o := ListOptions{}
+// all runs the list method from the first page (opts.PageToken is
+// ignored) until the last, with opts' page size.
+func all[T any](ctx context.Context, opts *workspace.ListOptions, list func(context.Context, *workspace.ListOptions) (*workspace.Page[*T], error)) iter.Seq2[*T, error] {
+	var o workspace.ListOptions
 	if opts != nil {
-		o = *opts
+		o.PageSize = opts.PageSize
 	}
-	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*T, string, error) {
+	return pager.All(ctx, "", func(ctx context.Context, token string) ([]*T, string, error) {
 		o.PageToken = token
-		return page(ctx, &o)
+		p, err := list(ctx, &o)
+		if err != nil {
+			return nil, "", err
+		}
+		return p.Items, p.NextPageToken, nil
 	})
 }
 
@@ -883,47 +866,25 @@ func (e *PendingError) Error() string {
 	return s + " and Cloud Identity offers no way to follow it; read the resource later before sending the change again"
 }
 
-// OperationError is a long-running operation that ended in an error.
-type OperationError struct {
-	Method    string
-	Operation string
-	Code      int // google.rpc.Code, e.g. 3 INVALID_ARGUMENT
-	Message   string
-}
-
-// Error gives the method, the rpc code and the message.
-func (e *OperationError) Error() string {
-	return fmt.Sprintf("settings: %s: operation failed: code %d: %s", e.Method, e.Code, e.Message)
-}
-
-// Is matches the workspace category sentinels by the rpc code.
-func (e *OperationError) Is(target error) bool {
-	switch target {
-	case workspace.ErrInvalidInput:
-		return e.Code == 3 || e.Code == 9 || e.Code == 11 || e.Code == 6
-	case workspace.ErrNotFound:
-		return e.Code == 5
-	case workspace.ErrPermissionDenied:
-		return e.Code == 7
-	case workspace.ErrUnauthenticated:
-		return e.Code == 16
-	case workspace.ErrRateLimited:
-		return e.Code == 8
-	}
-	return false
-}
-
 // wait reads the operation a change returned and decodes its response
 // into out (nil to ignore it). Cloud Identity has no method to read an
 // operation again: its discovery document lists none, and the methods that
 // return one document a "done": false operation only for a change deferred
 // by multi-party approval. So an operation is never polled: one that is
-// not done is returned as an *ApprovalPendingError, or, in any other state,
-// a *PendingError that says the change was accepted and may still happen.
+// done with an error is a *workspace.OperationError; one that is not done
+// is returned as an *ApprovalPendingError, or, in any other state, a
+// *PendingError that says the change was accepted and may still happen.
 func (c *Client) wait(method string, o *cloudidentity.Operation, out any) error {
+	var meta struct {
+		State string `json:"state"`
+	}
+	if len(o.Metadata) > 0 {
+		_ = json.Unmarshal(o.Metadata, &meta)
+	}
 	if o.Done {
 		if o.Error != nil {
-			return &OperationError{Method: method, Operation: o.Name, Code: int(o.Error.Code), Message: o.Error.Message}
+			return &workspace.OperationError{API: workspace.APICloudIdentity, Operation: method, ID: o.Name,
+				Status: meta.State, Code: int(o.Error.Code), Message: o.Error.Message}
 		}
 		if out != nil && len(o.Response) > 0 {
 			if err := json.Unmarshal(o.Response, out); err != nil {
@@ -931,12 +892,6 @@ func (c *Client) wait(method string, o *cloudidentity.Operation, out any) error 
 			}
 		}
 		return nil
-	}
-	var meta struct {
-		State string `json:"state"`
-	}
-	if len(o.Metadata) > 0 {
-		_ = json.Unmarshal(o.Metadata, &meta)
 	}
 	if strings.Contains(strings.ToLower(meta.State), "approval") {
 		return &ApprovalPendingError{Method: method, Operation: o.Name, State: meta.State}

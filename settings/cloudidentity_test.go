@@ -85,12 +85,17 @@ func TestProfilesListAll(t *testing.T) {
 		}
 		want = append(want, p.Name)
 	}
-	page, err := e.s.Profiles.List(t.Context(), &settings.ListOptions{PageSize: 5})
-	if err != nil || len(page.Profiles) != 5 || page.NextPageToken == "" {
-		t.Fatalf("page: %d %q %v", len(page.Profiles), page.NextPageToken, err)
+	page, err := e.s.Profiles.List(t.Context(), &workspace.ListOptions{PageSize: 5})
+	if err != nil || len(page.Items) != 5 || page.NextPageToken == "" {
+		t.Fatalf("page: %d %q %v", len(page.Items), page.NextPageToken, err)
 	}
+	page2, err := e.s.Profiles.List(t.Context(), &workspace.ListOptions{PageSize: 5, PageToken: page.NextPageToken})
+	if err != nil || len(page2.Items) != 5 || page2.Items[0].Name != want[5] {
+		t.Fatalf("second page: %+v %v", page2, err)
+	}
+	// All starts at the first page whatever the token.
 	var got []string
-	for p, err := range e.s.Profiles.All(t.Context(), &settings.ListOptions{PageSize: 5}) {
+	for p, err := range e.s.Profiles.All(t.Context(), &workspace.ListOptions{PageSize: 5, PageToken: page.NextPageToken}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,8 +108,30 @@ func TestProfilesListAll(t *testing.T) {
 	if q := lists[len(lists)-1].Query; !strings.Contains(q, "filter=customer%3D%3D%22customers%2Fmy_customer%22") {
 		t.Errorf("list filter: %s", q)
 	}
-	if _, err := e.s.Profiles.List(t.Context(), &settings.ListOptions{PageSize: 101}); !errors.Is(err, workspace.ErrInvalidInput) {
-		t.Errorf("page size 101: %v", err)
+	// Page sizes outside discovery's 1–100 are refused before sending.
+	before := e.rec.count()
+	for _, n := range []int64{101, -1} {
+		if _, err := e.s.Profiles.List(t.Context(), &workspace.ListOptions{PageSize: n}); !errors.Is(err, workspace.ErrInvalidInput) {
+			t.Errorf("profiles page size %d: %v", n, err)
+		}
+		if _, err := e.s.Assignments.List(t.Context(), &workspace.ListOptions{PageSize: n}); !errors.Is(err, workspace.ErrInvalidInput) {
+			t.Errorf("assignments page size %d: %v", n, err)
+		}
+		for _, err := range e.s.Profiles.All(t.Context(), &workspace.ListOptions{PageSize: n}) {
+			if !errors.Is(err, workspace.ErrInvalidInput) {
+				t.Errorf("All page size %d: %v", n, err)
+			}
+		}
+	}
+	if _, err := e.s.Profiles.ListCredentials(t.Context(), want[0], &workspace.ListOptions{PageSize: -1}); !errors.Is(err, workspace.ErrInvalidInput) {
+		t.Errorf("credentials page size -1: %v", err)
+	}
+	if n := e.rec.count(); n != before {
+		t.Errorf("%d refused lists were sent", n-before)
+	}
+	// idpCredentials.list documents no maximum.
+	if _, err := e.s.Profiles.ListCredentials(t.Context(), want[0], &workspace.ListOptions{PageSize: 500}); err != nil {
+		t.Errorf("credentials page size 500: %v", err)
 	}
 }
 
@@ -200,7 +227,7 @@ func TestCredentials(t *testing.T) {
 	}
 
 	var names []string
-	for c, err := range e.s.Profiles.AllCredentials(ctx, p.Name, &settings.ListOptions{PageSize: 1}) {
+	for c, err := range e.s.Profiles.AllCredentials(ctx, p.Name, &workspace.ListOptions{PageSize: 1}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +244,7 @@ func TestCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	page, err := e.s.Profiles.ListCredentials(ctx, p.Name, nil)
-	if err != nil || len(page.Credentials) != 1 {
+	if err != nil || len(page.Items) != 1 {
 		t.Fatalf("after delete: %+v %v", page, err)
 	}
 }
@@ -260,7 +287,7 @@ func TestAssignments(t *testing.T) {
 		t.Errorf("group assignment: %+v", grp)
 	}
 	var names []string
-	for a, err := range e.s.Assignments.All(ctx, &settings.ListOptions{PageSize: 1}) {
+	for a, err := range e.s.Assignments.All(ctx, &workspace.ListOptions{PageSize: 1}) {
 		if err != nil {
 			t.Fatal(err)
 		}

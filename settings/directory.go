@@ -71,7 +71,7 @@ type CustomerService struct{ c *Client }
 //
 // API docs: https://developers.google.com/workspace/admin/directory/reference/rest/v1/customers/get
 func (s *CustomerService) Get(ctx context.Context) (*Customer, error) {
-	dir, err := s.c.dirService(ctx, s.c.pick(false, CustomerScopes, CustomerReadOnlyScopes))
+	dir, err := s.c.dirService(ctx, s.c.pick(false, customerScope, customerReadOnlyScope))
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (s *CustomerService) Update(ctx context.Context, u *CustomerUpdate) (*Custo
 	if u.OrganizationName != nil && strings.TrimSpace(*u.OrganizationName) == "" {
 		return nil, &workspace.InputError{Op: op, Field: "OrganizationName", Reason: "empty (the API then shows the primary domain)"}
 	}
-	dir, err := s.c.dirService(ctx, CustomerScopes)
+	dir, err := s.c.dirService(ctx, customerScope)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +272,7 @@ type DomainsService struct{ c *Client }
 //
 // API docs: https://developers.google.com/workspace/admin/directory/reference/rest/v1/domains/list
 func (s *DomainsService) List(ctx context.Context) ([]*Domain, error) {
-	dir, err := s.c.dirService(ctx, s.c.pick(false, DomainsScopes, DomainsReadOnlyScopes))
+	dir, err := s.c.dirService(ctx, s.c.pick(false, domainsScope, domainsReadOnlyScope))
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +296,7 @@ func (s *DomainsService) Get(ctx context.Context, name string) (*Domain, error) 
 	if err != nil {
 		return nil, err
 	}
-	dir, err := s.c.dirService(ctx, s.c.pick(false, DomainsScopes, DomainsReadOnlyScopes))
+	dir, err := s.c.dirService(ctx, s.c.pick(false, domainsScope, domainsReadOnlyScope))
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +317,7 @@ func (s *DomainsService) Insert(ctx context.Context, name string) (*Domain, erro
 	if err != nil {
 		return nil, err
 	}
-	dir, err := s.c.dirService(ctx, DomainsScopes)
+	dir, err := s.c.dirService(ctx, domainsScope)
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +340,7 @@ func (s *DomainsService) Delete(ctx context.Context, name string) error {
 	if name == s.c.domain {
 		return &workspace.InputError{Op: "settings: domains.delete", Field: "name", Reason: "the primary domain cannot be deleted"}
 	}
-	dir, err := s.c.dirService(ctx, DomainsScopes)
+	dir, err := s.c.dirService(ctx, domainsScope)
 	if err != nil {
 		return err
 	}

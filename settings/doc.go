@@ -59,11 +59,12 @@
 //
 // The default subject of the workspace.Client must be a super
 // administrator. Each call asks for a token holding only its method's
-// scope (the scope sets are the exported variables LegacyScopes,
-// ProfilesScopes, CustomerScopes, DomainsScopes and their ReadOnly
-// variants). Authorize, for the service account's client id in Admin
-// console › Security › API controls › Domain-wide delegation, only the
-// scopes of the services you call:
+// scope, listed below (the constants of package auth name them:
+// auth.ScopeAdminSettings, auth.ScopeInboundSSO,
+// auth.ScopeDirectoryCustomer, auth.ScopeDirectoryDomain and their
+// ReadOnly variants). Authorize, for the service account's client id in
+// Admin console › Security › API controls › Domain-wide delegation, only
+// the scopes of the services you call:
 //
 //	SSO, Gateway, Routing (Admin Settings feeds, read and write)
 //	    https://apps-apis.google.com/a/feeds/domain/
@@ -85,14 +86,19 @@
 //
 // # Pagination
 //
-// Cloud Identity lists have a page method (List, ListCredentials) and an
-// iterator (All, AllCredentials). The Directory API returns all domains in
-// one answer.
+// Cloud Identity lists have a page method (List, ListCredentials) that
+// takes a *workspace.ListOptions and returns a *workspace.Page, and an
+// iterator (All, AllCredentials) that starts at the first page and follows
+// the page tokens. Profiles and assignments pages hold 1–100 items
+// (discovery's maximum); Google documents no maximum for credentials. A
+// page size outside that range is refused before any request. The
+// Directory API returns all domains in one answer (DomainsService.List has
+// no paging).
 //
 // # Long-running operations
 //
 // Cloud Identity changes return an operation. Google answers one that is
-// done, with the result or an error ([*OperationError]), except when
+// done, with the result or an error (a *workspace.OperationError), except when
 // multi-party approval for sensitive actions is on: Google then defers the
 // change until another administrator approves it, and the method returns
 // an [*ApprovalPendingError] (errors.Is(err, [ErrApprovalPending])); the
@@ -115,7 +121,10 @@
 // SSO feeds with error 1811; they come back as a
 // [*MultiPartyApprovalError] (errors.Is(err, [ErrMultiPartyApproval]))
 // whose message says to use the Cloud Identity profiles instead. A Cloud
-// Identity operation that ends in an error is an [*OperationError].
+// Identity operation that ends in an error is a *workspace.OperationError
+// (API workspace.APICloudIdentity, Operation the method, ID the
+// operation's name, Code and Message Google's), which matches the
+// categories by its rpc code.
 //
 // # Quotas and retries
 //
@@ -132,9 +141,13 @@
 // [Client.CheckMX] looks up the domain's MX records through a [Resolver]
 // (by default [NetResolver], over net.Resolver, which does not expose TTLs
 // and reports [DefaultMXTTL]). [Client.WaitMX] checks again until the
-// records point at Google or ctx ends, never sooner than the records' TTL
-// (a change cannot be seen before the old answer expires), with
-// exponential backoff; its sleep is injectable.
+// records point at Google, ctx ends or the timeout of [MXOptions]'
+// embedded workspace.WaitOptions passes, never sooner than the records'
+// TTL (a change cannot be seen before the old answer expires), with a
+// backoff that grows by half from Interval to MaxInterval. It waits
+// through the workspace.Client, so a client built with
+// workspace.WithRetry and a retry.Options.Sleep (a test's) waits through
+// that.
 //
 // API references:
 //   - Admin Settings: https://developers.google.com/workspace/admin/admin-settings

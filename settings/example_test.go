@@ -74,8 +74,9 @@ func ExampleMultiPartyApprovalError() {
 	// settings: sso/general: Google refuses legacy SSO changes while multi-party approval is on (error 1811); use the Cloud Identity inbound SAML SSO profiles instead (settings Client.Profiles and Client.Assignments)
 }
 
-// Wait until a domain's MX records point at Google. The resolver here is
-// a fixed answer; by default it is the system's DNS.
+// Wait, for at most two days, until a domain's MX records point at
+// Google. The resolver here is a fixed answer; by default it is the
+// system's DNS.
 func ExampleClient_WaitMX() {
 	srv := workspacetest.NewServer()
 	defer srv.Close()
@@ -85,7 +86,10 @@ func ExampleClient_WaitMX() {
 		{Host: "aspmx.l.google.com.", Pref: 1, TTL: time.Hour},
 		{Host: "alt1.aspmx.l.google.com.", Pref: 5, TTL: time.Hour},
 	}}
-	rep, err := s.WaitMX(context.Background(), &settings.MXOptions{Resolver: dns})
+	rep, err := s.WaitMX(context.Background(), &settings.MXOptions{
+		Resolver:    dns,
+		WaitOptions: workspace.WaitOptions{Timeout: 48 * time.Hour},
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

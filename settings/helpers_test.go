@@ -97,13 +97,25 @@ func coreOf(t *testing.T, e *env) *workspace.Client { return e.core }
 // the service-account key (so each API's scopes are checked by the fake).
 func newEnv(t *testing.T, opts ...workspacetest.Option) *env {
 	t.Helper()
+	return newEnvSleep(t, nil, opts...)
+}
+
+// newEnvSleep is newEnv with a client whose waits (retries, WaitMX's
+// pauses) go through sleep; nil means they return at once.
+func newEnvSleep(t *testing.T, sleep func(context.Context, time.Duration) error, opts ...workspacetest.Option) *env {
+	t.Helper()
 	srv := workspacetest.NewServer(append([]workspacetest.Option{workspacetest.WithSpeed(1000)}, opts...)...)
 	t.Cleanup(srv.Close)
 	rec := &recorder{next: http.DefaultTransport}
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
 		workspace.WithHTTPClient(&http.Client{Transport: rec}),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
+		workspace.WithRetry(func(o *retry.Options) {
+			fastRetry(o)
+			if sleep != nil {
+				o.Sleep = sleep
+			}
+		}), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}

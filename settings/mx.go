@@ -127,61 +127,97 @@ func (r *MXReport) String() string {
 }
 
 // MXOptions tune CheckMX and WaitMX. Nil means defaults.
+//
+// The embedded WaitOptions are WaitMX's (CheckMX ignores them): the first
+// wait between two checks (Interval, default 1 minute), which grows by
+// half after each check up to MaxInterval (default 1 hour), and Timeout,
+// which bounds the whole wait (0: until ctx ends). A wait is never
+// shorter than the records' TTL: a change cannot be seen sooner.
 type MXOptions struct {
+	workspace.WaitOptions
 	// Resolver answers the lookups; nil means &NetResolver{}.
 	Resolver Resolver
 	// Domain to check; "" means the Client's domain.
 	Domain string
-	// Initial is the first wait of WaitMX's backoff (default 1 minute);
-	// the wait doubles after each check up to Max (default 1 hour). A wait
-	// is never shorter than the records' TTL: a change cannot be seen
-	// sooner.
-	Initial, Max time.Duration
-	// Sleep waits between checks; nil means a timer that stops when ctx
-	// ends. Tests pass a function that records the waits.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Now is the clock for MXReport.Checked; nil means time.Now.
-	Now func() time.Time
 	// Progress, when set, is called with each report WaitMX gets before it
 	// waits again.
 	Progress func(*MXReport)
 
-	logger *slog.Logger // the Client's, for Client.WaitMX: each wait is logged
+	// Set by the package, or by its tests through export_test.go.
+	sleep  func(ctx context.Context, d time.Duration) error // the waits between checks; nil: a timer
+	now    func() time.Time                                 // the clock of MXReport.Checked; nil: time.Now
+	logger *slog.Logger                                     // the Client's, for Client.WaitMX: each wait is logged
 }
+
+// Defaults of WaitMX's WaitOptions.
+const (
+	defaultMXInterval    = time.Minute
+	defaultMXMaxInterval = time.Hour
+)
 
 // CheckMX looks up the domain's MX records once and reports whether they
 // point at Google's mail servers. It replaces the turned-down
 // verification/mx feed: the check is made by DNS, as Google's own is.
 func (c *Client) CheckMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
-	o := mxDefaults(opts, c.domain)
+	o, err := mxDefaults(opts, c.domain, false)
+	if err != nil {
+		return nil, err
+	}
 	return checkMX(ctx, o)
 }
 
 // CheckMX is Client.CheckMX without a Client: opts.Domain is required.
 func CheckMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
-	return checkMX(ctx, mxDefaults(opts, ""))
+	o, err := mxDefaults(opts, "", false)
+	if err != nil {
+		return nil, err
+	}
+	return checkMX(ctx, o)
 }
 
-// WaitMX checks the domain's MX records until they point at Google or ctx
-// ends. Between checks it waits with exponential backoff (Initial doubling
-// up to Max), and never less than the records' TTL, which is how long a
-// resolver may keep serving the old answer. On ctx's end it returns the
-// last report with ctx's error.
+// WaitMX checks the domain's MX records until they point at Google, ctx
+// ends or opts.Timeout passes. Between checks it waits opts.Interval,
+// half as long again after each check up to opts.MaxInterval, and never
+// less than the records' TTL, which is how long a resolver may keep
+// serving the old answer. A failed lookup is checked again like a miss.
+// When ctx ends it returns the last report with ctx's error; when the
+// timeout passes, it checks a last time and returns that report with an
+// error matching context.DeadlineExceeded. It waits through the
+// workspace.Client's sleep (the retry options' Sleep when one was given).
 func (c *Client) WaitMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
-	o := mxDefaults(opts, c.domain)
+	o, err := mxDefaults(opts, c.domain, true)
+	if err != nil {
+		return nil, err
+	}
 	o.logger = core.Of(c.core).Logger
+	o.sleep = core.Of(c.core).Sleep
 	return waitMX(ctx, o)
 }
 
-// WaitMX is Client.WaitMX without a Client: opts.Domain is required.
+// WaitMX is Client.WaitMX without a Client: opts.Domain is required. It
+// waits with a timer.
 func WaitMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
-	return waitMX(ctx, mxDefaults(opts, ""))
+	o, err := mxDefaults(opts, "", true)
+	if err != nil {
+		return nil, err
+	}
+	return waitMX(ctx, o)
 }
 
-func mxDefaults(opts *MXOptions, domain string) MXOptions {
+// mxDefaults fills in opts' defaults; for WaitMX (wait) it first refuses
+// a negative duration.
+func mxDefaults(opts *MXOptions, domain string, wait bool) (MXOptions, error) {
 	var o MXOptions
 	if opts != nil {
 		o = *opts
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"Interval", o.Interval}, {"MaxInterval", o.MaxInterval}, {"Timeout", o.Timeout}} {
+		if wait && f.v < 0 {
+			return o, &workspace.InputError{Op: "settings: mx.wait", Field: f.name, Reason: "must not be negative (0 for the default)"}
+		}
 	}
 	if o.Domain == "" {
 		o.Domain = domain
@@ -189,22 +225,22 @@ func mxDefaults(opts *MXOptions, domain string) MXOptions {
 	if o.Resolver == nil {
 		o.Resolver = &NetResolver{}
 	}
-	if o.Initial <= 0 {
-		o.Initial = time.Minute
+	if o.Interval == 0 {
+		o.Interval = defaultMXInterval
 	}
-	if o.Max <= 0 {
-		o.Max = time.Hour
+	if o.MaxInterval == 0 {
+		o.MaxInterval = defaultMXMaxInterval
 	}
-	if o.Max < o.Initial {
-		o.Max = o.Initial
+	if o.MaxInterval < o.Interval {
+		o.MaxInterval = o.Interval
 	}
-	if o.Sleep == nil {
-		o.Sleep = timerSleep
+	if o.sleep == nil {
+		o.sleep = timerSleep
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.now == nil {
+		o.now = time.Now
 	}
-	return o
+	return o, nil
 }
 
 func checkMX(ctx context.Context, o MXOptions) (*MXReport, error) {
@@ -220,7 +256,7 @@ func checkMX(ctx context.Context, o MXOptions) (*MXReport, error) {
 		}
 		return nil, fmt.Errorf("%s: looking up MX of %s: %w", op, d, err)
 	}
-	rep := &MXReport{Domain: d, Checked: o.Now(), Checks: 1}
+	rep := &MXReport{Domain: d, Checked: o.now(), Checks: 1}
 	for _, m := range recs {
 		m.Host = strings.ToLower(strings.TrimSuffix(m.Host, "."))
 		if m.Host == "" {
@@ -243,8 +279,15 @@ func checkMX(ctx context.Context, o MXOptions) (*MXReport, error) {
 }
 
 func waitMX(ctx context.Context, o MXOptions) (*MXReport, error) {
-	wait := o.Initial
+	wait := o.Interval
 	checks := 0
+	// elapsed is the larger of the time slept (what a test's sleep
+	// records) and the time passed since the start (lookups take time
+	// too), so that Timeout bounds the wait under both.
+	start := o.now()
+	var slept time.Duration
+	elapsed := func() time.Duration { return max(slept, o.now().Sub(start)) }
+	last := false // the check at the timeout
 	for {
 		rep, err := checkMX(ctx, o)
 		checks++
@@ -264,21 +307,31 @@ func waitMX(ctx context.Context, o MXOptions) (*MXReport, error) {
 				o.Progress(rep)
 			}
 		}
+		if last {
+			return rep, fmt.Errorf("settings: mx.wait: %s: the MX records do not point at Google after %v (%d checks): %w",
+				o.Domain, o.Timeout, checks, context.DeadlineExceeded)
+		}
 		d := wait
 		if rep != nil && rep.TTL > d {
 			d = rep.TTL
+		}
+		if o.Timeout > 0 {
+			if left := o.Timeout - elapsed(); d >= left {
+				d, last = max(left, 0), true
+			}
 		}
 		if l := o.logger; l != nil && d > time.Second && l.Enabled(ctx, slog.LevelInfo) {
 			l.LogAttrs(ctx, slog.LevelInfo, "settings: MX records do not point at Google yet; checking again after a pause",
 				slog.String("domain", o.Domain), slog.Int("checks", checks), slog.Duration("wait", d))
 		}
-		if err := o.Sleep(ctx, d); err != nil {
+		if err := o.sleep(ctx, d); err != nil {
 			return rep, err
 		}
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
-		wait = min(wait*2, o.Max)
+		slept += d
+		wait = min(wait+wait/2, o.MaxInterval)
 	}
 }
 

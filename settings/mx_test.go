@@ -77,7 +77,7 @@ func TestCheckMX(t *testing.T) {
 		{"empty.example", false, nil, settings.DefaultMXTTL, ""},
 	} {
 		t.Run(tc.domain, func(t *testing.T) {
-			rep, err := settings.CheckMX(t.Context(), &settings.MXOptions{Resolver: r, Domain: tc.domain, Now: func() time.Time { return now }})
+			rep, err := settings.CheckMX(t.Context(), settings.WithMXHooks(&settings.MXOptions{Resolver: r, Domain: tc.domain}, nil, func() time.Time { return now }))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,8 +133,6 @@ func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
 }
 
 func TestWaitMXHonoursTTLAndBacksOff(t *testing.T) {
-	e := newEnv(t)
-	dom := e.srv.Domain()
 	for _, tc := range []struct {
 		name   string
 		script []answer
@@ -147,16 +145,18 @@ func TestWaitMXHonoursTTLAndBacksOff(t *testing.T) {
 			want:   []time.Duration{5 * time.Minute, 5 * time.Minute},
 		},
 		{
-			// Short TTL: the backoff doubles from Initial up to Max.
+			// Short TTL: the backoff grows by half from Interval up to
+			// MaxInterval.
 			name: "backoff wins",
 			script: []answer{
 				{recs: []settings.MX{{Host: "mx.old.example", TTL: 10 * time.Second}}},
 				{recs: []settings.MX{{Host: "mx.old.example", TTL: 10 * time.Second}}},
 				{recs: []settings.MX{{Host: "mx.old.example", TTL: 10 * time.Second}}},
 				{recs: []settings.MX{{Host: "mx.old.example", TTL: 10 * time.Second}}},
+				{recs: []settings.MX{{Host: "mx.old.example", TTL: 10 * time.Second}}},
 				{recs: googleRecs},
 			},
-			want: []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute},
+			want: []time.Duration{time.Minute, 90 * time.Second, 135 * time.Second, 202500 * time.Millisecond, 4 * time.Minute},
 		},
 		{
 			// A failed lookup is retried, with the backoff only (no TTL known).
@@ -166,11 +166,14 @@ func TestWaitMXHonoursTTLAndBacksOff(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &dnsDouble{answers: map[string][]answer{dom: tc.script}}
+			// Client.WaitMX waits through the workspace.Client's sleep.
 			var sl sleeps
+			e := newEnvSleep(t, sl.sleep)
+			r := &dnsDouble{answers: map[string][]answer{e.srv.Domain(): tc.script}}
 			var progress int
-			rep, err := e.s.WaitMX(t.Context(), &settings.MXOptions{Resolver: r, Initial: time.Minute, Max: 5 * time.Minute,
-				Sleep: sl.sleep, Progress: func(*settings.MXReport) { progress++ }})
+			rep, err := e.s.WaitMX(t.Context(), &settings.MXOptions{Resolver: r,
+				WaitOptions: workspace.WaitOptions{Interval: time.Minute, MaxInterval: 4 * time.Minute},
+				Progress:    func(*settings.MXReport) { progress++ }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,10 +186,10 @@ func TestWaitMXHonoursTTLAndBacksOff(t *testing.T) {
 			if progress == 0 && len(tc.want) > 1 {
 				t.Error("Progress never called")
 			}
+			if e.rec.count() != 0 {
+				t.Error("the MX check called an API")
+			}
 		})
-	}
-	if e.rec.count() != 0 {
-		t.Error("the MX check called an API")
 	}
 }
 
@@ -195,7 +198,7 @@ func TestWaitMXStopsWithContext(t *testing.T) {
 	defer cancel()
 	r := &dnsDouble{answers: map[string][]answer{"example.org": {{recs: oldRecs}}}}
 	sl := &sleeps{cancelAt: 3, cancel: cancel}
-	rep, err := settings.WaitMX(ctx, &settings.MXOptions{Resolver: r, Domain: "example.org", Sleep: sl.sleep})
+	rep, err := settings.WaitMX(ctx, settings.WithMXHooks(&settings.MXOptions{Resolver: r, Domain: "example.org"}, sl.sleep, nil))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
@@ -205,5 +208,54 @@ func TestWaitMXStopsWithContext(t *testing.T) {
 	// Defaults: first wait is the larger of 1 minute and the TTL (5 min).
 	if sl.d[0] != 5*time.Minute {
 		t.Errorf("first wait %v", sl.d[0])
+	}
+}
+
+// Timeout bounds the whole wait: the last pause is cut to end at the
+// timeout, a last check is made there, and its report comes back with an
+// error matching context.DeadlineExceeded.
+func TestWaitMXTimeout(t *testing.T) {
+	r := &dnsDouble{answers: map[string][]answer{"example.org": {{recs: oldRecs}}}}
+	var sl sleeps
+	rep, err := settings.WaitMX(t.Context(), settings.WithMXHooks(&settings.MXOptions{Resolver: r, Domain: "example.org",
+		WaitOptions: workspace.WaitOptions{Timeout: 12 * time.Minute}}, sl.sleep, nil))
+	if !errors.Is(err, context.DeadlineExceeded) || t.Context().Err() != nil {
+		t.Fatalf("err = %v", err)
+	}
+	if rep == nil || rep.PointsAtGoogle || rep.Checks != 4 || rep.Domain != "example.org" {
+		t.Errorf("last report %+v", rep)
+	}
+	if diff := cmp.Diff([]time.Duration{5 * time.Minute, 5 * time.Minute, 2 * time.Minute}, sl.d); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+
+	// The records change at the last check: success.
+	r = &dnsDouble{answers: map[string][]answer{"example.org": {{recs: oldRecs}, {recs: oldRecs}, {recs: googleRecs}}}}
+	sl = sleeps{}
+	rep, err = settings.WaitMX(t.Context(), settings.WithMXHooks(&settings.MXOptions{Resolver: r, Domain: "example.org",
+		WaitOptions: workspace.WaitOptions{Timeout: 7 * time.Minute}}, sl.sleep, nil))
+	if err != nil || !rep.PointsAtGoogle || rep.Checks != 3 {
+		t.Errorf("report %+v, err %v", rep, err)
+	}
+	if diff := cmp.Diff([]time.Duration{5 * time.Minute, 2 * time.Minute}, sl.d); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+}
+
+// Negative durations are refused before any lookup.
+func TestWaitMXRefusesNegative(t *testing.T) {
+	r := &dnsDouble{answers: map[string][]answer{"example.org": {{recs: googleRecs}}}}
+	for _, w := range []workspace.WaitOptions{{Interval: -1}, {MaxInterval: -time.Second}, {Timeout: -time.Minute}} {
+		_, err := settings.WaitMX(t.Context(), &settings.MXOptions{Resolver: r, Domain: "example.org", WaitOptions: w})
+		if !errors.Is(err, workspace.ErrInvalidInput) {
+			t.Errorf("%+v: %v", w, err)
+		}
+	}
+	if len(r.calls) != 0 {
+		t.Errorf("lookups made: %v", r.calls)
+	}
+	// CheckMX ignores the wait options.
+	if _, err := settings.CheckMX(t.Context(), &settings.MXOptions{Resolver: r, Domain: "example.org", WaitOptions: workspace.WaitOptions{Interval: -1}}); err != nil {
+		t.Error(err)
 	}
 }

@@ -90,9 +90,11 @@ func TestOperationIsNotPolled(t *testing.T) {
 
 	hdr = ""
 	err = s.Profiles.Delete(t.Context(), "p1")
-	var oe *OperationError
+	var oe *workspace.OperationError
 	if !errors.As(err, &oe) || oe.Code != 9 || !errors.Is(err, workspace.ErrInvalidInput) || !strings.Contains(err.Error(), "profile in use") {
 		t.Errorf("failed operation: %v", err)
+	} else if oe.API != workspace.APICloudIdentity || oe.Operation != "inboundSamlSsoProfiles.delete" || oe.ID != "operations/op3" || oe.Message != "profile in use" {
+		t.Errorf("failed operation: %+v", oe)
 	}
 	want := []string{"GET /admin/directory/v1/customers/my_customer", "POST /v1/inboundSamlSsoProfiles",
 		"POST /v1/inboundSamlSsoProfiles", "POST /v1/inboundSamlSsoProfiles", "DELETE /v1/inboundSamlSsoProfiles/p1"}

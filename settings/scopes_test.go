@@ -81,18 +81,18 @@ func TestDocumentedScopesSuffice(t *testing.T) {
 // scope; the legacy feeds need only theirs.
 func TestEachServiceNeedsOnlyItsScope(t *testing.T) {
 	ctx := t.Context()
-	ci := delegated(t, settings.ProfilesScopes...)
+	ci := delegated(t, auth.ScopeInboundSSO)
 	if _, err := ci.s.Profiles.List(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ci.s.Assignments.List(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	legacy := delegated(t, settings.LegacyScopes...)
+	legacy := delegated(t, auth.ScopeAdminSettings)
 	if _, err := legacy.s.Gateway.Get(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dom := delegated(t, settings.DomainsScopes...)
+	dom := delegated(t, auth.ScopeDirectoryDomain)
 	if _, err := dom.s.Domains.List(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -883,7 +883,7 @@ var conformanceCalls = []confCall{
 		return err
 	}},
 	{method: "settings.ProfilesService.List", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.s.Profiles.List(ctx, &settings.ListOptions{PageSize: 10})
+		_, err := e.s.Profiles.List(ctx, &workspace.ListOptions{PageSize: 10})
 		return err
 	}},
 	{method: "settings.ProfilesService.All", run: func(ctx context.Context, e *confEnv) error {

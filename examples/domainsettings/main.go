@@ -59,6 +59,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/examples/internal/cli"
 	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/retry"
 	"github.com/gwsadmin/workspace/settings"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
@@ -79,8 +80,8 @@ type config struct {
 	mxWait        time.Duration
 	logo          []byte
 	resolver      settings.Resolver
-	mxSleep       func(context.Context, time.Duration) error
-	profileFromSS bool // also create a Cloud Identity profile from the SSO settings
+	sleep         retry.Sleeper // the demo's: skips the MX waits
+	profileFromSS bool          // also create a Cloud Identity profile from the SSO settings
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -197,6 +198,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()))
 		// The fake's limits are scaled ×100: do not pace to Google's.
 		lim = quota.Unlimited()
+		// The client's waits (WaitMX's among them) go through the
+		// demo's sleep.
+		opts = append(opts, workspace.WithRetry(func(o *retry.Options) { o.Sleep = cfg.sleep }))
 	} else {
 		opts = append(opts, cli.Connect(*credentials, *subject, *endpoint)...)
 	}
@@ -347,15 +351,14 @@ func (r *runner) all(ctx context.Context, s *settings.Client, cfg *config) {
 	}
 	if cfg.mxCheck {
 		r.step("MX records point at Google", func() (string, error) {
-			o := &settings.MXOptions{Resolver: cfg.resolver, Sleep: cfg.mxSleep, Progress: func(rep *settings.MXReport) {
+			o := &settings.MXOptions{Resolver: cfg.resolver, Progress: func(rep *settings.MXReport) {
 				fmt.Fprintf(r.out, "  not yet: %s; checking again after the TTL\n", rep)
 			}}
 			var rep *settings.MXReport
 			var err error
 			if cfg.mxWait > 0 {
-				wctx, cancel := context.WithTimeout(ctx, cfg.mxWait)
-				defer cancel()
-				rep, err = s.WaitMX(wctx, o)
+				o.Timeout = cfg.mxWait
+				rep, err = s.WaitMX(ctx, o)
 			} else {
 				rep, err = s.CheckMX(ctx, o)
 			}
@@ -433,9 +436,25 @@ func demoSetup(cfg *config, out io.Writer) (*workspacetest.Server, error) {
 		now: []settings.MX{
 			{Host: "smtp.google.com.", Pref: 1, TTL: time.Hour},
 		}}
-	cfg.mxSleep = func(ctx context.Context, d time.Duration) error {
-		fmt.Fprintf(out, "  (demo: skipping a %s wait)\n", d)
-		return ctx.Err()
+	// WaitMX's pauses (a TTL: minutes) are skipped with a line saying so;
+	// shorter waits (the retry layer's) are made, through cli.Sleep when a
+	// test set it.
+	cfg.sleep = func(ctx context.Context, d time.Duration) error {
+		if d >= time.Minute {
+			fmt.Fprintf(out, "  (demo: skipping a %s wait)\n", d)
+			return ctx.Err()
+		}
+		if cli.Sleep != nil {
+			return cli.Sleep(ctx, d)
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		}
 	}
 	cfg.logo = demoLogo()
 	return srv, nil
