@@ -23,7 +23,8 @@ import (
 // headers, body and attachments included.
 const MaxMessageSize = 26_214_400
 
-// The responseCode values Groups Migration documents.
+// The responseCode values Groups Migration documents. A failed insert's
+// *workspace.Error lists the one Google gave in its Reasons.
 const (
 	ResponseSuccess             = "SUCCESS"
 	ResponseAuthorization       = "AUTHORIZATION FAILURE"
@@ -36,13 +37,10 @@ const (
 // (groupsmigration v1 archive.insert).
 type ArchiveService struct{ c *Client }
 
-// Prepare makes msg ready for a group archive the way a migration does
-// with the migrate.Standard policy: line endings become CRLF and a stray
-// envelope line at the top is removed; a message that is empty, over
-// MaxMessageSize, has no header section, or lacks a From, To or Date
-// header is refused with an *workspace.InputError. Nothing else is
-// refused: Google's answer is the final word.
-func Prepare(msg []byte) ([]byte, error) {
+// prepare makes msg ready for a group archive the way a migration does
+// with the migrate.Standard policy (see Insert), naming archive.insert in
+// the *workspace.InputError of a refused message.
+func prepare(msg []byte) ([]byte, error) {
 	out, _, err := migrate.Prepare(msg, "", MaxMessageSize, migrate.Standard)
 	var ie *workspace.InputError
 	if errors.As(err, &ie) {
@@ -51,11 +49,18 @@ func Prepare(msg []byte) ([]byte, error) {
 	return out, err
 }
 
-// Insert validates msg (see Prepare) and inserts it into the archive of
-// group, given by its e-mail address. Invalid input is refused before any
-// request is sent, spending no quota. Calls are paced by the client's quota
-// layer (10 per second per project, one at a time per group) and retried
-// on throttles and server errors.
+// Insert prepares msg the way a migration does with the migrate.Standard
+// policy (see migrate.Prepare) and inserts it into the archive of group,
+// given by its e-mail address: line endings become CRLF and a stray
+// envelope line at the top is removed; a message that is empty, over
+// MaxMessageSize, has no header section, or lacks a From, To or Date
+// header is refused with a *workspace.InputError before any request is
+// sent, spending no quota. Nothing else is refused locally: Google's
+// answer is the final word. To check a message without sending it, call
+// migrate.Prepare(msg, group, MaxMessageSize, migrate.Standard).
+//
+// Calls are paced by the client's quota layer (10 per second per project,
+// one at a time per group) and retried on throttles and server errors.
 //
 // Insert is not idempotent: Google keeps no record of Message-IDs, so a
 // retried insert after a connection dropped mid-call may store the message
@@ -67,7 +72,7 @@ func (s *ArchiveService) Insert(ctx context.Context, group string, msg []byte) e
 	if err := checkGroup(group); err != nil {
 		return err
 	}
-	norm, err := Prepare(msg)
+	norm, err := prepare(msg)
 	if err != nil {
 		return err
 	}

@@ -54,34 +54,35 @@ func New(c *workspace.Client) *Client {
 	return dt
 }
 
-// Scopes per API, each asked for on its own token (see the package doc).
+// The scopes each service asks for, each on its own token (see the
+// package doc).
 var (
-	// ArchiveScopes are the scopes of Archive.Insert (Groups Migration).
-	ArchiveScopes = []string{auth.ScopeGroupsMigration}
-	// TransferScopes are the scopes of Transfers.Insert and, unless
+	// archiveScopes are the scopes of Archive.Insert (Groups Migration).
+	archiveScopes = []string{auth.ScopeGroupsMigration}
+	// transferScopes are the scopes of Transfers.Insert and, unless
 	// ReadOnlyScopes is set, of every Data Transfer read.
-	TransferScopes = []string{auth.ScopeDataTransfer}
-	// TransferReadOnlyScopes are the scopes of the Data Transfer reads
+	transferScopes = []string{auth.ScopeDataTransfer}
+	// transferReadOnlyScopes are the scopes of the Data Transfer reads
 	// when ReadOnlyScopes is set.
-	TransferReadOnlyScopes = []string{auth.ScopeDataTransferReadOnly}
-	// UsersScopes are the scopes of Users.ID (Directory users.get), which
-	// Transfers.Insert calls to resolve addresses.
-	UsersScopes = []string{auth.ScopeDirectoryUserReadOnly}
+	transferReadOnlyScopes = []string{auth.ScopeDataTransferReadOnly}
+	// usersScopes are the scopes of Users.ID (Directory users.get), which
+	// Transfers.Insert and List call to resolve addresses.
+	usersScopes = []string{auth.ScopeDirectoryUserReadOnly}
 )
 
 // archiveClient returns the core's HTTP client (retry, quota, auth) with a
 // token for Groups Migration only.
 func (c *Client) archiveClient() (*http.Client, error) {
-	return c.core.HTTPClient("", ArchiveScopes...)
+	return c.core.HTTPClient("", archiveScopes...)
 }
 
 // transferService returns Google's generated Data Transfer client over a
 // token with admin.datatransfer (write, or a read without ReadOnlyScopes)
 // or admin.datatransfer.readonly.
 func (c *Client) transferService(ctx context.Context, write bool) (*admin.Service, error) {
-	scopes := TransferScopes
+	scopes := transferScopes
 	if !write && c.ReadOnlyScopes {
-		scopes = TransferReadOnlyScopes
+		scopes = transferReadOnlyScopes
 	}
 	c.svcMu.Lock()
 	defer c.svcMu.Unlock()
@@ -112,7 +113,7 @@ func (c *Client) dirService(ctx context.Context) (*directory.Service, error) {
 	if c.dir != nil {
 		return c.dir, nil
 	}
-	hc, err := c.core.HTTPClient("", UsersScopes...)
+	hc, err := c.core.HTTPClient("", usersScopes...)
 	if err != nil {
 		return nil, err
 	}

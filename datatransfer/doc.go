@@ -5,8 +5,7 @@
 // # Authentication
 //
 // The default subject of the workspace.Client must be an administrator.
-// Each call asks for a token holding only its method's scope
-// (ArchiveScopes, TransferScopes, TransferReadOnlyScopes, UsersScopes), so
+// Each call asks for a token holding only its method's scope, so
 // authorize, for the service account's client id in Admin console ›
 // Security › API controls › Domain-wide delegation, only the scopes of the
 // services you call:
@@ -22,6 +21,13 @@
 // Client.ReadOnlyScopes makes the Data Transfer reads (Applications,
 // Transfers.Get, List, All and Wait) ask for admin.datatransfer.readonly
 // instead, for a service account granted only that.
-// workspace.CheckDelegation tells which of these scopes the service
-// account has.
+// workspace.APIScopes gives these defaults per API
+// (workspace.APIGroupsMigration, APIDataTransfer, APIDirectory), and
+// workspace.CheckDelegation tells which of them the service account has.
+//
+// # Lists and waits
+//
+// Applications.List and Transfers.List return a *workspace.Page; their All
+// methods iterate over every page. Transfers.Wait polls a transfer until
+// it is done; one that ended in failure is a *workspace.OperationError.
 package datatransfer

@@ -2,10 +2,12 @@ package datatransfer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
@@ -67,4 +69,62 @@ func ExampleArchiveService_Insert() {
 	fmt.Println(err)
 	// Output:
 	// datatransfer: archive.insert: invalid To: the To header is missing; Google refuses messages without From, To and Date
+}
+
+// List every transferable application, page by page.
+func ExampleApplicationsService_All() {
+	srv := workspacetest.NewServer()
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := workspace.NewClient(ctx, workspace.WithEndpoint(srv.URL),
+		workspace.WithHTTPClient(srv.Client()), workspace.WithoutAuthentication())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for app, err := range datatransfer.New(c).Applications.All(ctx, &workspace.ListOptions{PageSize: 2}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(app.ID, app.Name)
+	}
+	// Output:
+	// 55656082996 Drive and Docs
+	// 435070579839 Calendar
+	// 810260081642 Looker Studio
+}
+
+// Give a departing user's Drive files to their manager and wait until the
+// transfer is done. A transfer that ends in failure is a
+// *workspace.OperationError.
+func ExampleTransfersService_Wait() {
+	srv := workspacetest.NewServer(workspacetest.WithTransferTiming(0, 0)) // the fake's transfers finish at once
+	defer srv.Close()
+	leaver, manager := "leaver@"+srv.Domain(), "manager@"+srv.Domain()
+	srv.AddUser(leaver)
+	srv.AddUser(manager)
+	ctx := context.Background()
+	c, err := workspace.NewClient(ctx, workspace.WithEndpoint(srv.URL),
+		workspace.WithHTTPClient(srv.Client()), workspace.WithoutAuthentication())
+	if err != nil {
+		log.Fatal(err)
+	}
+	dt := datatransfer.New(c)
+	tr, err := dt.Transfers.Insert(ctx, &datatransfer.TransferRequest{From: leaver, To: manager, Drive: &datatransfer.DriveTransfer{}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	final, err := dt.Transfers.Wait(ctx, tr.ID, &datatransfer.WaitOptions{
+		WaitOptions: workspace.WaitOptions{Interval: 10 * time.Second, Timeout: time.Hour},
+	})
+	var failed *workspace.OperationError
+	switch {
+	case errors.As(err, &failed):
+		fmt.Println("failed:", failed.Message)
+	case err != nil:
+		log.Fatal(err)
+	default:
+		fmt.Println("transfer", final.Status)
+	}
+	// Output:
+	// transfer completed
 }

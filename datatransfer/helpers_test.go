@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,19 +38,72 @@ type env struct {
 // newEnv starts a fake at high speed and a client pointed at it.
 func newEnv(t *testing.T, limiter quota.Limiter, opts ...workspacetest.Option) *env {
 	t.Helper()
+	return newEnvSleep(t, limiter, nil, opts...)
+}
+
+// newEnvSleep is newEnv with sleep (when not nil) as the client's sleep,
+// which every wait of the client goes through: retry back-offs and
+// Transfers.Wait's pauses.
+func newEnvSleep(t *testing.T, limiter quota.Limiter, sleep retry.Sleeper, opts ...workspacetest.Option) *env {
+	t.Helper()
 	srv := workspacetest.NewServer(append([]workspacetest.Option{workspacetest.WithSpeed(1000),
 		workspacetest.WithProcessingDelay(0)}, opts...)...)
 	t.Cleanup(srv.Close)
 	if limiter == nil {
 		limiter = quota.Unlimited()
 	}
-	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
+	copts := []workspace.Option{workspace.WithEndpoint(srv.URL),
 		workspace.WithHTTPClient(srv.Client()), workspace.WithoutAuthentication(),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(limiter))
+		workspace.WithRetry(fastRetry), workspace.WithQuota(limiter)}
+	if sleep != nil {
+		copts = append(copts, workspace.WithRetry(func(o *retry.Options) { o.Sleep = sleep }))
+	}
+	core, err := workspace.NewClient(t.Context(), copts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{srv: srv, core: core, dt: datatransfer.New(core)}
+}
+
+// fakeClock is the time of a fake server and of a client's sleep: a sleep
+// moves the clock forward at once and is recorded. Like a real sleep, one
+// that would outlast ctx's deadline ends with context.DeadlineExceeded
+// (without moving the clock).
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	waits []time.Duration
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+		return context.DeadlineExceeded
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.waits = append(c.waits, d)
+	return nil
+}
+
+// Waits returns the sleeps so far.
+func (c *fakeClock) Waits() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.waits)
 }
 
 // writeMbox writes msgs as an mbox file in dir and returns its path.

@@ -61,7 +61,7 @@ func TestDocumentedScopesSuffice(t *testing.T) {
 // alone, so an administrator who uses one service delegates only that.
 func TestEachServiceNeedsOnlyItsScope(t *testing.T) {
 	t.Run("archive", func(t *testing.T) {
-		srv, dt := delegatedEnv(t, datatransfer.ArchiveScopes...)
+		srv, dt := delegatedEnv(t, auth.ScopeGroupsMigration)
 		srv.AddGroup("g@example.com")
 		if err := dt.Archive.Insert(t.Context(), "g@example.com", []byte(scopeMsg)); err != nil {
 			t.Fatal(err)
@@ -73,7 +73,7 @@ func TestEachServiceNeedsOnlyItsScope(t *testing.T) {
 		}
 	})
 	t.Run("transfers by id", func(t *testing.T) {
-		srv, dt := delegatedEnv(t, datatransfer.TransferScopes...)
+		srv, dt := delegatedEnv(t, auth.ScopeDataTransfer)
 		from, to := srv.AddUser("old@example.com"), srv.AddUser("new@example.com")
 		if _, err := dt.Transfers.Insert(t.Context(), &datatransfer.TransferRequest{From: from, To: to,
 			Calendar: &datatransfer.CalendarTransfer{}}); err != nil {
@@ -84,7 +84,7 @@ func TestEachServiceNeedsOnlyItsScope(t *testing.T) {
 		}
 	})
 	t.Run("read-only", func(t *testing.T) {
-		_, dt := delegatedEnv(t, datatransfer.TransferReadOnlyScopes...)
+		_, dt := delegatedEnv(t, auth.ScopeDataTransferReadOnly)
 		dt.ReadOnlyScopes = true
 		if _, err := dt.Applications.List(t.Context(), nil); err != nil {
 			t.Fatal(err)
@@ -98,7 +98,7 @@ func TestEachServiceNeedsOnlyItsScope(t *testing.T) {
 		}
 	})
 	t.Run("users", func(t *testing.T) {
-		srv, dt := delegatedEnv(t, datatransfer.UsersScopes...)
+		srv, dt := delegatedEnv(t, auth.ScopeDirectoryUserReadOnly)
 		id := srv.AddUser("u@example.com")
 		got, err := dt.Users.ID(t.Context(), "u@example.com")
 		if err != nil || got != id {

@@ -14,6 +14,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
 	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/retry"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -108,10 +109,23 @@ func TestTransferWaitLogsPauses(t *testing.T) {
 		workspacetest.WithClock(clock), workspacetest.WithTransferTiming(time.Minute, time.Minute))
 	t.Cleanup(srv.Close)
 	var buf bytes.Buffer
+	var pauses int // the client's sleeps: Wait's pauses (nothing is retried)
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithHTTPClient(srv.Client()), workspace.WithoutAuthentication(),
 		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()),
-		workspace.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+		workspace.WithLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))),
+		workspace.WithRetry(func(o *retry.Options) {
+			o.Sleep = func(ctx context.Context, d time.Duration) error {
+				pauses++
+				if got := strings.Count(buf.String(), "polling again"); got != pauses {
+					t.Errorf("pause %d of %v: %d records logged before it", pauses, d, got)
+				}
+				mu.Lock()
+				now = now.Add(d)
+				mu.Unlock()
+				return nil
+			}
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,17 +136,7 @@ func TestTransferWaitLogsPauses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pauses int
-	_, err = dt.Transfers.Wait(t.Context(), tr.ID, &datatransfer.WaitOptions{Sleep: func(ctx context.Context, d time.Duration) error {
-		pauses++
-		if got := strings.Count(buf.String(), "polling again"); got != pauses {
-			t.Errorf("pause %d of %v: %d records logged before it", pauses, d, got)
-		}
-		mu.Lock()
-		now = now.Add(d)
-		mu.Unlock()
-		return nil
-	}})
+	_, err = dt.Transfers.Wait(t.Context(), tr.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,11 @@ package datatransfer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,7 +15,6 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/pager"
-	"github.com/gwsadmin/workspace/retry"
 )
 
 // Well-known application ids of the Data Transfer API.
@@ -38,49 +39,40 @@ type Application struct {
 	Params map[string][]string // parameter key → allowed values
 }
 
-// ApplicationsPage is one page of applications.
-type ApplicationsPage struct {
-	Applications  []*Application
-	NextPageToken string
-}
-
-// ListOptions page through a list. Nil means the first page at the
-// server's default size.
-type ListOptions struct {
-	PageSize  int64  // 1–500; 0 means the server's default (100)
-	PageToken string // from a previous page
-}
-
 // ApplicationsService lists transferable applications.
 type ApplicationsService struct{ c *Client }
 
-// List returns one page of applications.
+// List returns one page of applications. opts.PageSize is 1–500 (0 means
+// the server's default, 100); a value outside is refused before any
+// request.
 //
 // API docs: https://developers.google.com/workspace/admin/data-transfer/reference/rest/v1/applications/list
-func (s *ApplicationsService) List(ctx context.Context, opts *ListOptions) (*ApplicationsPage, error) {
+func (s *ApplicationsService) List(ctx context.Context, opts *workspace.ListOptions) (*workspace.Page[*Application], error) {
+	var o workspace.ListOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := checkPageSize("datatransfer: applications.list", o.PageSize); err != nil {
+		return nil, err
+	}
 	svc, err := s.c.transferService(ctx, false)
 	if err != nil {
 		return nil, err
 	}
 	call := svc.Applications.List()
-	if opts != nil {
-		if opts.PageSize < 0 || opts.PageSize > 500 {
-			return nil, &workspace.InputError{Op: "datatransfer: applications.list", Field: "PageSize", Reason: "must be within 1–500"}
-		}
-		if opts.PageSize > 0 {
-			call.MaxResults(opts.PageSize)
-		}
-		if opts.PageToken != "" {
-			call.PageToken(opts.PageToken)
-		}
+	if o.PageSize > 0 {
+		call.MaxResults(o.PageSize)
+	}
+	if o.PageToken != "" {
+		call.PageToken(o.PageToken)
 	}
 	res, err := call.Context(withCall(ctx, workspace.APIDataTransfer, "applications.list")).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
-	page := &ApplicationsPage{NextPageToken: res.NextPageToken}
+	page := &workspace.Page[*Application]{NextPageToken: res.NextPageToken}
 	for _, a := range res.Applications {
-		page.Applications = append(page.Applications, fromApp(a))
+		page.Items = append(page.Items, fromApp(a))
 	}
 	return page, nil
 }
@@ -98,21 +90,36 @@ func (s *ApplicationsService) Get(ctx context.Context, id int64) (*Application, 
 	return fromApp(a), nil
 }
 
-// All iterates over every application, page by page.
-func (s *ApplicationsService) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Application, error] {
-	o := ListOptions{}
+// All iterates over every application, page by page, from the first page
+// (opts.PageToken is ignored); opts.PageSize sets the size of each page
+// as for List.
+func (s *ApplicationsService) All(ctx context.Context, opts *workspace.ListOptions) iter.Seq2[*Application, error] {
+	var o workspace.ListOptions
 	if opts != nil {
 		o = *opts
 	}
-	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*Application, string, error) {
+	return pager.All(ctx, "", func(ctx context.Context, token string) ([]*Application, string, error) {
 		o.PageToken = token
 		page, err := s.List(ctx, &o)
 		if err != nil {
 			return nil, "", err
 		}
-		return page.Applications, page.NextPageToken, nil
+		return page.Items, page.NextPageToken, nil
 	})
 }
+
+// checkPageSize refuses a page size outside the 1–500 that discovery
+// documents for maxResults (0 means the server's default).
+func checkPageSize(op string, n int64) error {
+	if n < 0 || n > maxPageSize {
+		return &workspace.InputError{Op: op, Field: "PageSize", Reason: fmt.Sprintf("%d is outside 1–%d (0 means the server's default, 100)", n, maxPageSize)}
+	}
+	return nil
+}
+
+// maxPageSize is the largest maxResults applications.list and
+// transfers.list accept (discovery admin/datatransfer_v1).
+const maxPageSize = 500
 
 func fromApp(a *admin.Application) *Application {
 	out := &Application{ID: a.Id, Name: a.Name, Params: map[string][]string{}}
@@ -168,18 +175,13 @@ func (t *Transfer) Done() bool {
 	return s == "completed" || s == "failed" || s == "error"
 }
 
-// TransfersPage is one page of transfers.
-type TransfersPage struct {
-	Transfers     []*Transfer
-	NextPageToken string
-}
-
-// TransferListOptions filter and page transfers.
+// TransferListOptions filter and page transfers. Nil means every
+// transfer of the customer, first page.
 type TransferListOptions struct {
-	ListOptions
-	OldOwner string // e-mail or id
-	NewOwner string // e-mail or id
-	Status   string
+	workspace.ListOptions        // PageSize 1–500; 0 means the server's default (100)
+	OldOwner              string // e-mail or id of the current owner
+	NewOwner              string // e-mail or id of the new owner
+	Status                string // e.g. "completed", as Google reports it in Transfer.Status
 }
 
 // TransfersService creates and follows data transfers.
@@ -260,118 +262,194 @@ func (s *TransfersService) Get(ctx context.Context, id string) (*Transfer, error
 	return fromTransfer(res), nil
 }
 
-// List returns one page of the customer's transfers.
-func (s *TransfersService) List(ctx context.Context, opts *TransferListOptions) (*TransfersPage, error) {
+// List returns one page of the customer's transfers. opts.PageSize is
+// 1–500 (0 means the server's default, 100); a value outside is refused
+// before any request. Owners given by e-mail address are resolved with
+// Users.ID.
+//
+// API docs: https://developers.google.com/workspace/admin/data-transfer/reference/rest/v1/transfers/list
+func (s *TransfersService) List(ctx context.Context, opts *TransferListOptions) (*workspace.Page[*Transfer], error) {
+	var o TransferListOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := checkPageSize("datatransfer: transfers.list", o.PageSize); err != nil {
+		return nil, err
+	}
 	svc, err := s.c.transferService(ctx, false)
 	if err != nil {
 		return nil, err
 	}
 	call := svc.Transfers.List()
-	if opts != nil {
-		if opts.PageSize < 0 || opts.PageSize > 500 {
-			return nil, &workspace.InputError{Op: "datatransfer: transfers.list", Field: "PageSize", Reason: "must be within 1–500"}
+	if o.PageSize > 0 {
+		call.MaxResults(o.PageSize)
+	}
+	if o.PageToken != "" {
+		call.PageToken(o.PageToken)
+	}
+	if o.Status != "" {
+		call.Status(o.Status)
+	}
+	for _, f := range []struct {
+		v   string
+		set func(string) *admin.TransfersListCall
+	}{{o.OldOwner, call.OldOwnerUserId}, {o.NewOwner, call.NewOwnerUserId}} {
+		if f.v == "" {
+			continue
 		}
-		if opts.PageSize > 0 {
-			call.MaxResults(opts.PageSize)
+		id, err := s.c.Users.ID(ctx, f.v)
+		if err != nil {
+			return nil, err
 		}
-		if opts.PageToken != "" {
-			call.PageToken(opts.PageToken)
-		}
-		if opts.Status != "" {
-			call.Status(opts.Status)
-		}
-		for _, f := range []struct {
-			v   string
-			set func(string) *admin.TransfersListCall
-		}{{opts.OldOwner, call.OldOwnerUserId}, {opts.NewOwner, call.NewOwnerUserId}} {
-			if f.v == "" {
-				continue
-			}
-			id, err := s.c.Users.ID(ctx, f.v)
-			if err != nil {
-				return nil, err
-			}
-			f.set(id)
-		}
+		f.set(id)
 	}
 	res, err := call.Context(withCall(ctx, workspace.APIDataTransfer, "transfers.list")).Do()
 	if err != nil {
 		return nil, apiError(err)
 	}
-	page := &TransfersPage{NextPageToken: res.NextPageToken}
+	page := &workspace.Page[*Transfer]{NextPageToken: res.NextPageToken}
 	for _, t := range res.DataTransfers {
-		page.Transfers = append(page.Transfers, fromTransfer(t))
+		page.Items = append(page.Items, fromTransfer(t))
 	}
 	return page, nil
 }
 
-// All iterates over every transfer that matches opts.
+// All iterates over every transfer that matches opts, from the first page
+// (opts.PageToken is ignored).
 func (s *TransfersService) All(ctx context.Context, opts *TransferListOptions) iter.Seq2[*Transfer, error] {
-	o := TransferListOptions{}
+	var o TransferListOptions
 	if opts != nil {
 		o = *opts
 	}
-	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*Transfer, string, error) {
+	return pager.All(ctx, "", func(ctx context.Context, token string) ([]*Transfer, string, error) {
 		o.PageToken = token
 		page, err := s.List(ctx, &o)
 		if err != nil {
 			return nil, "", err
 		}
-		return page.Transfers, page.NextPageToken, nil
+		return page.Items, page.NextPageToken, nil
 	})
 }
 
-// WaitOptions tune Wait. Nil means defaults.
+// WaitOptions tune Wait: the shared interval and timeout, and a callback
+// that sees every state polled. Nil means the defaults: a first pause of
+// 5 s, growing by half up to 2 min, no timeout but ctx's.
 type WaitOptions struct {
-	// Initial is the first pause between polls (default 5 s); each pause
-	// grows by half up to Max (default 2 min).
-	Initial, Max time.Duration
-	// Sleep waits between polls; nil means a timer. Tests inject one.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Progress, when set, sees every polled state.
+	workspace.WaitOptions
+	// Progress, when set, sees every polled state, the last included.
 	Progress func(*Transfer)
 }
 
-// Wait polls a transfer until it is completed or failed, or ctx ends. It
-// returns the final transfer; a failed transfer is returned with an error.
+// Default pauses of Wait.
+const (
+	defaultWaitInterval    = 5 * time.Second
+	defaultWaitMaxInterval = 2 * time.Minute
+)
+
+// Wait polls a transfer until it is completed or failed, or ctx ends. The
+// pauses between polls go through the client's sleep
+// (workspace.WithRetry's retry.Options.Sleep, real time by default) and
+// each pause over a second is logged at Info.
+//
+// It returns the final transfer, with a nil error when it completed. A
+// transfer that ended in any other final status ("failed") is returned
+// with a *workspace.OperationError (API workspace.APIDataTransfer,
+// Operation "transfer") whose Message names the applications that did not
+// complete. When opts.Timeout passes first, Wait returns the last state it
+// read and an error matching context.DeadlineExceeded; on any other error
+// (ctx ended, a poll failed) it returns the last state read, nil if none,
+// and that error.
 func (s *TransfersService) Wait(ctx context.Context, id string, opts *WaitOptions) (*Transfer, error) {
-	o := WaitOptions{Initial: 5 * time.Second, Max: 2 * time.Minute, Sleep: retry.SleepContext}
-	if opts != nil {
-		if opts.Initial > 0 {
-			o.Initial = opts.Initial
-		}
-		if opts.Max > 0 {
-			o.Max = opts.Max
-		}
-		if opts.Sleep != nil {
-			o.Sleep = opts.Sleep
-		}
-		o.Progress = opts.Progress
+	if id == "" {
+		return nil, &workspace.InputError{Op: "datatransfer: transfers.get", Field: "id", Reason: "is empty"}
 	}
-	pause := o.Initial
-	for {
-		t, err := s.Get(ctx, id)
-		if err != nil {
-			return nil, err
+	pause, maxPause := defaultWaitInterval, defaultWaitMaxInterval
+	var progress func(*Transfer)
+	var timeout time.Duration
+	if opts != nil {
+		if opts.Interval > 0 {
+			pause = opts.Interval
 		}
-		if o.Progress != nil {
-			o.Progress(t)
+		if opts.MaxInterval > 0 {
+			maxPause = opts.MaxInterval
+		}
+		timeout = max(opts.Timeout, 0)
+		progress = opts.Progress
+	}
+	maxPause = max(maxPause, pause)
+	waitCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	settings := core.Of(s.c.core)
+	var last *Transfer
+	// failed turns err into the timeout error when the timeout, not ctx,
+	// ended the wait.
+	failed := func(err error) (*Transfer, error) {
+		if timeout > 0 && ctx.Err() == nil && (waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+			status := "none read"
+			if last != nil {
+				status = fmt.Sprintf("%q", last.Status)
+			}
+			return last, fmt.Errorf("datatransfer: transfer %s not done after %v (last status %s): %w", id, timeout, status, context.DeadlineExceeded)
+		}
+		return last, err
+	}
+	for {
+		t, err := s.Get(waitCtx, id)
+		if err != nil {
+			return failed(err)
+		}
+		last = t
+		if progress != nil {
+			progress(t)
 		}
 		if t.Done() {
 			if !strings.EqualFold(t.Status, "completed") {
-				return t, fmt.Errorf("datatransfer: transfer %s ended with status %q", id, t.Status)
+				return t, transferFailure(t)
 			}
 			return t, nil
 		}
-		if l := core.Of(s.c.core).Logger; pause > time.Second && l.Enabled(ctx, slog.LevelInfo) {
+		if l := settings.Logger; pause > time.Second && l.Enabled(ctx, slog.LevelInfo) {
 			l.LogAttrs(ctx, slog.LevelInfo, "datatransfer: transfer not done; polling again after a pause",
 				slog.String("transfer", id), slog.String("status", t.Status), slog.Duration("wait", pause))
 		}
-		if err := o.Sleep(ctx, pause); err != nil {
-			return nil, err
+		if err := settings.Sleep(waitCtx, pause); err != nil {
+			return failed(err)
 		}
-		pause = min(pause+pause/2, o.Max)
+		pause = min(pause+pause/2, maxPause)
 	}
+}
+
+// transferFailure is the error for a transfer t that ended in a status
+// other than "completed": it names each application whose part did not
+// complete, and its status.
+func transferFailure(t *Transfer) *workspace.OperationError {
+	var left []string
+	for _, a := range t.Apps {
+		if strings.EqualFold(a.Status, "completed") {
+			continue
+		}
+		name := fmt.Sprintf("application %d", a.ApplicationID)
+		switch a.ApplicationID {
+		case DriveApplicationID:
+			name = "Drive and Docs (" + name + ")"
+		case CalendarApplicationID:
+			name = "Calendar (" + name + ")"
+		}
+		status := a.Status
+		if status == "" {
+			status = "no status"
+		}
+		left = append(left, name+" "+status)
+	}
+	msg := "the transfer ended with status " + strconv.Quote(t.Status)
+	if len(left) > 0 {
+		msg = "not transferred: " + strings.Join(left, ", ")
+	}
+	return &workspace.OperationError{API: workspace.APIDataTransfer, Operation: "transfer", ID: t.ID, Status: t.Status, Message: msg}
 }
 
 func fromTransfer(t *admin.DataTransfer) *Transfer {

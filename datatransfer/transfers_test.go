@@ -3,6 +3,7 @@ package datatransfer_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 func TestApplications(t *testing.T) {
 	e := newEnv(t, nil)
 	var names []string
-	for app, err := range e.dt.Applications.All(t.Context(), &datatransfer.ListOptions{PageSize: 1}) {
+	for app, err := range e.dt.Applications.All(t.Context(), &workspace.ListOptions{PageSize: 1}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -25,6 +26,14 @@ func TestApplications(t *testing.T) {
 	if len(names) < 2 {
 		t.Fatalf("applications %v", names)
 	}
+	page, err := e.dt.Applications.List(t.Context(), &workspace.ListOptions{PageSize: 1})
+	if err != nil || len(page.Items) != 1 || page.NextPageToken == "" {
+		t.Fatalf("first page: %v %+v", err, page)
+	}
+	next, err := e.dt.Applications.List(t.Context(), &workspace.ListOptions{PageSize: 1, PageToken: page.NextPageToken})
+	if err != nil || len(next.Items) != 1 || next.Items[0].Name != names[1] {
+		t.Fatalf("second page: %v %+v", err, next)
+	}
 	drive, err := e.dt.Applications.Get(t.Context(), datatransfer.DriveApplicationID)
 	if err != nil {
 		t.Fatal(err)
@@ -32,15 +41,74 @@ func TestApplications(t *testing.T) {
 	if diff := cmp.Diff([]string{"PRIVATE", "SHARED"}, drive.Params["PRIVACY_LEVEL"]); diff != "" {
 		t.Errorf("Drive params (-want +got):\n%s", diff)
 	}
-	if _, err := e.dt.Applications.List(t.Context(), &datatransfer.ListOptions{PageSize: 501}); !errors.Is(err, workspace.ErrInvalidInput) {
-		t.Errorf("PageSize 501: %v", err)
+}
+
+// All starts at the first page whatever PageToken says.
+func TestAllStartsAtFirstPage(t *testing.T) {
+	e := newEnv(t, nil)
+	var want []string
+	for app, err := range e.dt.Applications.All(t.Context(), nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, app.Name)
+	}
+	var got []string
+	for app, err := range e.dt.Applications.All(t.Context(), &workspace.ListOptions{PageSize: 1, PageToken: "not-a-token"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, app.Name)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("All with a PageToken (-want +got):\n%s", diff)
+	}
+	for _, err := range e.dt.Transfers.All(t.Context(), &datatransfer.TransferListOptions{ListOptions: workspace.ListOptions{PageToken: "not-a-token"}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A page size outside discovery's 1–500 for maxResults is refused before
+// any request; 0 (the server's default), 1 and 500 are sent.
+func TestPageSizeRange(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, n := range []int64{-1, 501} {
+		lo := workspace.ListOptions{PageSize: n}
+		tlo := &datatransfer.TransferListOptions{ListOptions: lo}
+		errs := map[string]error{}
+		_, errs["Applications.List"] = e.dt.Applications.List(t.Context(), &lo)
+		_, errs["Transfers.List"] = e.dt.Transfers.List(t.Context(), tlo)
+		for _, err := range e.dt.Applications.All(t.Context(), &lo) {
+			errs["Applications.All"] = err
+		}
+		for _, err := range e.dt.Transfers.All(t.Context(), tlo) {
+			errs["Transfers.All"] = err
+		}
+		for m, err := range errs {
+			var ie *workspace.InputError
+			if !errors.As(err, &ie) || ie.Field != "PageSize" || !errors.Is(err, workspace.ErrInvalidInput) {
+				t.Errorf("%s PageSize %d: err = %v, want an *InputError for PageSize", m, n, err)
+			}
+		}
+	}
+	if st := e.srv.Stats(); len(st) != 0 {
+		t.Errorf("requests reached the server: %+v", st)
+	}
+	for _, n := range []int64{0, 1, 500} {
+		if _, err := e.dt.Applications.List(t.Context(), &workspace.ListOptions{PageSize: n}); err != nil {
+			t.Errorf("Applications.List PageSize %d: %v", n, err)
+		}
+		if _, err := e.dt.Transfers.List(t.Context(), &datatransfer.TransferListOptions{ListOptions: workspace.ListOptions{PageSize: n}}); err != nil {
+			t.Errorf("Transfers.List PageSize %d: %v", n, err)
+		}
 	}
 }
 
 func TestTransferLifecycle(t *testing.T) {
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	e := newEnv(t, nil, workspacetest.WithClock(func() time.Time { return clock() }),
+	clk := newFakeClock()
+	e := newEnvSleep(t, nil, clk.Sleep, workspacetest.WithClock(clk.Now),
 		workspacetest.WithTransferTiming(time.Minute, time.Minute))
 	e.srv.AddUser("leaver@example.com")
 	e.srv.AddUser("manager@example.com")
@@ -61,20 +129,20 @@ func TestTransferLifecycle(t *testing.T) {
 	}
 	var seen []string
 	final, err := e.dt.Transfers.Wait(t.Context(), tr.ID, &datatransfer.WaitOptions{
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			now = now.Add(d) // the fake's clock moves instead of us sleeping
-			return nil
-		},
 		Progress: func(t *datatransfer.Transfer) { seen = append(seen, t.Status) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if final.Status != "completed" || seen[0] != "new" {
+	if final.Status != "completed" || seen[0] != "new" || seen[len(seen)-1] != "completed" {
 		t.Errorf("final %q, seen %v", final.Status, seen)
 	}
+	// The default first pause, through the client's sleep.
+	if diff := cmp.Diff([]time.Duration{5 * time.Second}, clk.Waits()); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
 	page, err := e.dt.Transfers.List(t.Context(), &datatransfer.TransferListOptions{OldOwner: "leaver@example.com"})
-	if err != nil || len(page.Transfers) != 1 || page.Transfers[0].ID != tr.ID {
+	if err != nil || len(page.Items) != 1 || page.Items[0].ID != tr.ID {
 		t.Errorf("list: %v %+v", err, page)
 	}
 	n := 0
@@ -89,22 +157,114 @@ func TestTransferLifecycle(t *testing.T) {
 	}
 }
 
-func TestTransferFailedIsAnError(t *testing.T) {
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	e := newEnv(t, nil, workspacetest.WithClock(func() time.Time { return now }))
+// The pauses start at Interval and grow by half up to MaxInterval.
+func TestTransferWaitPauses(t *testing.T) {
+	clk := newFakeClock()
+	// Speed 1000: an hour pending and an hour running last 7.2 s.
+	e := newEnvSleep(t, nil, clk.Sleep, workspacetest.WithClock(clk.Now),
+		workspacetest.WithTransferTiming(time.Hour, time.Hour))
 	e.srv.AddUser("a@example.com")
 	e.srv.AddUser("b@example.com")
-	e.srv.InjectFault("datatransfer", workspacetest.FaultTransferFailed, 1)
 	tr, err := e.dt.Transfers.Insert(t.Context(), &datatransfer.TransferRequest{From: "a@example.com", To: "b@example.com", Drive: &datatransfer.DriveTransfer{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.dt.Transfers.Wait(t.Context(), tr.ID, &datatransfer.WaitOptions{Sleep: func(ctx context.Context, d time.Duration) error {
-		now = now.Add(d)
-		return nil
-	}})
-	if err == nil {
-		t.Fatal("failed transfer returned no error")
+	final, err := e.dt.Transfers.Wait(t.Context(), tr.ID, &datatransfer.WaitOptions{
+		WaitOptions: workspace.WaitOptions{Interval: time.Second, MaxInterval: 2 * time.Second}})
+	if err != nil || final.Status != "completed" {
+		t.Fatalf("Wait = %+v, %v", final, err)
+	}
+	want := []time.Duration{time.Second, 1500 * time.Millisecond, 2 * time.Second, 2 * time.Second, 2 * time.Second}
+	if diff := cmp.Diff(want, clk.Waits()); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+}
+
+// A transfer that ends "failed" is a *workspace.OperationError naming the
+// applications left behind, returned with the final state.
+func TestTransferFailedIsAnOperationError(t *testing.T) {
+	clk := newFakeClock()
+	e := newEnvSleep(t, nil, clk.Sleep, workspacetest.WithClock(clk.Now))
+	e.srv.AddUser("a@example.com")
+	e.srv.AddUser("b@example.com")
+	e.srv.InjectFault("datatransfer", workspacetest.FaultTransferFailed, 1)
+	tr, err := e.dt.Transfers.Insert(t.Context(), &datatransfer.TransferRequest{From: "a@example.com", To: "b@example.com",
+		Drive: &datatransfer.DriveTransfer{}, Calendar: &datatransfer.CalendarTransfer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := e.dt.Transfers.Wait(t.Context(), tr.ID, nil)
+	var oe *workspace.OperationError
+	if !errors.As(err, &oe) {
+		t.Fatalf("err = %v (%T), want a *workspace.OperationError", err, err)
+	}
+	want := &workspace.OperationError{API: workspace.APIDataTransfer, Operation: "transfer", ID: tr.ID, Status: "failed",
+		Message: "not transferred: Drive and Docs (application 55656082996) failed, Calendar (application 435070579839) failed"}
+	if diff := cmp.Diff(want, oe); diff != "" {
+		t.Errorf("error (-want +got):\n%s", diff)
+	}
+	if final == nil || final.ID != tr.ID || final.Status != "failed" || !final.Done() {
+		t.Errorf("final state %+v", final)
+	}
+}
+
+// When Timeout passes, Wait returns the last state read and an error
+// matching context.DeadlineExceeded.
+func TestTransferWaitTimeout(t *testing.T) {
+	clk := newFakeClock()
+	e := newEnvSleep(t, nil, clk.Sleep, workspacetest.WithClock(clk.Now),
+		workspacetest.WithTransferTiming(1000*time.Hour, time.Hour)) // an hour pending at speed 1000
+	e.srv.AddUser("a@example.com")
+	e.srv.AddUser("b@example.com")
+	tr, err := e.dt.Transfers.Insert(t.Context(), &datatransfer.TransferRequest{From: "a@example.com", To: "b@example.com", Drive: &datatransfer.DriveTransfer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	polls := 0
+	last, err := e.dt.Transfers.Wait(t.Context(), tr.ID, &datatransfer.WaitOptions{
+		WaitOptions: workspace.WaitOptions{Timeout: 70 * time.Second},
+		Progress:    func(*datatransfer.Transfer) { polls++ },
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), tr.ID) {
+		t.Fatalf("err = %v, want one matching context.DeadlineExceeded", err)
+	}
+	var oe *workspace.OperationError
+	if errors.As(err, &oe) {
+		t.Errorf("a timeout is not a failed transfer: %v", err)
+	}
+	if last == nil || last.ID != tr.ID || last.Status != "new" {
+		t.Errorf("last state %+v", last)
+	}
+	// 5 s growing by half: the eighth pause (85 s) would outlast 70 s.
+	if w := clk.Waits(); len(w) != 7 || polls != 8 {
+		t.Errorf("%d polls, waits %v", polls, w)
+	}
+}
+
+// When ctx ends, Wait returns the last state read and ctx's error.
+func TestTransferWaitCanceled(t *testing.T) {
+	clk := newFakeClock()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sleeps := 0
+	e := newEnvSleep(t, nil, func(c context.Context, d time.Duration) error {
+		if sleeps++; sleeps == 2 {
+			cancel()
+		}
+		return clk.Sleep(c, d)
+	}, workspacetest.WithClock(clk.Now), workspacetest.WithTransferTiming(1000*time.Hour, time.Hour))
+	e.srv.AddUser("a@example.com")
+	e.srv.AddUser("b@example.com")
+	tr, err := e.dt.Transfers.Insert(ctx, &datatransfer.TransferRequest{From: "a@example.com", To: "b@example.com", Drive: &datatransfer.DriveTransfer{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := e.dt.Transfers.Wait(ctx, tr.ID, &datatransfer.WaitOptions{WaitOptions: workspace.WaitOptions{Timeout: time.Hour}})
+	if !errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if last == nil || last.Status != "new" {
+		t.Errorf("last state %+v", last)
 	}
 }
 
@@ -121,6 +281,9 @@ func TestTransferValidation(t *testing.T) {
 		if _, err := e.dt.Transfers.Insert(t.Context(), req); !errors.Is(err, workspace.ErrInvalidInput) {
 			t.Errorf("Insert(%+v) = %v, want ErrInvalidInput", req, err)
 		}
+	}
+	if _, err := e.dt.Transfers.Wait(t.Context(), "", nil); !errors.Is(err, workspace.ErrInvalidInput) {
+		t.Errorf("Wait with no id: %v, want ErrInvalidInput", err)
 	}
 	if _, err := e.dt.Users.ID(t.Context(), "ghost@example.com"); !errors.Is(err, workspace.ErrNotFound) {
 		t.Errorf("unknown user: %v", err)

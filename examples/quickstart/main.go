@@ -74,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer, firstWait time.Duration) int {
 	if err != nil {
 		return cli.Failed(stderr, "quickstart", err)
 	}
-	fmt.Fprintf(stdout, "listed %d applications after a throttle\n", len(page.Applications))
+	fmt.Fprintf(stdout, "listed %d applications after a throttle\n", len(page.Items))
 	st := c.Stats()[workspace.APIDataTransfer]
 	fmt.Fprintf(stdout, "requests=%d attempts=%d retries=%v backoff=%v\n", st.Requests, st.Attempts, st.Retries, st.RetryWait)
 	return cli.ExitOK

@@ -68,7 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	var opts []workspace.Option
-	wait := &datatransfer.WaitOptions{Sleep: cli.Sleep}
+	wait := &datatransfer.WaitOptions{} // its pauses go through the client's sleep (cli.Sleep in tests)
 	if *credentials == "" && *endpoint == "" {
 		switch {
 		case set["from"] || set["to"] || set["subject"]:
@@ -87,7 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		opts = append(opts, workspace.WithEndpoint(srv.URL),
 			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()))
 		poll := time.Duration(float64(time.Second) / *speed)
-		wait.Initial, wait.Max = poll, poll
+		wait.Interval, wait.MaxInterval = poll, poll
 		fmt.Fprintf(stdout, "Demo: fake Google Workspace at %s\n", srv.URL)
 	} else {
 		if set["speed"] {
