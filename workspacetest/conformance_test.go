@@ -792,11 +792,11 @@ var conformanceCalls = []confCall{
 		return err
 	}},
 	{method: "datatransfer.ApplicationsService.List", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.dt.Applications.List(ctx, &datatransfer.ListOptions{PageSize: 2})
+		_, err := e.dt.Applications.List(ctx, &workspace.ListOptions{PageSize: 2})
 		return err
 	}},
 	{method: "datatransfer.ApplicationsService.All", run: func(ctx context.Context, e *confEnv) error {
-		return collect(e.dt.Applications.All(ctx, &datatransfer.ListOptions{PageSize: 1}))
+		return collect(e.dt.Applications.All(ctx, &workspace.ListOptions{PageSize: 1}))
 	}},
 	{method: "datatransfer.ApplicationsService.Get", run: func(ctx context.Context, e *confEnv) error {
 		id, _ := strconv.ParseInt(workspacetest.AppDriveAndDocs, 10, 64)
@@ -816,7 +816,7 @@ var conformanceCalls = []confCall{
 		return err
 	}},
 	{method: "datatransfer.TransfersService.Wait", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.dt.Transfers.Wait(ctx, e.transferID, &datatransfer.WaitOptions{Sleep: noSleep})
+		_, err := e.dt.Transfers.Wait(ctx, e.transferID, nil) // the client's sleep is noSleep
 		return err
 	}},
 	{method: "datatransfer.TransfersService.List", run: func(ctx context.Context, e *confEnv) error {
@@ -1964,7 +1964,7 @@ func TestConformanceEmptyArguments(t *testing.T) {
 			return err
 		}},
 		{method: "datatransfer.TransfersService.Wait", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error {
-			_, err := e.dt.Transfers.Wait(ctx, "", &datatransfer.WaitOptions{Sleep: noSleep})
+			_, err := e.dt.Transfers.Wait(ctx, "", nil)
 			return err
 		}},
 		{method: "datatransfer.ApplicationsService.Get", variant: "id 0", run: func(ctx context.Context, e *confEnv) error { _, err := e.dt.Applications.Get(ctx, 0); return err }},
