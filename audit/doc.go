@@ -29,15 +29,20 @@
 //	keys, _ := audit.ReadPrivateKeyFile("audit-private.asc")
 //	res, err := audit.DecryptFile(ctx, "out/alice-0.mbox", files[0].Path, keys, nil)
 //
-// [ExportsService.Wait] polls with growing pauses for as long as ctx
-// allows; [ExportsService.Download] streams each fileUrlN to disk, resumes
-// broken transfers with Range requests and checks sizes; [Decrypt] streams
-// the OpenPGP files through the private key in constant memory. Files are
-// kept by Google for three weeks ([Retention]); [Export.Expires] and
-// [Export.ExpiresWithin] tell how long is left.
+// [ExportsService.Wait] polls with growing pauses for as long as ctx (or
+// the workspace.WaitOptions timeout) allows; [ExportsService.Download]
+// streams each fileUrlN to disk, resumes broken transfers with Range
+// requests and checks sizes; [Decrypt] streams the OpenPGP files through
+// the private key in constant memory. Files are kept by Google for three
+// weeks; [Export.Expires] and [Export.ExpiresWithin] tell how long is
+// left. The pauses of Wait, Delete and Download go through the
+// workspace.Client's retry Sleep when it was given one (workspace.WithRetry),
+// so tests need not wait.
 //
-// [ExportsService.All] iterates over the domain's requests, following the
-// feed's link rel='next' pages (at most 100 entries each).
+// [ExportsService.List] returns one workspace.Page of the domain's
+// requests (at most 100; the API takes no page size, so
+// workspace.ListOptions.PageSize must be 0); [ExportsService.All] iterates
+// over all of them, following the feed's link rel='next' pages.
 //
 // # Authentication
 //
@@ -61,11 +66,12 @@
 // it is also workspace.ErrNotFound) and a 503 a throttle or a spent quota
 // (workspace.ErrRateLimited once retries are exhausted). Input checked
 // before sending gives a *workspace.InputError (workspace.ErrInvalidInput).
-// The package adds:
+// Beyond those:
 //
 //   - [*ExpiredError] ([ErrExpired]): the export's files are gone;
 //
-//   - [*ExportFailedError]: the export ended in ERROR, MARKED_DELETE or DELETED;
+//   - *workspace.OperationError (API "audit", Operation "export"): the
+//     export ended in ERROR, MARKED_DELETE or DELETED; Status says which;
 //
 //   - [*WrongKeyError] ([ErrWrongKey]): the file is encrypted to another key;
 //

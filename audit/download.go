@@ -27,11 +27,10 @@ type DownloadOptions struct {
 	// only appears after its size was checked).
 	Overwrite bool
 	// Attempts is how many times a file is tried when the transfer breaks
-	// off or comes up short (default 5); each try resumes where the last
-	// stopped when the server honours Range requests.
+	// off or comes up short (default 5), with pauses of 1 s, then
+	// doubling; each try resumes where the last stopped when the server
+	// honours Range requests.
 	Attempts int
-	// Sleep waits between tries (1 s, then doubling); nil means a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
 	// Progress, when set, is called as bytes arrive.
 	Progress func(DownloadProgress)
 	// HTTPClient fetches files on hosts that may not receive credentials
@@ -69,9 +68,9 @@ var ErrShortDownload = errors.New("audit: downloaded file size does not match th
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// FileName is the name Download gives file index of an export:
+// fileName is the name Download gives file index of an export:
 // export-USER-REQUESTID-INDEX.mbox.gpg.
-func FileName(x *Export, index int) string {
+func fileName(x *Export, index int) string {
 	return "export-" + unsafeName.ReplaceAllString(x.User, "_") + "-" + unsafeName.ReplaceAllString(x.RequestID, "_") + "-" + strconv.Itoa(index) + ".mbox.gpg"
 }
 
@@ -88,18 +87,17 @@ func FileName(x *Export, index int) string {
 // without credentials through opts.HTTPClient, and a redirect that leaves
 // the API host drops the header.
 //
-// An EXPIRED export, or a file answered with 410 Gone, gives an
-// *ExpiredError; another status gives an *ExportFailedError.
+// Files are named export-USER-REQUESTID-N.mbox.gpg. An EXPIRED export, or
+// a file answered with 410 Gone, gives an *ExpiredError; an export that
+// ended in ERROR, MARKED_DELETE or DELETED gives a
+// *workspace.OperationError, as Wait does.
 func (s *ExportsService) Download(ctx context.Context, x *Export, dir string, opts *DownloadOptions) ([]*DownloadedFile, error) {
 	const op = "audit.Exports.Download"
-	o := DownloadOptions{Attempts: 5, Sleep: retry.SleepContext, HTTPClient: http.DefaultClient, ExpiryWarning: 72 * time.Hour}
+	o := DownloadOptions{Attempts: 5, HTTPClient: http.DefaultClient, ExpiryWarning: 72 * time.Hour}
 	if opts != nil {
 		o.Overwrite = opts.Overwrite
 		if opts.Attempts > 0 {
 			o.Attempts = opts.Attempts
-		}
-		if opts.Sleep != nil {
-			o.Sleep = opts.Sleep
 		}
 		o.Progress = opts.Progress
 		if opts.HTTPClient != nil {
@@ -119,7 +117,7 @@ func (s *ExportsService) Download(ctx context.Context, x *Export, dir string, op
 	case x.Status == StatusPending:
 		return nil, &workspace.InputError{Op: op, Field: "export", Reason: fmt.Sprintf("export %s is still PENDING; Wait for it first", x.RequestID)}
 	case x.Status != StatusCompleted:
-		return nil, &ExportFailedError{Export: x}
+		return nil, exportFailure(x)
 	case len(x.FileURLs) == 0:
 		return nil, fmt.Errorf("audit: export %s is COMPLETED but lists no files", x.RequestID)
 	case x.NumberOfFiles >= 0 && x.NumberOfFiles != len(x.FileURLs):
@@ -134,7 +132,7 @@ func (s *ExportsService) Download(ctx context.Context, x *Export, dir string, op
 	}
 	var out []*DownloadedFile
 	for i, u := range x.FileURLs {
-		f, err := s.downloadFile(ctx, x, i, u, filepath.Join(dir, FileName(x, i)), &o)
+		f, err := s.downloadFile(ctx, x, i, u, filepath.Join(dir, fileName(x, i)), &o)
 		if f != nil {
 			out = append(out, f)
 		}
@@ -163,7 +161,7 @@ func (s *ExportsService) downloadFile(ctx context.Context, x *Export, index int,
 			s.a.logWait(ctx, "audit: export file download failed; trying again after a pause", pause,
 				slog.String("request", x.RequestID), slog.Int("file", index), slog.Int("attempt", attempt),
 				slog.String("error", last.Error()))
-			if err := o.Sleep(ctx, pause); err != nil {
+			if err := core.Of(s.a.core).Sleep(ctx, pause); err != nil {
 				return nil, err
 			}
 			pause *= 2

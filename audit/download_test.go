@@ -20,6 +20,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/quota"
+	"github.com/gwsadmin/workspace/retry"
 )
 
 // encryptTo encrypts plain to the shared test key, as Google does (binary).
@@ -84,11 +85,17 @@ func newFileServer(t *testing.T, data []byte) *fileServer {
 }
 
 // apiEnv is a client whose endpoint is api (a stand-in for Google's API
-// host) with a static bearer token.
+// host) with a static bearer token. Its sleeps return at once.
 func apiEnv(t *testing.T, api *httptest.Server) *Client {
+	return apiEnvSleep(t, api, noSleep)
+}
+
+// apiEnvSleep is apiEnv with sleep as the client's retry Sleep, which
+// Download's pauses go through.
+func apiEnvSleep(t *testing.T, api *httptest.Server, sleep retry.Sleeper) *Client {
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(api.URL),
 		workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "secret-token", Expiry: time.Now().Add(time.Hour)})),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
+		workspace.WithRetry(func(o *retry.Options) { fastRetry(o); o.Sleep = sleep }), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +125,7 @@ func TestDownloadCredentialsHostRule(t *testing.T) {
 	a := apiEnv(t, redir)
 
 	dir := t.TempDir()
-	files, err := a.Exports.Download(t.Context(), completed(redir.URL+"/a/data/compliance/audit/x", foreign.URL+"/direct", redir.URL+"/redirect"), dir, &DownloadOptions{Sleep: noSleep})
+	files, err := a.Exports.Download(t.Context(), completed(redir.URL+"/a/data/compliance/audit/x", foreign.URL+"/direct", redir.URL+"/redirect"), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,10 +166,9 @@ func TestDownloadResume(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fs := newFileServer(t, data)
 			fs.cutOnce, fs.noRange = 100_000, tt.noRange
-			a := apiEnv(t, fs.Server)
 			var pauses []time.Duration
-			files, err := a.Exports.Download(t.Context(), completed(fs.URL+"/f"), t.TempDir(), &DownloadOptions{
-				Sleep: func(ctx context.Context, d time.Duration) error { pauses = append(pauses, d); return nil }})
+			a := apiEnvSleep(t, fs.Server, func(ctx context.Context, d time.Duration) error { pauses = append(pauses, d); return nil })
+			files, err := a.Exports.Download(t.Context(), completed(fs.URL+"/f"), t.TempDir(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -173,7 +179,7 @@ func TestDownloadResume(t *testing.T) {
 			if len(fs.ranges) != 2 || fs.ranges[0] != "" || fs.ranges[1] != tt.wantRange {
 				t.Errorf("Range headers %q", fs.ranges)
 			}
-			if len(pauses) != 1 {
+			if len(pauses) != 1 || pauses[0] != time.Second {
 				t.Errorf("pauses %v", pauses)
 			}
 			if _, err := os.Stat(files[0].Path + ".part"); !os.IsNotExist(err) {
@@ -189,7 +195,7 @@ func TestDownloadPartialFileOnDisk(t *testing.T) {
 	a := apiEnv(t, fs.Server)
 	dir := t.TempDir()
 	x := completed(fs.URL + "/f")
-	final := filepath.Join(dir, FileName(x, 0))
+	final := filepath.Join(dir, fileName(x, 0))
 	// A previous run left half the file: resumed with Range.
 	os.WriteFile(final+".part", data[:len(data)/2], 0o600)
 	files, err := a.Exports.Download(t.Context(), x, dir, nil)
@@ -202,7 +208,7 @@ func TestDownloadPartialFileOnDisk(t *testing.T) {
 	// A .part longer than the file (416): started again.
 	os.Remove(final)
 	os.WriteFile(final+".part", append(bytes.Clone(data), "junk"...), 0o600)
-	if _, err := a.Exports.Download(t.Context(), x, dir, &DownloadOptions{Sleep: noSleep}); err != nil {
+	if _, err := a.Exports.Download(t.Context(), x, dir, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(final); !bytes.Equal(got, data) {
@@ -224,7 +230,7 @@ func TestDownloadGoneAndShort(t *testing.T) {
 		w.Write([]byte(strings.Repeat("x", 10)))
 	}))
 	t.Cleanup(short.Close)
-	_, err = a.Exports.Download(t.Context(), completed(short.URL+"/f"), t.TempDir(), &DownloadOptions{Attempts: 3, Sleep: noSleep})
+	_, err = a.Exports.Download(t.Context(), completed(short.URL+"/f"), t.TempDir(), &DownloadOptions{Attempts: 3})
 	if err == nil || !strings.Contains(err.Error(), "after 3 attempts") {
 		t.Errorf("short: %v", err)
 	}

@@ -68,7 +68,9 @@ func Example_exports() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	x, err = a.Exports.Wait(ctx, "alice", x.RequestID, &audit.WaitOptions{Initial: 200 * time.Millisecond})
+	x, err = a.Exports.Wait(ctx, "alice", x.RequestID, &audit.WaitOptions{
+		WaitOptions: workspace.WaitOptions{Interval: 200 * time.Millisecond},
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -17,7 +17,6 @@ import (
 	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/gdata"
 	"github.com/gwsadmin/workspace/internal/pager"
-	"github.com/gwsadmin/workspace/retry"
 )
 
 // PackageContent says what an export holds.
@@ -42,8 +41,9 @@ const (
 	StatusExpired      Status = "EXPIRED"       // files removed after the retention period
 )
 
-// Retention is how long Google keeps the files of a completed export.
-const Retention = 21 * 24 * time.Hour
+// retention is how long Google keeps the files of a completed export:
+// three weeks.
+const retention = 21 * 24 * time.Hour
 
 // ExportRequest asks for a mailbox export of one user.
 type ExportRequest struct {
@@ -121,18 +121,17 @@ func (e *ExpiredError) Error() string {
 // Is matches ErrExpired.
 func (e *ExpiredError) Is(target error) bool { return target == ErrExpired }
 
-// ExportFailedError reports an export that ended in a status other than
-// COMPLETED (ERROR, DELETED, MARKED_DELETE).
-type ExportFailedError struct {
-	Export *Export
-}
-
-func (e *ExportFailedError) Error() string {
-	s := fmt.Sprintf("audit: export %s of %s ended with status %s", e.Export.RequestID, e.Export.User, e.Export.Status)
-	if e.Export.Status == StatusError {
-		s += " (Google could not prepare it; a missing or unusable public key is the usual cause)"
+// exportFailure is the error of an export that ended in a status other
+// than COMPLETED or EXPIRED (ERROR, MARKED_DELETE, DELETED).
+func exportFailure(x *Export) error {
+	msg := fmt.Sprintf("the export of %s's mailbox ended with status %s", x.User, x.Status)
+	switch x.Status {
+	case StatusError:
+		msg = fmt.Sprintf("Google could not prepare the export of %s's mailbox; a missing or unusable public key is the usual cause (upload one with PublicKey.Upload, then request a new export)", x.User)
+	case StatusMarkedDelete, StatusDeleted:
+		msg = fmt.Sprintf("the export of %s's mailbox was deleted", x.User)
 	}
-	return s
+	return &workspace.OperationError{API: workspace.APIAudit, Operation: "export", ID: x.RequestID, Status: string(x.Status), Message: msg}
 }
 
 // ExportsService requests, lists, follows, downloads and deletes mailbox
@@ -218,37 +217,37 @@ func checkID(op, id string) error {
 // ExportListOptions select the export requests of the domain. Nil means
 // defaults.
 type ExportListOptions struct {
+	// ListOptions pages the list. The Email Audit API takes no page size
+	// (it sends at most 100 requests a page): PageSize must be 0.
+	// PageToken is a page's NextPageToken, the feed's link to the next
+	// page; it must lead to a host the client sends credentials to.
+	workspace.ListOptions
 	// From lists requests made since this time (UTC, to the minute); zero
-	// means the server's default, the last three weeks.
+	// means the server's default, the last three weeks. A PageToken
+	// carries it on.
 	From time.Time
-	// PageURL continues a listing at ExportsPage.NextPageURL; it must be
-	// on the API host.
-	PageURL string
 }
 
-// ExportsPage is one page of export requests (at most 100).
-type ExportsPage struct {
-	Exports []*Export
-	// NextPageURL is the next page (link rel='next'), "" on the last page.
-	NextPageURL string
-}
-
-// List returns one page of the domain's export requests.
+// List returns one page of the domain's export requests (at most 100).
 //
 // API: https://developers.google.com/workspace/admin/email-audit/reference/export
-func (s *ExportsService) List(ctx context.Context, opts *ExportListOptions) (*ExportsPage, error) {
+func (s *ExportsService) List(ctx context.Context, opts *ExportListOptions) (*workspace.Page[*Export], error) {
 	const op = "audit.Exports.List"
 	var o ExportListOptions
 	if opts != nil {
 		o = *opts
 	}
+	if o.PageSize != 0 {
+		return nil, &workspace.InputError{Op: op, Field: "PageSize", Reason: fmt.Sprintf("%d: the Email Audit API takes no page size (it sends at most 100 requests a page); leave it 0", o.PageSize)}
+	}
 	u := s.a.feedURL("mail", "export", s.a.domain)
-	if o.PageURL != "" {
-		pu, err := url.Parse(o.PageURL)
+	if o.PageToken != "" {
+		// GData pages are linked by URL (rel='next'); the URL is the token.
+		pu, err := url.Parse(o.PageToken)
 		if err != nil || (pu.Scheme != "https" && pu.Scheme != "http") || !core.Of(s.a.core).AllowsCredentials(pu.Host) {
-			return nil, &workspace.InputError{Op: op, Field: "PageURL", Reason: fmt.Sprintf("%q is not a page of the API", o.PageURL)}
+			return nil, &workspace.InputError{Op: op, Field: "PageToken", Reason: fmt.Sprintf("%q is not a page of the API", o.PageToken)}
 		}
-		u = o.PageURL
+		u = o.PageToken
 	} else if !o.From.IsZero() {
 		u += "?" + url.Values{"fromDate": {formatDate(o.From)}}.Encode()
 	}
@@ -256,28 +255,28 @@ func (s *ExportsService) List(ctx context.Context, opts *ExportListOptions) (*Ex
 	if err != nil {
 		return nil, err
 	}
-	p := &ExportsPage{NextPageURL: f.Next()}
+	p := &workspace.Page[*Export]{NextPageToken: f.Next()}
 	for _, e := range f.Entries {
-		p.Exports = append(p.Exports, exportFrom(e, ""))
+		p.Items = append(p.Items, exportFrom(e, ""))
 	}
 	return p, nil
 }
 
 // All iterates over every export request of the domain selected by opts,
-// following the pages. It yields at most one error, and then stops.
+// starting at the first page (opts.PageToken is ignored) and following
+// the pages. It yields at most one error, and then stops.
 func (s *ExportsService) All(ctx context.Context, opts *ExportListOptions) iter.Seq2[*Export, error] {
 	var o ExportListOptions
 	if opts != nil {
 		o = *opts
 	}
-	// GData pages are linked by URL (rel='next'); the URL is the token.
-	return pager.All(ctx, o.PageURL, func(ctx context.Context, next string) ([]*Export, string, error) {
-		o.PageURL = next
+	return pager.All(ctx, "", func(ctx context.Context, token string) ([]*Export, string, error) {
+		o.PageToken = token
 		p, err := s.List(ctx, &o)
 		if err != nil {
 			return nil, "", err
 		}
-		return p.Exports, p.NextPageURL, nil
+		return p.Items, p.NextPageToken, nil
 	})
 }
 
@@ -287,8 +286,6 @@ type DeleteOptions struct {
 	// (default 30 s); pauses double up to Max (default 1 h). Google's
 	// cleanup job finishes within a day; ctx bounds the whole wait.
 	Initial, Max time.Duration
-	// Sleep waits between attempts; nil means a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
 	// NoWait returns after the first accepted delete, whatever the status.
 	NoWait bool
 }
@@ -309,16 +306,13 @@ func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opt
 	if err := checkID(op, requestID); err != nil {
 		return nil, err
 	}
-	o := DeleteOptions{Initial: 30 * time.Second, Max: time.Hour, Sleep: retry.SleepContext}
+	o := DeleteOptions{Initial: 30 * time.Second, Max: time.Hour}
 	if opts != nil {
 		if opts.Initial > 0 {
 			o.Initial = opts.Initial
 		}
 		if opts.Max > 0 {
 			o.Max = opts.Max
-		}
-		if opts.Sleep != nil {
-			o.Sleep = opts.Sleep
 		}
 		o.NoWait = opts.NoWait
 	}
@@ -347,7 +341,7 @@ func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opt
 		}
 		s.a.logWait(ctx, "audit: export being deleted; deleting again after a pause", pause,
 			slog.String("request", requestID), slog.String("user", u), slog.String("status", string(x.Status)))
-		if err := o.Sleep(ctx, pause); err != nil {
+		if err := core.Of(s.a.core).Sleep(ctx, pause); err != nil {
 			return x, err
 		}
 		pause = min(pause*2, o.Max)
@@ -356,47 +350,67 @@ func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opt
 
 // WaitOptions tune Wait. Nil means defaults.
 type WaitOptions struct {
-	// Initial is the first pause between polls (default 30 s); pauses
-	// grow by half up to Max (default 30 min). Preparing an export can
-	// take days: give Wait a ctx that allows it.
-	Initial, Max time.Duration
-	// Sleep waits between polls; nil means a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// WaitOptions set the pauses between polls and the timeout. The first
+	// pause (Interval) defaults to 30 s; pauses grow by half up to
+	// MaxInterval (default 30 min). Preparing an export can take days:
+	// the default Timeout, 0, waits for as long as ctx allows.
+	workspace.WaitOptions
 	// Progress, when set, sees every polled state (and the error of a
 	// poll that failed but will be tried again).
 	Progress func(*Export, error)
 }
 
-// Wait polls export requestID of user until it leaves PENDING, for as
-// long as ctx allows. It starts from the request id alone, so a program
-// that restarts can resume waiting. Polls that fail with a temporary error
-// (throttling, a server or network failure) are tried again at the next
-// pause; other errors end the wait.
+// Wait polls export requestID of user until it leaves PENDING, or until
+// ctx ends or opts.Timeout passes. It starts from the request id alone,
+// so a program that restarts can resume waiting. Polls that fail with a
+// temporary error (throttling, a server or network failure) are tried
+// again at the next pause; other errors end the wait.
 //
 // A COMPLETED export is returned with a nil error. EXPIRED gives an
 // *ExpiredError (errors.Is(err, ErrExpired)); ERROR, MARKED_DELETE and
-// DELETED give an *ExportFailedError; both come with the export.
+// DELETED give a *workspace.OperationError (API "audit", Operation
+// "export", ID the request id, Status the export's status); both come
+// with the export. When ctx ends or the timeout passes, Wait returns the
+// last state it read (nil if none) and an error matching ctx's error
+// (context.DeadlineExceeded for the timeout).
 func (s *ExportsService) Wait(ctx context.Context, user, requestID string, opts *WaitOptions) (*Export, error) {
-	o := WaitOptions{Initial: 30 * time.Second, Max: 30 * time.Minute, Sleep: retry.SleepContext}
+	o := WaitOptions{WaitOptions: workspace.WaitOptions{Interval: 30 * time.Second, MaxInterval: 30 * time.Minute}}
 	if opts != nil {
-		if opts.Initial > 0 {
-			o.Initial = opts.Initial
+		if opts.Interval > 0 {
+			o.Interval = opts.Interval
 		}
-		if opts.Max > 0 {
-			o.Max = opts.Max
+		if opts.MaxInterval > 0 {
+			o.MaxInterval = opts.MaxInterval
 		}
-		if opts.Sleep != nil {
-			o.Sleep = opts.Sleep
-		}
+		o.Timeout = max(opts.Timeout, 0)
 		o.Progress = opts.Progress
 	}
-	pause := o.Initial
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	sleep := core.Of(s.a.core).Sleep
+	var last *Export
+	// ended words the end of ctx (the caller's, or the timeout).
+	ended := func(cause error) (*Export, error) {
+		return last, fmt.Errorf("audit: waiting for export %s of %s: %w", requestID, user, cause)
+	}
+	// waited is the sum of the pauses: the timeout also ends the wait
+	// when the pauses fill it, whatever the clock says (a test's Sleep).
+	var waited time.Duration
+	pause := o.Interval
 	for {
 		x, err := s.Get(ctx, user, requestID)
 		if err != nil {
-			if ctx.Err() != nil || !temporary(err) {
-				return nil, err
+			if cerr := ctx.Err(); cerr != nil {
+				return ended(cerr)
 			}
+			if !temporary(err) {
+				return last, err
+			}
+		} else {
+			last = x
 		}
 		if o.Progress != nil {
 			o.Progress(x, err)
@@ -409,15 +423,25 @@ func (s *ExportsService) Wait(ctx context.Context, user, requestID string, opts 
 				return x, &ExpiredError{RequestID: x.RequestID, User: x.User, Expires: x.Expires}
 			case StatusPending:
 			default:
-				return x, &ExportFailedError{Export: x}
+				return x, exportFailure(x)
 			}
+		}
+		if o.Timeout > 0 {
+			if waited >= o.Timeout {
+				return ended(context.DeadlineExceeded)
+			}
+			pause = min(pause, o.Timeout-waited)
 		}
 		s.a.logWait(ctx, "audit: export not ready; polling again after a pause", pause,
 			slog.String("request", requestID), slog.String("user", user))
-		if err := o.Sleep(ctx, pause); err != nil {
-			return x, err
+		if err := sleep(ctx, pause); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return ended(cerr)
+			}
+			return last, err
 		}
-		pause = min(pause+pause/2, o.Max)
+		waited += pause
+		pause = min(pause+pause/2, o.MaxInterval)
 	}
 }
 
@@ -470,7 +494,7 @@ func exportFrom(e *gdata.Entry, user string) *Export {
 		x.RequestID = e.ID[strings.LastIndexByte(e.ID, '/')+1:]
 	}
 	if x.Expires.IsZero() && !x.Completed.IsZero() && x.Status != StatusError {
-		x.Expires = x.Completed.Add(Retention)
+		x.Expires = x.Completed.Add(retention)
 	}
 	// fileUrl0..N: by index, whatever order the properties came in.
 	type file struct {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -56,10 +57,10 @@ func TestExportEndToEnd(t *testing.T) {
 	if x.Status != StatusPending || x.RequestID == "" || x.User != "alice" || x.PackageContent != PackageFullMessage {
 		t.Fatalf("created = %+v", x)
 	}
-	var pauses []time.Duration
 	var seen []Status
+	e.clk.takePauses()
 	done, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{
-		Initial: 10 * time.Second, Max: 25 * time.Second, Sleep: e.clk.sleeper(&pauses),
+		WaitOptions: workspace.WaitOptions{Interval: 10 * time.Second, MaxInterval: 25 * time.Second},
 		Progress: func(x *Export, err error) {
 			if err == nil {
 				seen = append(seen, x.Status)
@@ -69,6 +70,7 @@ func TestExportEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pauses := e.clk.takePauses()
 	// The fake completes after one minute: pauses grow by half, capped.
 	wantPauses := []time.Duration{10 * time.Second, 15 * time.Second, 22500 * time.Millisecond, 25 * time.Second}
 	if fmt.Sprint(pauses) != fmt.Sprint(wantPauses) || seen[len(seen)-1] != StatusCompleted {
@@ -129,11 +131,12 @@ func TestExportEndToEnd(t *testing.T) {
 
 	// Delete: MARKED_DELETE (the fake's cleanup takes an hour), re-sent
 	// with backoff until DELETED.
-	pauses = nil
-	del, err := e.a.Exports.Delete(ctx, "alice", x.RequestID, &DeleteOptions{Initial: 10 * time.Minute, Sleep: e.clk.sleeper(&pauses)})
+	e.clk.takePauses()
+	del, err := e.a.Exports.Delete(ctx, "alice", x.RequestID, &DeleteOptions{Initial: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
+	pauses = e.clk.takePauses()
 	if del.Status != StatusDeleted || fmt.Sprint(pauses) != "[10m0s 20m0s 40m0s]" {
 		t.Errorf("delete: %s after pauses %v", del.Status, pauses)
 	}
@@ -229,10 +232,17 @@ func TestExportErrorExpiredAndDeletePending(t *testing.T) {
 	if _, err := e.a.Exports.Download(ctx, x, t.TempDir(), nil); !errors.Is(err, workspace.ErrInvalidInput) {
 		t.Errorf("download pending: %v", err)
 	}
-	got, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{Sleep: e.clk.sleeper(nil)})
-	var fe *ExportFailedError
-	if !errors.As(err, &fe) || got.Status != StatusError || !strings.Contains(err.Error(), "public key") {
-		t.Errorf("wait without key: %v %+v", err, got)
+	got, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, nil)
+	var oe *workspace.OperationError
+	if !errors.As(err, &oe) || got.Status != StatusError || !strings.Contains(err.Error(), "public key") {
+		t.Fatalf("wait without key: %v %+v", err, got)
+	}
+	if oe.API != workspace.APIAudit || oe.Operation != "export" || oe.ID != x.RequestID || oe.Status != "ERROR" || oe.Code != 0 {
+		t.Errorf("wait without key: %#v", oe)
+	}
+	// Download refuses it the same way.
+	if _, err := e.a.Exports.Download(ctx, got, t.TempDir(), nil); !errors.As(err, &oe) || oe.Status != "ERROR" {
+		t.Errorf("download of a failed export: %v", err)
 	}
 
 	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
@@ -258,7 +268,7 @@ func TestExportErrorExpiredAndDeletePending(t *testing.T) {
 	// Past it: EXPIRED from Wait and from Download; the file host's 410
 	// also reads as expired.
 	e.clk.Advance(24 * time.Hour)
-	got, err = e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{Sleep: e.clk.sleeper(nil)})
+	got, err = e.a.Exports.Wait(ctx, "alice", x.RequestID, nil)
 	var xe *ExpiredError
 	if !errors.As(err, &xe) || !errors.Is(err, ErrExpired) || got.Status != StatusExpired {
 		t.Errorf("wait on expired: %v", err)
@@ -314,8 +324,39 @@ func TestExportsPaging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Exports) != 50 || p.NextPageURL != "" {
-		t.Errorf("from: %d exports, next %q", len(p.Exports), p.NextPageURL)
+	if len(p.Items) != 50 || p.NextPageToken != "" {
+		t.Errorf("from: %d exports, next %q", len(p.Items), p.NextPageToken)
+	}
+	// Page by page through the tokens, as All does.
+	paged := 0
+	opts := &ExportListOptions{}
+	for pages := 0; ; pages++ {
+		p, err := e.a.Exports.List(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paged += len(p.Items)
+		if len(p.Items) > 100 || pages > 3 {
+			t.Fatalf("page %d: %d items", pages, len(p.Items))
+		}
+		if p.NextPageToken == "" {
+			break
+		}
+		opts.PageToken = p.NextPageToken
+	}
+	if paged != 250 {
+		t.Errorf("listed %d by page, want 250", paged)
+	}
+	// All starts at the first page whatever the token says.
+	n := 0
+	for _, err := range e.a.Exports.All(ctx, opts) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 250 {
+		t.Errorf("All with a page token listed %d, want 250", n)
 	}
 	// Stopping early sends no more requests.
 	before = e.sent.n.Load()
@@ -325,9 +366,24 @@ func TestExportsPaging(t *testing.T) {
 	if n := e.sent.n.Load() - before; n != 1 {
 		t.Errorf("early stop: %d requests", n)
 	}
-	// A page URL off the API host is refused.
-	if _, err := e.a.Exports.List(ctx, &ExportListOptions{PageURL: "https://evil.example.net/feed"}); !errors.Is(err, workspace.ErrInvalidInput) {
-		t.Errorf("foreign page URL: %v", err)
+	// A page token off the API host is refused, and so is a page size
+	// (the API takes none), by List and All, before anything is sent.
+	before = e.sent.n.Load()
+	var ie *workspace.InputError
+	if _, err := e.a.Exports.List(ctx, &ExportListOptions{ListOptions: workspace.ListOptions{PageToken: "https://evil.example.net/feed"}}); !errors.As(err, &ie) || ie.Field != "PageToken" {
+		t.Errorf("foreign page token: %v", err)
+	}
+	sized := &ExportListOptions{ListOptions: workspace.ListOptions{PageSize: 10}}
+	if _, err := e.a.Exports.List(ctx, sized); !errors.As(err, &ie) || ie.Field != "PageSize" {
+		t.Errorf("page size: %v", err)
+	}
+	for _, err := range e.a.Exports.All(ctx, sized) {
+		if !errors.As(err, &ie) || ie.Field != "PageSize" {
+			t.Errorf("All with a page size: %v", err)
+		}
+	}
+	if n := e.sent.n.Load() - before; n != 0 {
+		t.Errorf("%d requests sent for refused options", n)
 	}
 }
 
@@ -348,8 +404,8 @@ func TestExportQuota(t *testing.T) {
 
 func TestDownloadWritesIntoDir(t *testing.T) {
 	x := &Export{User: "a/b", RequestID: "7"}
-	if got := FileName(x, 2); got != "export-a_b-7-2.mbox.gpg" || filepath.Base(got) != got {
-		t.Errorf("FileName = %q", got)
+	if got := fileName(x, 2); got != "export-a_b-7-2.mbox.gpg" || filepath.Base(got) != got {
+		t.Errorf("fileName = %q", got)
 	}
 }
 
@@ -370,10 +426,9 @@ func TestExportWaitThroughTemporaryFailures(t *testing.T) {
 	}
 	// 10 consecutive 503s: more than one Get's 7 attempts.
 	e.srv.InjectFault("audit", workspacetest.FaultHTTP503, 10)
-	var pauses []time.Duration
 	var failed, ok int
 	done, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{
-		Initial: 10 * time.Second, Max: 25 * time.Second, Sleep: e.clk.sleeper(&pauses),
+		WaitOptions: workspace.WaitOptions{Interval: 10 * time.Second, MaxInterval: 25 * time.Second},
 		Progress: func(_ *Export, err error) {
 			if err != nil {
 				failed++
@@ -387,5 +442,44 @@ func TestExportWaitThroughTemporaryFailures(t *testing.T) {
 	}
 	if done.Status != StatusCompleted || failed == 0 || ok == 0 {
 		t.Errorf("status %s, failed polls %d, good polls %d", done.Status, failed, ok)
+	}
+}
+
+// Wait's Timeout bounds the wait: the last pause is cut to fit, one more
+// poll is made at the deadline, and the last state read comes back with
+// an error matching context.DeadlineExceeded. A ctx that ends does the
+// same with its own error.
+func TestExportWaitTimeout(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddUser("alice@example.com")
+	seedMail(e, "alice@example.com", 1)
+	ctx := t.Context()
+	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.a.Exports.Create(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.takePauses()
+	polls := 0
+	got, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{
+		WaitOptions: workspace.WaitOptions{Interval: 10 * time.Second, Timeout: 30 * time.Second},
+		Progress:    func(*Export, error) { polls++ },
+	})
+	// The fake completes after one minute.
+	if !errors.Is(err, context.DeadlineExceeded) || got == nil || got.Status != StatusPending {
+		t.Errorf("Wait = %+v, %v; want the PENDING export and DeadlineExceeded", got, err)
+	}
+	if p := e.clk.takePauses(); fmt.Sprint(p) != "[10s 15s 5s]" || polls != 4 {
+		t.Errorf("pauses %v, %d polls; want [10s 15s 5s] and 4 polls", p, polls)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	got, err = e.a.Exports.Wait(cctx, "alice", x.RequestID, &WaitOptions{
+		Progress: func(*Export, error) { cancel() },
+	})
+	if !errors.Is(err, context.Canceled) || got == nil || got.RequestID != x.RequestID {
+		t.Errorf("Wait after cancel = %+v, %v; want the export and context.Canceled", got, err)
 	}
 }

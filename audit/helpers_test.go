@@ -27,8 +27,9 @@ func fastRetry(o *retry.Options) {
 
 // clock is a settable time shared by the fake server and the client.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	pauses []time.Duration // every sleep, since the last takePauses
 }
 
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
@@ -38,15 +39,25 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// Sleep advances the clock instead of waiting, and records the pauses.
-func (c *clock) sleeper(pauses *[]time.Duration) func(context.Context, time.Duration) error {
-	return func(ctx context.Context, d time.Duration) error {
-		if pauses != nil {
-			*pauses = append(*pauses, d)
-		}
-		c.Advance(d)
-		return ctx.Err()
-	}
+// sleep advances the clock instead of waiting, and records the pause. It
+// is the retry Sleep of newEnv's client, so every wait of the package (and
+// of the retry layer) goes through it.
+func (c *clock) sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.pauses = append(c.pauses, d)
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+	return ctx.Err()
+}
+
+// takePauses returns the pauses recorded since the last call, and forgets
+// them.
+func (c *clock) takePauses() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.pauses
+	c.pauses = nil
+	return p
 }
 
 // countingTransport counts the requests that reach the network.
@@ -75,7 +86,7 @@ var start = time.Now().UTC().Truncate(time.Minute)
 
 // newEnv starts a fake with a shared clock and a client authenticated
 // with the fake's service-account key (real tokens, real Authorization
-// headers).
+// headers). The client's sleeps advance the clock (clock.sleep).
 func newEnv(t *testing.T, opts ...workspacetest.Option) *env {
 	t.Helper()
 	clk := &clock{t: start}
@@ -85,7 +96,7 @@ func newEnv(t *testing.T, opts ...workspacetest.Option) *env {
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithHTTPClient(&http.Client{Transport: sent}),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(quota.Unlimited()))
+		workspace.WithRetry(func(o *retry.Options) { fastRetry(o); o.Sleep = clk.sleep }), workspace.WithQuota(quota.Unlimited()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +116,8 @@ var (
 func testKey(t testing.TB) *KeyPair {
 	t.Helper()
 	keyOnce.Do(func() {
-		testKP, keyErr = GenerateKey("example.com", &KeyOptions{Bits: 2048, Now: func() time.Time { return start.Add(-time.Hour) }})
+		// Created before the fake clock's start, so valid at its time.
+		testKP, keyErr = generateKey("example.com", &KeyOptions{Bits: 2048}, func() time.Time { return start.Add(-time.Hour) })
 	})
 	if keyErr != nil {
 		t.Fatal(keyErr)

@@ -147,8 +147,6 @@ type KeyOptions struct {
 	Bits int
 	// Passphrase, when not empty, encrypts the private key.
 	Passphrase []byte
-	// Now is the key's creation time (default time.Now).
-	Now func() time.Time
 }
 
 // KeyPair is a generated key pair, both halves ASCII-armored.
@@ -160,9 +158,15 @@ type KeyPair struct {
 
 // GenerateKey makes an RSA key pair that the Email Audit API accepts: an
 // RSA signing primary key with an RSA encryption subkey and one user id.
-// domain fills in the default user id.
+// domain fills in the default user id. The key is created now.
 func GenerateKey(domain string, opts *KeyOptions) (*KeyPair, error) {
-	o := KeyOptions{Name: "Email Audit", Bits: 3072, Now: time.Now}
+	return generateKey(domain, opts, time.Now)
+}
+
+// generateKey is GenerateKey with the key's creation time taken from now
+// (tests create keys valid at their fake clock's time).
+func generateKey(domain string, opts *KeyOptions, now func() time.Time) (*KeyPair, error) {
+	o := KeyOptions{Name: "Email Audit", Bits: 3072}
 	if opts != nil {
 		if opts.Name != "" {
 			o.Name = opts.Name
@@ -172,9 +176,6 @@ func GenerateKey(domain string, opts *KeyOptions) (*KeyPair, error) {
 			o.Bits = opts.Bits
 		}
 		o.Passphrase = opts.Passphrase
-		if opts.Now != nil {
-			o.Now = opts.Now
-		}
 	}
 	if o.Email == "" {
 		o.Email = "audit@" + domain
@@ -182,7 +183,7 @@ func GenerateKey(domain string, opts *KeyOptions) (*KeyPair, error) {
 	if o.Bits < 2048 {
 		return nil, &workspace.InputError{Op: "audit.GenerateKey", Field: "Bits", Reason: fmt.Sprintf("%d bits is too small; use at least 2048", o.Bits)}
 	}
-	cfg := &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: o.Bits, Time: o.Now}
+	cfg := &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: o.Bits, Time: now}
 	ent, err := openpgp.NewEntity(o.Name, "", o.Email, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("audit: generating key: %w", err)

@@ -732,7 +732,7 @@ var conformanceCalls = []confCall{
 	}},
 	{method: "audit.PublicKeyService.Upload", run: func(ctx context.Context, e *confEnv) error {
 		auditKeyOnce.Do(func() {
-			auditKey, auditKeyErr = audit.GenerateKey(e.domain, &audit.KeyOptions{Bits: 2048, Now: func() time.Time { return time.Now().Add(-time.Hour) }})
+			auditKey, auditKeyErr = audit.GenerateKey(e.domain, &audit.KeyOptions{Bits: 2048})
 		})
 		if auditKeyErr != nil {
 			return auditKeyErr
@@ -750,7 +750,7 @@ var conformanceCalls = []confCall{
 		return err
 	}},
 	{method: "audit.ExportsService.Wait", run: func(ctx context.Context, e *confEnv) error {
-		x, err := e.a.Exports.Wait(ctx, "alice", e.export.RequestID, &audit.WaitOptions{Sleep: noSleep})
+		x, err := e.a.Exports.Wait(ctx, "alice", e.export.RequestID, nil)
 		if x != nil {
 			e.export = x
 		}
@@ -764,11 +764,11 @@ var conformanceCalls = []confCall{
 		return collect(e.a.Exports.All(ctx, &audit.ExportListOptions{}))
 	}},
 	{method: "audit.ExportsService.Download", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.a.Exports.Download(ctx, e.export, filepath.Join(e.dir, "export"), &audit.DownloadOptions{Sleep: noSleep})
+		_, err := e.a.Exports.Download(ctx, e.export, filepath.Join(e.dir, "export"), nil)
 		return err
 	}},
 	{method: "audit.ExportsService.Delete", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.a.Exports.Delete(ctx, "alice", e.export.RequestID, &audit.DeleteOptions{Sleep: noSleep})
+		_, err := e.a.Exports.Delete(ctx, "alice", e.export.RequestID, nil)
 		return err
 	}},
 
@@ -1960,7 +1960,7 @@ func TestConformanceEmptyArguments(t *testing.T) {
 			return err
 		}},
 		{method: "audit.ExportsService.Wait", variant: "requestID \"\"", run: func(ctx context.Context, e *confEnv) error {
-			_, err := e.a.Exports.Wait(ctx, "alice", "", &audit.WaitOptions{Sleep: noSleep})
+			_, err := e.a.Exports.Wait(ctx, "alice", "", nil)
 			return err
 		}},
 		{method: "datatransfer.TransfersService.Wait", variant: "id \"\"", run: func(ctx context.Context, e *confEnv) error {

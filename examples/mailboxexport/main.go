@@ -103,7 +103,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	var opts []workspace.Option
-	wait := &audit.WaitOptions{Sleep: cli.Sleep}
+	wait := &audit.WaitOptions{} // the pauses go through the client (cli.Sleep in tests)
 	demo := *credentials == "" && *endpoint == ""
 	if demo {
 		var given []string
@@ -130,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		*keyFile, *generate, *outDir = filepath.Join(dir, "audit.key"), true, filepath.Join(dir, "out")
 		opts = append(opts, workspace.WithEndpoint(srv.URL),
 			workspace.WithCredentialsJSON(srv.ServiceAccountKey()), workspace.WithSubject(srv.AdminEmail()))
-		wait.Initial, wait.Max = 500*time.Millisecond, time.Second
+		wait.Interval, wait.MaxInterval = 500*time.Millisecond, time.Second
 		fmt.Fprintf(stdout, "Demo: fake Google Workspace at %s (files in %s, removed at exit)\n", srv.URL, dir)
 	} else {
 		if err := cli.CheckConnection(*credentials, *subject, *endpoint); err != nil {
