@@ -110,6 +110,8 @@ type ExpiredError struct {
 // ErrExpired matches *ExpiredError with errors.Is.
 var ErrExpired = errors.New("audit: export expired")
 
+// Error names the export, says when its files went, and that a new
+// export is needed.
 func (e *ExpiredError) Error() string {
 	s := fmt.Sprintf("audit: export %s of %s has expired", e.RequestID, e.User)
 	if !e.Expires.IsZero() {
