@@ -30,12 +30,12 @@ import (
 	"github.com/gwsadmin/workspace/retry"
 )
 
-// Batch sizes. Google accepts at most 100 calls in one batch and advises
-// against more than 50 (larger batches trigger rate limiting).
-const (
-	MaxBatchSize     = 100
-	DefaultBatchSize = 50
-)
+// MaxBatchSize is the most calls Google accepts in one HTTP batch.
+const MaxBatchSize = 100
+
+// defaultBatchSize is BatchOptions.Size's default: Google advises against
+// more than 50 calls a batch (larger batches trigger rate limiting).
+const defaultBatchSize = 50
 
 // BatchCall is one call of an HTTP batch. Describe it with Method (for
 // its quota cost), HTTPMethod, Path, Query and Body; Batch fills in
@@ -83,21 +83,27 @@ type BatchOptions struct {
 	// requests: raise Parallel only with small batches.
 	Parallel int
 	// MaxAttempts is how many times a call is sent at most, the first
-	// time included (default 6). What is sent again is said at Batch: a
+	// time included (default 6, as the client's transport retries Gmail
+	// calls: retry.DefaultPolicy). What is sent again is said at Batch: a
 	// call that only reads after a throttle, a 408 or 5xx, or a lost
 	// batch; a call that changes something only after an answer that
 	// proves it was not carried out (a throttle).
 	MaxAttempts int
 	// Initial and Max bound the exponential backoff between rounds of
-	// retries (defaults 1 s and 32 s, Gmail's advice). A Retry-After the
-	// server gives for a part is waited for instead, up to MaxRetryAfter
+	// retries (defaults 1 s and 32 s, Gmail's advice, doubling with
+	// ±20 % jitter as retry.DefaultPolicy does). A Retry-After the server
+	// gives for a part is waited for instead, up to MaxRetryAfter
 	// (default 2 minutes); a part asked to wait longer fails at once.
 	Initial, Max, MaxRetryAfter time.Duration
-	// Sleep waits between rounds; nil means a timer. Tests use a no-op.
-	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-func (o *BatchOptions) withDefaults() (BatchOptions, error) {
+// batchConfig is BatchOptions with its defaults filled in.
+type batchConfig struct {
+	size, parallel int
+	policy         retry.Policy
+}
+
+func (o *BatchOptions) withDefaults() (batchConfig, error) {
 	var b BatchOptions
 	if o != nil {
 		b = *o
@@ -105,33 +111,42 @@ func (o *BatchOptions) withDefaults() (BatchOptions, error) {
 	const op = "gmail: Batch"
 	switch {
 	case b.Size < 0 || b.Size > MaxBatchSize:
-		return b, &workspace.InputError{Op: op, Field: "Size", Reason: fmt.Sprintf("must be between 1 and %d", MaxBatchSize)}
+		return batchConfig{}, &workspace.InputError{Op: op, Field: "Size", Reason: fmt.Sprintf("must be between 1 and %d", MaxBatchSize)}
 	case b.Parallel < 0 || b.MaxAttempts < 0 || b.Initial < 0 || b.Max < 0 || b.MaxRetryAfter < 0:
-		return b, &workspace.InputError{Op: op, Field: "BatchOptions", Reason: "must not be negative"}
+		return batchConfig{}, &workspace.InputError{Op: op, Field: "BatchOptions", Reason: "must not be negative"}
 	}
-	if b.Size == 0 {
-		b.Size = DefaultBatchSize
+	c := batchConfig{size: b.Size, parallel: b.Parallel,
+		policy: retryPolicy(b.MaxAttempts, b.Initial, b.Max, b.MaxRetryAfter)}
+	if c.size == 0 {
+		c.size = defaultBatchSize
 	}
-	if b.Parallel == 0 {
-		b.Parallel = 1
+	if c.parallel == 0 {
+		c.parallel = 1
 	}
-	if b.MaxAttempts == 0 {
-		b.MaxAttempts = 6
+	return c, nil
+}
+
+// retryPolicy returns the policy of the package's own retry loops (batch
+// rounds, resumable upload steps): Gmail's default policy of package
+// retry, the one the client's transport starts from (6 attempts, 1 s
+// doubling up to 32 s with ±20 % jitter, a Retry-After waited for up to 2
+// minutes), with the values the caller set (non-zero) instead.
+func retryPolicy(maxAttempts int, initial, maxWait, maxRetryAfter time.Duration) retry.Policy {
+	p := retry.DefaultPolicy(workspace.APIGmail)
+	if maxAttempts > 0 {
+		p.MaxAttempts = maxAttempts
 	}
-	if b.Initial == 0 {
-		b.Initial = time.Second
+	if initial > 0 {
+		p.Initial = initial
 	}
-	if b.Max == 0 {
-		b.Max = 32 * time.Second
+	if maxWait > 0 {
+		p.Max = maxWait
 	}
-	b.Max = max(b.Max, b.Initial)
-	if b.MaxRetryAfter == 0 {
-		b.MaxRetryAfter = 2 * time.Minute
+	p.Max = max(p.Max, p.Initial)
+	if maxRetryAfter > 0 {
+		p.MaxRetryAfter = maxRetryAfter
 	}
-	if b.Sleep == nil {
-		b.Sleep = retry.SleepContext
-	}
-	return b, nil
+	return p
 }
 
 // BatchStats counts the batch traffic of a Client since it was made.
@@ -183,6 +198,7 @@ type OutcomeUnknownError struct {
 	Err error
 }
 
+// Error names the method and says that it was not sent again, and why.
 func (e *OutcomeUnknownError) Error() string {
 	cause := "no answer"
 	if e.Err != nil {
@@ -205,6 +221,7 @@ type BatchError struct {
 	Failed []*BatchCall // the calls whose Err is set
 }
 
+// Error counts the failed calls and gives the first one's error.
 func (e *BatchError) Error() string {
 	if len(e.Failed) == 0 {
 		return "gmail: batch: no failure"
@@ -268,13 +285,13 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 	}
 	// A batch of reads asks for the read scope; any other call in it
 	// needs gmail.modify.
-	scopes := ReadScopes
+	scopes := readScopes
 	if g.ReadOnlyScopes {
-		scopes = ReadOnlyScopes
+		scopes = readOnlyScopes
 	}
 	for _, c := range calls {
 		if c != nil && c.HTTPMethod != "" && c.HTTPMethod != http.MethodGet {
-			scopes = Scopes
+			scopes = serviceScopes
 		}
 	}
 	uc, err := g.connScopes(ctx, op, user, scopes)
@@ -319,7 +336,7 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 			case out.maybeDone && !c.reads():
 				c.Err = &OutcomeUnknownError{Method: c.Method, Err: out.err}
 				ctr.unknown.Add(1)
-			case out.retry && c.Attempts < o.MaxAttempts && out.retryAfter <= o.MaxRetryAfter:
+			case out.retry && c.Attempts < o.policy.MaxAttempts && out.retryAfter <= o.policy.MaxRetryAfter:
 				next = append(next, c)
 				wait = max(wait, out.retryAfter)
 				c.Err = out.err
@@ -328,13 +345,14 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 			}
 		}
 		if len(next) > 0 {
-			wait = max(wait, backoff(o, round))
-			if l := core.Of(g.core).Logger; wait > time.Second && l != nil {
+			wait = max(wait, expBackoff(o.policy, round))
+			settings := core.Of(g.core)
+			if l := settings.Logger; wait > time.Second && l != nil {
 				l.LogAttrs(ctx, slog.LevelInfo, "gmail: batch calls wait for their retry",
 					slog.String("user", user), slog.Int("calls", len(next)), slog.Int("round", round+1),
 					slog.Duration("wait", wait))
 			}
-			if err := o.Sleep(ctx, wait); err != nil {
+			if err := settings.Sleep(ctx, wait); err != nil {
 				return err
 			}
 		}
@@ -365,21 +383,18 @@ func (c *BatchCall) reads() bool {
 	return retry.RuleFor(workspace.APIGmail, c.Method, hm) == retry.Safe
 }
 
-// backoff returns the wait before retry round n+1.
-func backoff(o BatchOptions, n int) time.Duration { return expBackoff(o.Initial, o.Max, n) }
-
-// expBackoff returns the wait before retry n+1: initial·2ⁿ capped at
-// maxWait, with ±20 % jitter.
-func expBackoff(initial, maxWait time.Duration, n int) time.Duration {
-	d := initial
+// expBackoff returns the wait of p before retry n+1:
+// Initial·Multiplierⁿ capped at Max, with p's jitter (±20 % by default).
+func expBackoff(p retry.Policy, n int) time.Duration {
+	d := float64(p.Initial)
 	for range n {
-		d *= 2
-		if d >= maxWait {
-			d = maxWait
+		d *= max(p.Multiplier, 1)
+		if d >= float64(p.Max) {
+			d = float64(p.Max)
 			break
 		}
 	}
-	return time.Duration(float64(d) * (0.8 + 0.4*mrand.Float64()))
+	return time.Duration(d * (1 - p.Jitter + 2*p.Jitter*mrand.Float64()))
 }
 
 // partOutcome is what became of one call in one batch.
@@ -461,7 +476,7 @@ type spanLimiter interface {
 	AcquireWithin(ctx context.Context, r *quota.Request, maxWait time.Duration) (quota.Release, time.Duration, error)
 }
 
-// sendRound sends calls in HTTP batches of at most o.Size calls, o.Parallel
+// sendRound sends calls in HTTP batches of at most o.size calls, o.parallel
 // at a time, and records each call's outcome in outs.
 //
 // Each call is charged to the quota on its own before its batch is sent,
@@ -471,19 +486,19 @@ type spanLimiter interface {
 // next call starts the next batch, which is gathered while the previous
 // one is in flight. Each call's Release reports its own answer, so
 // throttles inside a batch slow the pace like throttles of single calls.
-// With another Limiter, a batch takes o.Size calls, each paced, and only
+// With another Limiter, a batch takes o.size calls, each paced, and only
 // the last call's Release is held until the answer (it reports the
 // batch's first throttle).
-func (g *Client) sendRound(ctx context.Context, uc *userConn, user string, calls []*BatchCall, outs []partOutcome, o BatchOptions) {
+func (g *Client) sendRound(ctx context.Context, uc *userConn, user string, calls []*BatchCall, outs []partOutcome, o batchConfig) {
 	sl, spread := g.core.Limiter().(spanLimiter)
-	sem := make(chan struct{}, o.Parallel)
+	sem := make(chan struct{}, o.parallel)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for i := 0; i < len(calls) && ctx.Err() == nil; {
 		lo := i
-		rels := make([]quota.Release, 0, min(o.Size, len(calls)-lo))
+		rels := make([]quota.Release, 0, min(o.size, len(calls)-lo))
 		var span time.Duration
-		for i < len(calls) && i-lo < o.Size {
+		for i < len(calls) && i-lo < o.size {
 			method := calls[i].Method
 			var rel quota.Release
 			var err error
@@ -757,9 +772,7 @@ func decodePart(c *BatchCall, data []byte) partOutcome {
 	out.maybeDone = d.Class == retry.Transient
 	if d.Class == retry.Throttle {
 		out.throttled = true
-		if d.Info != nil && len(d.Info.Reasons) > 0 {
-			out.reason = d.Info.Reasons[0]
-		}
+		out.reason = d.Reason
 	}
 	return out
 }

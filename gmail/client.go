@@ -64,33 +64,34 @@ func New(c *workspace.Client) *Client {
 	return g
 }
 
-// Scopes per method group, each asked for on its own token (see the
-// package doc).
+// The scopes of each method group, each asked for on its own token (the
+// package doc lists them; workspace.APIScopes(workspace.APIGmail) gives
+// the ones to authorize for the default calls).
 var (
-	// Scopes are the scopes of Service (Google's generated client, for
-	// any method) and of Batch calls that change something: gmail.modify
-	// covers reading, labelling, inserting, importing and sending, not
-	// deleting for good.
-	Scopes = []string{auth.ScopeGmailModify}
-	// ReadScopes are the scopes of the reads (messages.list and get,
+	// serviceScopes are the scopes of Service (Google's generated
+	// client, for any method) and of Batch calls that change something:
+	// gmail.modify covers reading, labelling, inserting, importing and
+	// sending, not deleting for good.
+	serviceScopes = []string{auth.ScopeGmailModify}
+	// readScopes are the scopes of the reads (messages.list and get,
 	// threads, history, labels.list, getProfile, a Batch of GETs).
-	ReadScopes = []string{auth.ScopeGmailModify}
-	// ReadOnlyScopes are the scopes of the reads when the Client's
+	readScopes = []string{auth.ScopeGmailModify}
+	// readOnlyScopes are the scopes of the reads when the Client's
 	// ReadOnlyScopes is set.
-	ReadOnlyScopes = []string{auth.ScopeGmailReadOnly}
-	// ModifyScopes are the scopes of messages.modify, trash and
+	readOnlyScopes = []string{auth.ScopeGmailReadOnly}
+	// modifyScopes are the scopes of messages.modify, trash and
 	// batchModify (Modify, Trash, ModifyMany, LabelMany).
-	ModifyScopes = []string{auth.ScopeGmailModify}
-	// InsertScopes are the scopes of messages.insert and import (Insert,
+	modifyScopes = []string{auth.ScopeGmailModify}
+	// insertScopes are the scopes of messages.insert and import (Insert,
 	// Import, ImportMbox).
-	InsertScopes = []string{auth.ScopeGmailInsert}
-	// SendScopes are the scopes of messages.send.
-	SendScopes = []string{auth.ScopeGmailSend}
-	// LabelsScopes are the scopes of labels.create and labels.delete.
-	LabelsScopes = []string{auth.ScopeGmailLabels}
-	// DeleteScopes are the scopes of messages.delete, which deletes for
+	insertScopes = []string{auth.ScopeGmailInsert}
+	// sendScopes are the scopes of messages.send.
+	sendScopes = []string{auth.ScopeGmailSend}
+	// labelsScopes are the scopes of labels.create and labels.delete.
+	labelsScopes = []string{auth.ScopeGmailLabels}
+	// deleteScopes are the scopes of messages.delete, which deletes for
 	// good: only full mail access allows it.
-	DeleteScopes = []string{auth.ScopeGmailFull}
+	deleteScopes = []string{auth.ScopeGmailFull}
 )
 
 // scopesFor returns the scopes of the call op names ("gmail: " and the
@@ -100,21 +101,21 @@ func (g *Client) scopesFor(op string) []string {
 	case "messages.list", "messages.get", "threads.list", "threads.get", "history.list",
 		"labels.list", "getProfile":
 		if g.ReadOnlyScopes {
-			return ReadOnlyScopes
+			return readOnlyScopes
 		}
-		return ReadScopes
+		return readScopes
 	case "messages.modify", "messages.trash", "messages.batchModify":
-		return ModifyScopes
+		return modifyScopes
 	case "messages.insert", "messages.import":
-		return InsertScopes
+		return insertScopes
 	case "messages.send":
-		return SendScopes
+		return sendScopes
 	case "labels.create", "labels.delete":
-		return LabelsScopes
+		return labelsScopes
 	case "messages.delete":
-		return DeleteScopes
+		return deleteScopes
 	}
-	return Scopes
+	return serviceScopes
 }
 
 // conn returns the connection acting as user with the scopes of op,
@@ -156,9 +157,9 @@ func (g *Client) connScopes(ctx context.Context, op, user string, scopes []strin
 //	m, err := svc.Users.Messages.Get(user, id).
 //		Context(gmail.CallContext(ctx, user, "users.messages.get")).Do()
 //
-// Its token holds Scopes (gmail.modify): enough for every method but the
-// settings ones and users.messages.delete / batchDelete, which need full
-// mail access. For those, use ServiceWithScopes.
+// Its token holds gmail.modify: enough for every method but the settings
+// ones and users.messages.delete / batchDelete, which need full mail
+// access. For those, use ServiceWithScopes.
 func (g *Client) Service(ctx context.Context, user string) (*gmailapi.Service, error) {
 	uc, err := g.conn(ctx, "gmail: Service", user)
 	if err != nil {
@@ -168,7 +169,7 @@ func (g *Client) Service(ctx context.Context, user string) (*gmailapi.Service, e
 }
 
 // ServiceWithScopes is Service with a token holding scopes instead of
-// Scopes, for methods that need another scope (for example
+// gmail.modify, for methods that need another scope (for example
 // auth.ScopeGmailSettingsBasic for filters, auth.ScopeGmailFull for
 // users.messages.batchDelete). Authorize them for the service account
 // too.
@@ -184,9 +185,12 @@ func (g *Client) ServiceWithScopes(ctx context.Context, user string, scopes ...s
 }
 
 // CallContext returns ctx carrying the description of one Gmail call by
-// user: method is Gmail's discovery id without the "gmail." prefix (e.g.
+// user, for the calls made with Service's generated client: method is
+// Gmail's discovery id without the "gmail." prefix (e.g.
 // "users.messages.get"), which the quota layer looks up in the cost table
-// of the configured regime.
+// of the configured regime and the retry layer in its repeat table. A
+// call without it is neither costed nor paced, and is repeated by the rule
+// of its HTTP method.
 func CallContext(ctx context.Context, user, method string) context.Context {
 	return core.WithCall(ctx, &core.Call{API: workspace.APIGmail, Method: method, User: user})
 }

@@ -32,15 +32,26 @@
 //     gives the sink for runs of your own.
 //   - Compose builds an RFC 822 message (emersion/go-message).
 //
+// Lists page as in every package of the module: Messages.List,
+// Threads.List and History.List take options that embed
+// workspace.ListOptions (PageSize, sent as maxResults: 1 to 500, 0 for
+// Gmail's 100; PageToken) and add the list's filters, and All iterates
+// from the first page to the last. List returns Google's generated list
+// response, which carries more than a page (a size estimate, the
+// mailbox's history id) and NextPageToken. The messages, threads, labels
+// and history records themselves are Google's generated types, passed
+// through as Gmail sends them; the sync keeps its own MessageMeta.
+//
 // API reference: https://developers.google.com/workspace/gmail/api/reference/rest
 //
 // # Authentication
 //
 // Every call acts as the mailbox owner through domain-wide delegation and
-// asks for a token holding only its method's scope (the exported scope
-// variables ReadScopes, ModifyScopes, InsertScopes...). Authorize, for the
-// service account's client id in Admin console › Security › API controls
-// › Domain-wide delegation, only the scopes of the calls you make:
+// asks for a token holding only its method's scope, as listed below
+// (workspace.APIScopes(workspace.APIGmail) gives the four of the default
+// calls). Authorize, for the service account's client id in Admin console
+// › Security › API controls › Domain-wide delegation, only the scopes of
+// the calls you make:
 //
 //	Messages.List, All, Get, GetMany; Threads; History; Labels.List, All;
 //	Client.Profile, Sync, FullSync; a Batch of GETs
@@ -61,8 +72,8 @@
 // Client.ServiceWithScopes gives Google's generated client over a token
 // with other scopes, for methods not wrapped here (settings, batchDelete).
 // A mailbox owner's own token (WithTokenSource, user OAuth) must hold
-// those scopes itself. workspace.CheckDelegation tells which scopes the
-// service account has.
+// those scopes itself. The core client's CheckDelegation tells which
+// scopes the service account has.
 //
 // # Quotas and retries
 //
@@ -113,8 +124,10 @@
 // The batch request is sent once by the core's transport; Batch retries
 // call by call, in a later batch after a backoff (1 s, 2 s, ... 32 s, or
 // the part's Retry-After up to 2 minutes), at most 6 times, and calls
-// that succeeded are kept and never sent again. Which calls are sent
-// again depends on what they do:
+// that succeeded are kept and never sent again. Its waits, like the
+// upload's below, go through the client's retry.Options.Sleep (set with
+// workspace.WithRetry, as tests do), the one the transport waits with.
+// Which calls are sent again depends on what they do:
 //
 //	                                    reads and     changes (send, insert, import,
 //	                                    safe repeats  delete, labels create...)
@@ -142,9 +155,9 @@
 //
 // Messages are checked before any request: MaxSendSize (35 MiB) for
 // Send, MaxInsertSize (150 MiB) for Insert and Import. Messages up to
-// DefaultResumableThreshold (5 MiB) go in one request; larger ones use
-// Google's resumable upload protocol: a request that opens a session,
-// then the bytes in chunks of DefaultChunkSize (8 MiB).
+// 5 MiB (InsertOptions.ResumableThreshold) go in one request; larger ones
+// use Google's resumable upload protocol: a request that opens a session,
+// then the bytes in chunks of 8 MiB (InsertOptions.ChunkSize).
 //
 // A resumable upload is charged to the limiter once, with its method's
 // cost (a 6 MiB import: 25 units, however many chunks), as Gmail charges
@@ -152,7 +165,8 @@
 // until it ends, waits included. Its requests are sent once by the core's
 // transport: the upload has one retry loop of its own (InsertOptions.Retry,
 // SendOptions.Retry: 6 tries of a step without progress, backoff from 1 s
-// to 32 s, Retry-After up to 2 minutes). After a chunk fails (a throttle,
+// to 32 s, Retry-After up to 2 minutes: the defaults of Gmail's
+// retry.DefaultPolicy, which the batch retries start from too). After a chunk fails (a throttle,
 // 408, 5xx, a dropped connection), it asks the session where it stands
 // (an empty PUT with "Content-Range: bytes */total") and resumes from the
 // offset in the Range of the 308 answer, so no byte the server holds is

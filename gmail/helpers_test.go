@@ -50,10 +50,12 @@ type env struct {
 	clock *fakeClock
 	user  string
 	wire  *wire
-	// sleeps records the waits between batch retry rounds and upload
-	// retries.
-	mu     sync.Mutex
-	sleeps []time.Duration
+	// sleeps records the waits of the client (its retry.Options.Sleep):
+	// between batch retry rounds and upload retries, and the transport's.
+	// beforeSleep, when set, is called before each.
+	mu          sync.Mutex
+	sleeps      []time.Duration
+	beforeSleep func()
 }
 
 // wire is the client's base transport; before, when set, sees each
@@ -85,14 +87,18 @@ func (e *env) onRequest(f func(*http.Request)) {
 func (e *env) sleep(ctx context.Context, d time.Duration) error {
 	e.mu.Lock()
 	e.sleeps = append(e.sleeps, d)
+	f := e.beforeSleep
 	e.mu.Unlock()
+	if f != nil {
+		f()
+	}
 	e.clock.Advance(d)
 	return ctx.Err()
 }
 
-// batchOpts returns batch options whose sleeps advance the fake clock.
+// batchOpts returns batch options of size calls a batch (0: the default).
 func (e *env) batchOpts(size int) *gmail.BatchOptions {
-	return &gmail.BatchOptions{Size: size, Sleep: e.sleep}
+	return &gmail.BatchOptions{Size: size}
 }
 
 // newEnv starts a fake with a seeded user and a gmail client acting
@@ -109,18 +115,23 @@ func newEnv(t *testing.T, lim quota.Limiter, opts ...workspacetest.Option) *env 
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(base.CloseIdleConnections)
 	w := &wire{next: base}
+	e := &env{srv: srv, clock: clock, wire: w}
+	// Every wait of the client (the batch and upload retries' too) is
+	// recorded and advances the fake clock.
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(srv.URL),
 		workspace.WithCredentialsJSON(srv.ServiceAccountKey()),
 		workspace.WithSubject(srv.AdminEmail()),
 		workspace.WithScopes(auth.ScopeGmailFull),
 		workspace.WithHTTPClient(&http.Client{Transport: w}),
-		workspace.WithRetry(fastRetry), workspace.WithQuota(lim))
+		workspace.WithRetry(func(o *retry.Options) { fastRetry(o); o.Sleep = e.sleep }),
+		workspace.WithQuota(lim))
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := "alice@" + domainOf(srv.AdminEmail())
-	srv.AddUser(user)
-	return &env{srv: srv, core: core, g: gmail.New(core), clock: clock, user: user, wire: w}
+	e.user = "alice@" + domainOf(srv.AdminEmail())
+	srv.AddUser(e.user)
+	e.core, e.g = core, gmail.New(core)
+	return e
 }
 
 func domainOf(addr string) string {

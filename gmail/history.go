@@ -14,7 +14,7 @@ import (
 // HistoryService handles users.history.
 type HistoryService struct{ g *Client }
 
-// History record types, for HistoryOptions.Types.
+// History record types, for HistoryListOptions.Types.
 const (
 	MessageAdded   = "messageAdded"
 	MessageDeleted = "messageDeleted"
@@ -22,41 +22,41 @@ const (
 	LabelRemoved   = "labelRemoved"
 )
 
-// HistoryOptions select history records. Nil means every type, 100 a page.
-type HistoryOptions struct {
+// HistoryListOptions select, page and trim the history records List and
+// All return. Nil means every type, 100 a page.
+type HistoryListOptions struct {
+	// ListOptions pages the list: PageSize is sent as maxResults (Gmail's
+	// default 100; 1 to 500, another value is refused before any
+	// request).
+	workspace.ListOptions
 	// Types keeps only these record types (MessageAdded, ...).
 	Types []string
 	// LabelID keeps only records about messages with this label.
 	LabelID string
-	// MaxResults is the page size (default 100, at most 500).
-	MaxResults int64
-	// PageToken continues a list; All sets it.
-	PageToken string
 	// Fields is a partial-response selector; nextPageToken and historyId
 	// are always added.
 	Fields string
 }
 
 // List returns one page of the changes to user's mailbox after start, a
-// history id (2 units). A start id that is too old (or unknown) is
+// history id, with the mailbox's current history id and the next page's
+// token (2 units). A start id that is too old (or unknown) is
 // answered with 404: errors.Is(err, workspace.ErrNotFound), and the caller
 // must do a full sync.
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.history/list
-func (s *HistoryService) List(ctx context.Context, user string, start uint64, opts *HistoryOptions) (*gmailapi.ListHistoryResponse, error) {
+func (s *HistoryService) List(ctx context.Context, user string, start uint64, opts *HistoryListOptions) (*gmailapi.ListHistoryResponse, error) {
 	const op = "gmail: history.list"
 	if start == 0 {
 		return nil, &workspace.InputError{Op: op, Field: "startHistoryId", Reason: "must not be 0"}
 	}
-	uc, err := s.g.conn(ctx, op, user)
-	if err != nil {
-		return nil, err
-	}
-	var o HistoryOptions
+	var o HistoryListOptions
 	if opts != nil {
 		o = *opts
 	}
-	call := uc.svc.Users.History.List(user).StartHistoryId(start)
+	if err := checkPage(op, o.ListOptions); err != nil {
+		return nil, err
+	}
 	for _, t := range o.Types {
 		switch t {
 		case MessageAdded, MessageDeleted, LabelAdded, LabelRemoved:
@@ -64,14 +64,19 @@ func (s *HistoryService) List(ctx context.Context, user string, start uint64, op
 			return nil, &workspace.InputError{Op: op, Field: "Types", Reason: fmt.Sprintf("unknown history type %q", t)}
 		}
 	}
+	uc, err := s.g.conn(ctx, op, user)
+	if err != nil {
+		return nil, err
+	}
+	call := uc.svc.Users.History.List(user).StartHistoryId(start)
 	if len(o.Types) > 0 {
 		call.HistoryTypes(o.Types...)
 	}
 	if o.LabelID != "" {
 		call.LabelId(o.LabelID)
 	}
-	if o.MaxResults > 0 {
-		call.MaxResults(o.MaxResults)
+	if o.PageSize > 0 {
+		call.MaxResults(o.PageSize)
 	}
 	if o.PageToken != "" {
 		call.PageToken(o.PageToken)
@@ -83,17 +88,18 @@ func (s *HistoryService) List(ctx context.Context, user string, start uint64, op
 	return r, apiError(err)
 }
 
-// All iterates over the history records after start, oldest first. It
+// All iterates over the history records after start, oldest first, from
+// the first page to the last (opts.PageToken is ignored; see List). It
 // yields at most one error (a 404 for a stale start id; a page token or a
 // history id the server sent again, which would make the listing loop),
 // then stops.
-func (s *HistoryService) All(ctx context.Context, user string, start uint64, opts *HistoryOptions) iter.Seq2[*gmailapi.History, error] {
-	var o HistoryOptions
+func (s *HistoryService) All(ctx context.Context, user string, start uint64, opts *HistoryListOptions) iter.Seq2[*gmailapi.History, error] {
+	var o HistoryListOptions
 	if opts != nil {
 		o = *opts
 	}
 	ids := historyOrder{last: start}
-	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*gmailapi.History, string, error) {
+	return pager.All(ctx, "", func(ctx context.Context, token string) ([]*gmailapi.History, string, error) {
 		o.PageToken = token
 		page, err := s.List(ctx, user, start, &o)
 		if err != nil {

@@ -30,7 +30,7 @@ func TestIterators(t *testing.T) {
 		return n
 	}
 	msgs := count("messages", func(y func(any, error) bool) {
-		for m, err := range e.g.Messages.All(ctx, e.user, &gmail.ListOptions{MaxResults: 5, LabelIDs: []string{"INBOX"}, Fields: "messages(id)"}) {
+		for m, err := range e.g.Messages.All(ctx, e.user, &gmail.MessageListOptions{ListOptions: workspace.ListOptions{PageSize: 5}, LabelIDs: []string{"INBOX"}, Fields: "messages(id)"}) {
 			if !y(m, err) {
 				return
 			}
@@ -40,7 +40,7 @@ func TestIterators(t *testing.T) {
 		t.Errorf("messages = %d, want 12 over 3 pages", msgs)
 	}
 	q := count("query", func(y func(any, error) bool) {
-		for m, err := range e.g.Messages.All(ctx, e.user, &gmail.ListOptions{Query: `subject:"message 3"`}) {
+		for m, err := range e.g.Messages.All(ctx, e.user, &gmail.MessageListOptions{Query: `subject:"message 3"`}) {
 			if !y(m, err) {
 				return
 			}
@@ -50,7 +50,7 @@ func TestIterators(t *testing.T) {
 		t.Errorf("query matched %d, want 1", q)
 	}
 	th := count("threads", func(y func(any, error) bool) {
-		for th, err := range e.g.Threads.All(ctx, e.user, &gmail.ListOptions{MaxResults: 5}) {
+		for th, err := range e.g.Threads.All(ctx, e.user, &gmail.ThreadListOptions{ListOptions: workspace.ListOptions{PageSize: 5}}) {
 			if !y(th, err) {
 				return
 			}
@@ -78,7 +78,7 @@ func TestIterators(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := count("history", func(y func(any, error) bool) {
-		for h, err := range e.g.History.All(ctx, e.user, prof.HistoryId, &gmail.HistoryOptions{MaxResults: 1}) {
+		for h, err := range e.g.History.All(ctx, e.user, prof.HistoryId, &gmail.HistoryListOptions{ListOptions: workspace.ListOptions{PageSize: 1}}) {
 			if !y(h, err) {
 				return
 			}

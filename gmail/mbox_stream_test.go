@@ -39,7 +39,7 @@ func TestImportMboxStreamsLargeMessages(t *testing.T) {
 				e.faultAtChunk(6, workspacetest.FaultResetAfterProcessing, 1)
 			}
 			rep, err := e.g.ImportMbox(t.Context(), e.user, src, &gmail.ImportMboxOptions{Message: &gmail.InsertOptions{
-				ResumableThreshold: chunk, ChunkSize: chunk, Retry: &gmail.UploadRetry{Sleep: e.sleep}}})
+				ResumableThreshold: chunk, ChunkSize: chunk}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -17,22 +17,36 @@ import (
 // MessagesService handles users.messages.
 type MessagesService struct{ g *Client }
 
-// ListOptions select and trim the messages or threads a list returns. Nil
-// means every message (spam and trash excluded), 100 a page.
-type ListOptions struct {
+// MessageListOptions select, page and trim the messages List and All
+// return. Nil means every message (spam and trash excluded), 100 a page.
+type MessageListOptions struct {
+	// ListOptions pages the list: PageSize is sent as maxResults (Gmail's
+	// default 100; 1 to 500, another value is refused before any
+	// request).
+	workspace.ListOptions
 	// Query is a Gmail search query ("from:a@example.com newer_than:7d").
 	Query string
-	// LabelIDs keeps items that carry every one of these label ids.
+	// LabelIDs keeps messages that carry every one of these label ids.
 	LabelIDs []string
-	// IncludeSpamTrash also lists items in SPAM and TRASH.
+	// IncludeSpamTrash also lists messages in SPAM and TRASH.
 	IncludeSpamTrash bool
-	// MaxResults is the page size (Gmail's default 100, at most 500).
-	MaxResults int64
-	// PageToken continues a list; All sets it.
-	PageToken string
 	// Fields is a partial-response selector, e.g. "messages(id)";
 	// nextPageToken is always added so that paging works.
 	Fields string
+}
+
+// maxPageSize is the largest maxResults messages.list, threads.list and
+// history.list accept (the discovery document's description).
+const maxPageSize = 500
+
+// checkPage refuses, before any request, a page size outside the range
+// Gmail documents for its lists (0 means Gmail's default).
+func checkPage(op string, lo workspace.ListOptions) error {
+	if lo.PageSize < 0 || lo.PageSize > maxPageSize {
+		return &workspace.InputError{Op: op, Field: "PageSize",
+			Reason: fmt.Sprintf("%d is not between 1 and %d (0 means Gmail's default, 100)", lo.PageSize, maxPageSize)}
+	}
+	return nil
 }
 
 // pageFields adds nextPageToken to a list's fields selector.
@@ -44,27 +58,37 @@ func pageFields(f string) googleapi.Field {
 }
 
 // List returns one page of user's messages: ids and thread ids (use Get
-// or GetMany for the rest). It costs 5 units.
+// or GetMany for the rest), with Gmail's size estimate and the next
+// page's token. It costs 5 units.
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/list
-func (s *MessagesService) List(ctx context.Context, user string, opts *ListOptions) (*gmailapi.ListMessagesResponse, error) {
-	uc, err := s.g.conn(ctx, "gmail: messages.list", user)
+func (s *MessagesService) List(ctx context.Context, user string, opts *MessageListOptions) (*gmailapi.ListMessagesResponse, error) {
+	const op = "gmail: messages.list"
+	var o MessageListOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := checkPage(op, o.ListOptions); err != nil {
+		return nil, err
+	}
+	uc, err := s.g.conn(ctx, op, user)
 	if err != nil {
 		return nil, err
 	}
-	call := applyList(uc.svc.Users.Messages.List(user), opts)
+	call := applyList(uc.svc.Users.Messages.List(user), listFilter(o))
 	r, err := call.Context(CallContext(ctx, user, "users.messages.list")).Do()
 	return r, apiError(err)
 }
 
-// All iterates over user's messages, page after page (see List). It
-// yields at most one error, then stops.
-func (s *MessagesService) All(ctx context.Context, user string, opts *ListOptions) iter.Seq2[*gmailapi.Message, error] {
-	var o ListOptions
+// All iterates over user's messages, from the first page to the last
+// (opts.PageToken is ignored; see List). It yields at most one error,
+// then stops.
+func (s *MessagesService) All(ctx context.Context, user string, opts *MessageListOptions) iter.Seq2[*gmailapi.Message, error] {
+	var o MessageListOptions
 	if opts != nil {
 		o = *opts
 	}
-	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*gmailapi.Message, string, error) {
+	return pager.All(ctx, "", func(ctx context.Context, token string) ([]*gmailapi.Message, string, error) {
 		o.PageToken = token
 		page, err := s.List(ctx, user, &o)
 		if err != nil {
@@ -223,8 +247,8 @@ func (s *MessagesService) ModifyMany(ctx context.Context, user string, mods []Mo
 	return out, err
 }
 
-// MaxBatchModify is the most ids messages.batchModify takes in one call.
-const MaxBatchModify = 1000
+// maxBatchModify is the most ids messages.batchModify takes in one call.
+const maxBatchModify = 1000
 
 // LabelMany adds and removes the same labels on many messages with
 // messages.batchModify: up to 1,000 ids per call, 50 units per call
@@ -240,8 +264,8 @@ func (s *MessagesService) LabelMany(ctx context.Context, user string, ids []stri
 	if err != nil {
 		return err
 	}
-	for lo := 0; lo < len(ids); lo += MaxBatchModify {
-		hi := min(lo+MaxBatchModify, len(ids))
+	for lo := 0; lo < len(ids); lo += maxBatchModify {
+		hi := min(lo+maxBatchModify, len(ids))
 		err := uc.svc.Users.Messages.BatchModify(user, &gmailapi.BatchModifyMessagesRequest{
 			Ids: ids[lo:hi], AddLabelIds: add, RemoveLabelIds: remove,
 		}).Context(CallContext(ctx, user, "users.messages.batchModify")).Do()
@@ -311,28 +335,35 @@ type listCall[C any] interface {
 	Fields(...googleapi.Field) C
 }
 
-// applyList sets opts (nil means none) on a messages or threads list call.
-func applyList[C listCall[C]](call C, opts *ListOptions) C {
-	if opts == nil {
-		return call
+// listFilter is what MessageListOptions and ThreadListOptions have in
+// common: all of their fields.
+type listFilter struct {
+	workspace.ListOptions
+	Query            string
+	LabelIDs         []string
+	IncludeSpamTrash bool
+	Fields           string
+}
+
+// applyList sets o on a messages or threads list call.
+func applyList[C listCall[C]](call C, o listFilter) C {
+	if o.Query != "" {
+		call.Q(o.Query)
 	}
-	if opts.Query != "" {
-		call.Q(opts.Query)
+	if len(o.LabelIDs) > 0 {
+		call.LabelIds(o.LabelIDs...)
 	}
-	if len(opts.LabelIDs) > 0 {
-		call.LabelIds(opts.LabelIDs...)
-	}
-	if opts.IncludeSpamTrash {
+	if o.IncludeSpamTrash {
 		call.IncludeSpamTrash(true)
 	}
-	if opts.MaxResults > 0 {
-		call.MaxResults(opts.MaxResults)
+	if o.PageSize > 0 {
+		call.MaxResults(o.PageSize)
 	}
-	if opts.PageToken != "" {
-		call.PageToken(opts.PageToken)
+	if o.PageToken != "" {
+		call.PageToken(o.PageToken)
 	}
-	if opts.Fields != "" {
-		call.Fields(pageFields(opts.Fields))
+	if o.Fields != "" {
+		call.Fields(pageFields(o.Fields))
 	}
 	return call
 }

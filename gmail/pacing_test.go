@@ -100,11 +100,10 @@ func (e *pacingEnv) seed(n int) []string {
 	return ids
 }
 
+// batchOpts returns the default batch options: the client's Sleep
+// advances the virtual clock between retry rounds.
 func (e *pacingEnv) batchOpts() *gmail.BatchOptions {
-	return &gmail.BatchOptions{Sleep: func(ctx context.Context, d time.Duration) error {
-		e.clock.sleep(d)
-		return ctx.Err()
-	}}
+	return &gmail.BatchOptions{}
 }
 
 // served returns what the fake accepted and refused of Gmail calls

@@ -1,9 +1,11 @@
 package gmail_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/gmail"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
@@ -29,7 +31,7 @@ func TestMessagesAllRepeatedPageToken(t *testing.T) {
 		srv.AddGmailMessage(user, mail(i), "INBOX")
 	}
 	srv.InjectFault("gmail", workspacetest.FaultRepeatPageToken, 1)
-	n, err := drain(g.Messages.All(t.Context(), user, &gmail.ListOptions{MaxResults: 5}))
+	n, err := drain(g.Messages.All(t.Context(), user, &gmail.MessageListOptions{ListOptions: workspace.ListOptions{PageSize: 5}}))
 	if err == nil || !strings.Contains(err.Error(), "page token") {
 		t.Fatalf("err = %v after %d messages, want an error about a repeated page token", err, n)
 	}
@@ -48,7 +50,7 @@ func TestHistoryAllRepeatedPageToken(t *testing.T) {
 		srv.AddGmailMessage(user, mail(i), "INBOX")
 	}
 	srv.InjectFault("gmail", workspacetest.FaultRepeatPageToken, 1)
-	n, err := drain(g.History.All(t.Context(), user, prof.HistoryId, &gmail.HistoryOptions{MaxResults: 1}))
+	n, err := drain(g.History.All(t.Context(), user, prof.HistoryId, &gmail.HistoryListOptions{ListOptions: workspace.ListOptions{PageSize: 1}}))
 	if err == nil || !strings.Contains(err.Error(), "page token") {
 		t.Fatalf("err = %v after %d records, want an error about a repeated page token", err, n)
 	}
@@ -69,5 +71,62 @@ func TestFullSyncRepeatedPageToken(t *testing.T) {
 	}
 	if held, _ := st.Messages(t.Context(), user); len(held) != 0 {
 		t.Errorf("the store holds %d messages after a failed sync", len(held))
+	}
+}
+
+// A page size outside the range Gmail documents (1 to 500; 0 for its
+// default) is refused before any request, by List and by All.
+func TestPageSizeRefusedBeforeAnyRequest(t *testing.T) {
+	_, g, pc, user := countedEnv(t)
+	ctx := t.Context()
+	for _, size := range []int64{-1, 501} {
+		lo := workspace.ListOptions{PageSize: size}
+		var errs []error
+		_, err := g.Messages.List(ctx, user, &gmail.MessageListOptions{ListOptions: lo})
+		errs = append(errs, err)
+		_, err = g.Threads.List(ctx, user, &gmail.ThreadListOptions{ListOptions: lo})
+		errs = append(errs, err)
+		_, err = g.History.List(ctx, user, 1, &gmail.HistoryListOptions{ListOptions: lo})
+		errs = append(errs, err)
+		_, err = drain(g.Messages.All(ctx, user, &gmail.MessageListOptions{ListOptions: lo}))
+		errs = append(errs, err)
+		_, err = drain(g.Threads.All(ctx, user, &gmail.ThreadListOptions{ListOptions: lo}))
+		errs = append(errs, err)
+		_, err = drain(g.History.All(ctx, user, 1, &gmail.HistoryListOptions{ListOptions: lo}))
+		errs = append(errs, err)
+		for i, err := range errs {
+			var ie *workspace.InputError
+			if !errors.As(err, &ie) || ie.Field != "PageSize" {
+				t.Errorf("PageSize %d, call %d: err = %v, want a *workspace.InputError for PageSize", size, i, err)
+			}
+		}
+	}
+	if n := pc.count(""); n != 0 {
+		t.Errorf("%d requests sent for refused page sizes", n)
+	}
+}
+
+// All starts at the first page whatever PageToken says; List starts at
+// the page it names.
+func TestAllIgnoresPageToken(t *testing.T) {
+	srv, g, _, user := countedEnv(t)
+	for i := range 5 {
+		srv.AddGmailMessage(user, mail(i), "INBOX")
+	}
+	ctx := t.Context()
+	first, err := g.Messages.List(ctx, user, &gmail.MessageListOptions{ListOptions: workspace.ListOptions{PageSize: 2}})
+	if err != nil || first.NextPageToken == "" {
+		t.Fatalf("first page: %v, %v", first, err)
+	}
+	lo := workspace.ListOptions{PageSize: 2, PageToken: first.NextPageToken}
+	second, err := g.Messages.List(ctx, user, &gmail.MessageListOptions{ListOptions: lo})
+	if err != nil || len(second.Messages) != 2 || second.Messages[0].Id == first.Messages[0].Id {
+		t.Fatalf("second page: %v, %v", second, err)
+	}
+	if n, err := drain(g.Messages.All(ctx, user, &gmail.MessageListOptions{ListOptions: lo})); err != nil || n != 5 {
+		t.Errorf("Messages.All with a PageToken: %d messages, %v; want all 5", n, err)
+	}
+	if n, err := drain(g.Threads.All(ctx, user, &gmail.ThreadListOptions{ListOptions: lo})); err != nil || n != 5 {
+		t.Errorf("Threads.All with a PageToken: %d threads, %v; want all 5", n, err)
 	}
 }

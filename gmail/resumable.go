@@ -33,40 +33,23 @@ type UploadRetry struct {
 	// holds more bytes than before) starts a fresh count.
 	MaxAttempts int
 	// Initial and Max bound the exponential backoff between tries
-	// (defaults 1 s and 32 s, Gmail's advice). A Retry-After the server
-	// gives is waited for instead, up to MaxRetryAfter (default 2
-	// minutes); a longer one ends the upload with its error.
+	// (defaults 1 s and 32 s, Gmail's advice, doubling with ±20 % jitter
+	// as retry.DefaultPolicy does). A Retry-After the server gives is
+	// waited for instead, up to MaxRetryAfter (default 2 minutes); a
+	// longer one ends the upload with its error.
 	Initial, Max, MaxRetryAfter time.Duration
-	// Sleep waits between tries; nil means a timer. Tests record the
-	// waits instead of sleeping.
-	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-func (r *UploadRetry) withDefaults(op string) (UploadRetry, error) {
+// policy returns r with its defaults filled in (see retryPolicy).
+func (r *UploadRetry) policy(op string) (retry.Policy, error) {
 	var o UploadRetry
 	if r != nil {
 		o = *r
 	}
 	if o.MaxAttempts < 0 || o.Initial < 0 || o.Max < 0 || o.MaxRetryAfter < 0 {
-		return o, &workspace.InputError{Op: op, Field: "Retry", Reason: "must not be negative"}
+		return retry.Policy{}, &workspace.InputError{Op: op, Field: "Retry", Reason: "must not be negative"}
 	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = 6
-	}
-	if o.Initial == 0 {
-		o.Initial = time.Second
-	}
-	if o.Max == 0 {
-		o.Max = 32 * time.Second
-	}
-	o.Max = max(o.Max, o.Initial)
-	if o.MaxRetryAfter == 0 {
-		o.MaxRetryAfter = 2 * time.Minute
-	}
-	if o.Sleep == nil {
-		o.Sleep = retry.SleepContext
-	}
-	return o, nil
+	return retryPolicy(o.MaxAttempts, o.Initial, o.Max, o.MaxRetryAfter), nil
 }
 
 // upload is one resumable upload of a message (Google's resumable
@@ -100,7 +83,7 @@ type upload struct {
 	// request stopped reading it; nil when there is none.
 	cur    io.Reader
 	curOff int64
-	o      UploadRetry
+	o      retry.Policy
 }
 
 // answer is what one request of an upload got.
@@ -127,7 +110,7 @@ type answer struct {
 func (g *Client) resumable(ctx context.Context, uc *userConn, method, user, path string, q url.Values,
 	meta *gmailapi.Message, src source, chunk int, r *UploadRetry) (*gmailapi.Message, error) {
 	op := "gmail: " + strings.TrimPrefix(method, "users.")
-	o, err := r.withDefaults(op)
+	o, err := r.policy(op)
 	if err != nil {
 		return nil, err
 	}
@@ -243,14 +226,15 @@ func (u *upload) run(ctx context.Context, report *quota.Outcome) (*gmailapi.Mess
 			}
 			return nil, u.unknownIf(lastSent, a.err)
 		}
-		wait := max(a.retryAfter, expBackoff(u.o.Initial, u.o.Max, fails-1))
-		if l := core.Of(u.g.core).Logger; l.Enabled(ctx, slog.LevelInfo) {
+		wait := max(a.retryAfter, expBackoff(u.o, fails-1))
+		settings := core.Of(u.g.core)
+		if l := settings.Logger; l.Enabled(ctx, slog.LevelInfo) {
 			l.LogAttrs(ctx, slog.LevelInfo, "gmail: upload retrying",
 				slog.String("method", u.method), slog.String("user", u.user),
 				slog.Int64("committed", off), slog.Int64("total", total),
 				slog.Int("attempt", fails), slog.Duration("wait", wait), slog.String("error", a.err.Error()))
 		}
-		if err := u.o.Sleep(ctx, wait); err != nil {
+		if err := settings.Sleep(ctx, wait); err != nil {
 			return nil, u.unknownIf(lastSent, err)
 		}
 		// After a failed chunk or query, ask where the upload stands

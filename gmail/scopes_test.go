@@ -81,7 +81,7 @@ func TestDocumentedScopesSuffice(t *testing.T) {
 // only its scope.
 func TestEachGroupNeedsOnlyItsScope(t *testing.T) {
 	ctx := t.Context()
-	srv, g, user := delegatedGmail(t, gmail.InsertScopes...)
+	srv, g, user := delegatedGmail(t, auth.ScopeGmailInsert)
 	if _, err := g.Messages.Insert(ctx, user, []byte(scopeRaw), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestEachGroupNeedsOnlyItsScope(t *testing.T) {
 		t.Error("list with only gmail.insert succeeded")
 	}
 
-	srv.SetDelegatedScopes(srv.ServiceAccountClientID(), gmail.ReadOnlyScopes...)
+	srv.SetDelegatedScopes(srv.ServiceAccountClientID(), auth.ScopeGmailReadOnly)
 	g.ReadOnlyScopes = true
 	res, err := g.Messages.List(ctx, user, nil)
 	if err != nil {

@@ -49,9 +49,10 @@ type Store interface {
 // CheckpointStore is a Store that also keeps the progress of a full sync,
 // so that a full sync that stopped (an error, a cancelled context, a
 // killed process) resumes where it stopped instead of starting over.
-// MemoryStore and boltstore.Store (package gmail/boltstore) implement it; with a Store that does not, a
-// full sync starts over every time. FullSync writes the checkpoint and
-// reads it back; a store only keeps it.
+// MemoryStore and boltstore.Store (package gmail/boltstore) implement it;
+// with a Store that does not, a full sync starts over every time.
+// FullSync writes the checkpoint and reads it back; a store only keeps
+// it.
 type CheckpointStore interface {
 	Store
 	// Checkpoint returns user's checkpoint (IDs in the order they were

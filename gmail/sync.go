@@ -20,18 +20,18 @@ import (
 	"github.com/gwsadmin/workspace/quota"
 )
 
-// DefaultSyncHeaders are the header fields a sync keeps by default.
-var DefaultSyncHeaders = []string{"From", "To", "Subject", "Date", "Message-ID"}
+// defaultSyncHeaders are the header fields a sync keeps by default.
+var defaultSyncHeaders = []string{"From", "To", "Subject", "Date", "Message-ID"}
 
 // SyncOptions tune Sync and FullSync. Nil means every message outside
-// spam and trash, with DefaultSyncHeaders.
+// spam and trash, with the default Headers.
 type SyncOptions struct {
 	// LabelID limits the synced set to messages with this label.
 	LabelID string
 	// IncludeSpamTrash also syncs messages in SPAM and TRASH.
 	IncludeSpamTrash bool
 	// Headers are the header fields kept in MessageMeta.Headers (default
-	// DefaultSyncHeaders).
+	// From, To, Subject, Date and Message-ID).
 	Headers []string
 	// Batch tunes the batched messages.get calls.
 	Batch *BatchOptions
@@ -100,7 +100,7 @@ func newSyncRun(g *Client, user string, store Store, opts *SyncOptions) *syncRun
 		o = *opts
 	}
 	if len(o.Headers) == 0 {
-		o.Headers = DefaultSyncHeaders
+		o.Headers = defaultSyncHeaders
 	}
 	return &syncRun{g: g, user: user, store: store, o: o,
 		res: &SyncResult{User: user, Calls: map[string]int{}}}
@@ -373,7 +373,7 @@ func (r *syncRun) resumable(ctx context.Context, cs CheckpointStore) (*Checkpoin
 	}
 	// The history id the full sync started at will be stored at the end;
 	// if Gmail has forgotten it, the next Sync would do a full sync again.
-	_, err = r.g.History.List(ctx, r.user, st.HistoryID, &HistoryOptions{MaxResults: 1, Fields: "history(id)"})
+	_, err = r.g.History.List(ctx, r.user, st.HistoryID, &HistoryListOptions{ListOptions: workspace.ListOptions{PageSize: 1}, Fields: "history(id)"})
 	r.count("users.history.list", 1)
 	if errors.Is(err, workspace.ErrNotFound) {
 		return drop("Gmail no longer has the history id the checkpoint started at",
@@ -428,8 +428,8 @@ func (r *syncRun) full(ctx context.Context, reason string) (*SyncResult, error) 
 	listed := slices.Clone(cp.IDs[min(st.IDsFrom, len(cp.IDs)):])
 	stored := len(cp.IDs)
 	if !st.Listed {
-		lo := &ListOptions{MaxResults: 500, IncludeSpamTrash: r.o.IncludeSpamTrash, Fields: "messages(id)",
-			PageToken: st.PageToken}
+		lo := &MessageListOptions{ListOptions: workspace.ListOptions{PageSize: maxPageSize, PageToken: st.PageToken},
+			IncludeSpamTrash: r.o.IncludeSpamTrash, Fields: "messages(id)"}
 		if r.o.LabelID != "" {
 			lo.LabelIDs = []string{r.o.LabelID}
 		}
@@ -575,7 +575,7 @@ func (r *syncRun) incremental(ctx context.Context, start uint64) (*SyncResult, e
 			order = append(order, m.Id)
 		}
 	}
-	ho := &HistoryOptions{MaxResults: 500}
+	ho := &HistoryListOptions{ListOptions: workspace.ListOptions{PageSize: maxPageSize}}
 	latest := start
 	var pages pageGuard
 	ids := historyOrder{last: start}

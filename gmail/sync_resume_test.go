@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -135,14 +134,12 @@ func TestFullSyncResume(t *testing.T) {
 				// for the first round and before each retry round).
 				var faulting bool
 				inject := func() { e.srv.InjectFault("gmail", workspacetest.FaultHTTP500, 6) }
-				bo := e.batchOpts(0)
-				bo.Sleep = func(ctx context.Context, d time.Duration) error {
+				e.beforeSleep = func() {
 					if faulting {
 						inject()
 					}
-					return e.sleep(ctx, d)
 				}
-				opts := &gmail.SyncOptions{Batch: bo, Progress: func(done, total int) {
+				opts := &gmail.SyncOptions{Batch: e.batchOpts(0), Progress: func(done, total int) {
 					if done != 500 {
 						return
 					}

@@ -14,27 +14,57 @@ import (
 // ThreadsService handles users.threads.
 type ThreadsService struct{ g *Client }
 
-// List returns one page of user's threads (10 units).
+// ThreadListOptions select, page and trim the threads List and All
+// return. Nil means every thread (spam and trash excluded), 100 a page.
+type ThreadListOptions struct {
+	// ListOptions pages the list: PageSize is sent as maxResults (Gmail's
+	// default 100; 1 to 500, another value is refused before any
+	// request).
+	workspace.ListOptions
+	// Query is a Gmail search query ("from:a@example.com newer_than:7d"):
+	// threads with a message that matches it are listed.
+	Query string
+	// LabelIDs keeps threads that carry every one of these label ids.
+	LabelIDs []string
+	// IncludeSpamTrash also lists threads in SPAM and TRASH.
+	IncludeSpamTrash bool
+	// Fields is a partial-response selector, e.g. "threads(id)";
+	// nextPageToken is always added so that paging works.
+	Fields string
+}
+
+// List returns one page of user's threads (ids and snippets; use Get for
+// their messages), with Gmail's size estimate and the next page's token
+// (10 units).
 //
 // API docs: https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.threads/list
-func (s *ThreadsService) List(ctx context.Context, user string, opts *ListOptions) (*gmailapi.ListThreadsResponse, error) {
-	uc, err := s.g.conn(ctx, "gmail: threads.list", user)
+func (s *ThreadsService) List(ctx context.Context, user string, opts *ThreadListOptions) (*gmailapi.ListThreadsResponse, error) {
+	const op = "gmail: threads.list"
+	var o ThreadListOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := checkPage(op, o.ListOptions); err != nil {
+		return nil, err
+	}
+	uc, err := s.g.conn(ctx, op, user)
 	if err != nil {
 		return nil, err
 	}
-	call := applyList(uc.svc.Users.Threads.List(user), opts)
+	call := applyList(uc.svc.Users.Threads.List(user), listFilter(o))
 	r, err := call.Context(CallContext(ctx, user, "users.threads.list")).Do()
 	return r, apiError(err)
 }
 
-// All iterates over user's threads, page after page. It yields at most one
-// error, then stops.
-func (s *ThreadsService) All(ctx context.Context, user string, opts *ListOptions) iter.Seq2[*gmailapi.Thread, error] {
-	var o ListOptions
+// All iterates over user's threads, from the first page to the last
+// (opts.PageToken is ignored; see List). It yields at most one error,
+// then stops.
+func (s *ThreadsService) All(ctx context.Context, user string, opts *ThreadListOptions) iter.Seq2[*gmailapi.Thread, error] {
+	var o ThreadListOptions
 	if opts != nil {
 		o = *opts
 	}
-	return pager.All(ctx, o.PageToken, func(ctx context.Context, token string) ([]*gmailapi.Thread, string, error) {
+	return pager.All(ctx, "", func(ctx context.Context, token string) ([]*gmailapi.Thread, string, error) {
 		o.PageToken = token
 		page, err := s.List(ctx, user, &o)
 		if err != nil {

@@ -35,11 +35,11 @@ const (
 
 // Upload defaults.
 const (
-	// DefaultResumableThreshold is the size above which a message is sent
+	// defaultResumableThreshold is the size above which a message is sent
 	// with the resumable upload protocol instead of one request.
-	DefaultResumableThreshold = 5 << 20
-	// DefaultChunkSize is the size of each resumable upload chunk.
-	DefaultChunkSize = 8 << 20
+	defaultResumableThreshold = 5 << 20
+	// defaultChunkSize is the size of each resumable upload chunk.
+	defaultChunkSize = 8 << 20
 )
 
 // InsertOptions tune Insert and Import. Nil means defaults.
@@ -221,6 +221,7 @@ type AnswerUnreadableError struct {
 	Err    error  // the decoding error
 }
 
+// Error names the method and says that the message was stored.
 func (e *AnswerUnreadableError) Error() string {
 	return "gmail: " + strings.TrimPrefix(e.Method, "users.") + ": stored, but the answer could not be read: " + e.Err.Error()
 }
@@ -271,13 +272,13 @@ func (s *MessagesService) Send(ctx context.Context, user string, raw []byte, opt
 // for every chunk but the last).
 func uploadPlan(size int64, threshold int64, chunk int) (bool, int) {
 	if threshold <= 0 {
-		threshold = DefaultResumableThreshold
+		threshold = defaultResumableThreshold
 	}
 	if size <= threshold {
 		return false, 0
 	}
 	if chunk <= 0 {
-		chunk = DefaultChunkSize
+		chunk = defaultChunkSize
 	}
 	const unit = googleapi.MinUploadChunkSize
 	return true, (chunk + unit - 1) / unit * unit
@@ -333,6 +334,7 @@ type SendLimitError struct {
 	Err     *workspace.Error // Gmail's answer
 }
 
+// Error says that sending is refused, until when if known, and why.
 func (e *SendLimitError) Error() string {
 	if e.RetryAt.IsZero() {
 		return "gmail: sending limit reached: " + e.Err.Error()

@@ -290,7 +290,7 @@ func TestResumableChunkResumes(t *testing.T) {
 			raw := bigMessage(4*chunk+1000, "resumed")
 			e.faultAtChunk(2, tc.kind, 1)
 			m, err := e.g.Messages.Import(t.Context(), e.user, raw, &gmail.InsertOptions{
-				ResumableThreshold: chunk, ChunkSize: chunk, Retry: &gmail.UploadRetry{Sleep: e.sleep}})
+				ResumableThreshold: chunk, ChunkSize: chunk})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -336,7 +336,7 @@ func TestResumableLastReplyLost(t *testing.T) {
 	e := newEnv(t, nil)
 	raw := bigMessage(2*chunk+10, "last lost")
 	e.faultAtChunk(3, workspacetest.FaultResetAfterProcessing, 1)
-	opts := &gmail.InsertOptions{ResumableThreshold: chunk, ChunkSize: chunk, Retry: &gmail.UploadRetry{Sleep: e.sleep}}
+	opts := &gmail.InsertOptions{ResumableThreshold: chunk, ChunkSize: chunk}
 	m, err := e.g.Messages.Insert(t.Context(), e.user, raw, opts)
 	if err != nil || m.Id == "" {
 		t.Fatalf("Insert: %v, %v", m, err)
@@ -394,7 +394,7 @@ func TestResumableSessionExpired(t *testing.T) {
 		}
 	})
 	m, err := e.g.Messages.Import(t.Context(), e.user, raw, &gmail.InsertOptions{
-		ResumableThreshold: chunk, ChunkSize: chunk, Retry: &gmail.UploadRetry{Sleep: e.sleep}})
+		ResumableThreshold: chunk, ChunkSize: chunk})
 	if err != nil || m.Id == "" {
 		t.Fatalf("Import: %v, %v", m, err)
 	}
@@ -418,7 +418,7 @@ func TestResumableRefusedLastChunk(t *testing.T) {
 	e := newEnv(t, nil)
 	raw := bigMessage(chunk+10, "bad label")
 	_, err := e.g.Messages.Insert(t.Context(), e.user, raw, &gmail.InsertOptions{LabelIDs: []string{"Label_404"},
-		ResumableThreshold: chunk, ChunkSize: chunk, Retry: &gmail.UploadRetry{Sleep: e.sleep}})
+		ResumableThreshold: chunk, ChunkSize: chunk})
 	var ou *gmail.OutcomeUnknownError
 	if !errors.Is(err, workspace.ErrInvalidInput) || errors.As(err, &ou) {
 		t.Fatalf("err = %v, want invalid input", err)

@@ -984,7 +984,7 @@ var conformanceCalls = []confCall{
 		return err
 	}},
 	{method: "gmail.MessagesService.Insert", variant: "resumable upload", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.g.Messages.Insert(ctx, e.alice, e.mail(11, e.alice), &gmail.InsertOptions{ResumableThreshold: 1, Retry: &gmail.UploadRetry{Sleep: noSleep}})
+		_, err := e.g.Messages.Insert(ctx, e.alice, e.mail(11, e.alice), &gmail.InsertOptions{ResumableThreshold: 1})
 		return err
 	}},
 	{method: "gmail.MessagesService.Import", run: func(ctx context.Context, e *confEnv) error {
@@ -992,7 +992,7 @@ var conformanceCalls = []confCall{
 		return err
 	}},
 	{method: "gmail.MessagesService.Import", variant: "resumable upload", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.g.Messages.Import(ctx, e.alice, e.mail(13, e.alice), &gmail.InsertOptions{ResumableThreshold: 1, Retry: &gmail.UploadRetry{Sleep: noSleep}})
+		_, err := e.g.Messages.Import(ctx, e.alice, e.mail(13, e.alice), &gmail.InsertOptions{ResumableThreshold: 1})
 		return err
 	}},
 	{method: "gmail.MessagesService.Send", run: func(ctx context.Context, e *confEnv) error {
@@ -1000,7 +1000,7 @@ var conformanceCalls = []confCall{
 		return err
 	}},
 	{method: "gmail.MessagesService.Send", variant: "resumable upload", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.g.Messages.Send(ctx, e.alice, e.mail(15, e.bob), &gmail.SendOptions{ResumableThreshold: 1, Retry: &gmail.UploadRetry{Sleep: noSleep}})
+		_, err := e.g.Messages.Send(ctx, e.alice, e.mail(15, e.bob), &gmail.SendOptions{ResumableThreshold: 1})
 		return err
 	}},
 	{method: "gmail.MessagesService.Get", run: func(ctx context.Context, e *confEnv) error {
@@ -1015,22 +1015,22 @@ var conformanceCalls = []confCall{
 		return err
 	}},
 	{method: "gmail.MessagesService.GetMany", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.g.Messages.GetMany(ctx, e.alice, []string{e.msgID}, &gmail.GetOptions{Format: "minimal", Batch: &gmail.BatchOptions{Sleep: noSleep}})
+		_, err := e.g.Messages.GetMany(ctx, e.alice, []string{e.msgID}, &gmail.GetOptions{Format: "minimal"})
 		return err
 	}},
 	{method: "gmail.MessagesService.List", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.g.Messages.List(ctx, e.alice, &gmail.ListOptions{Query: "from:carol@example.org", LabelIDs: []string{"INBOX"}, MaxResults: 10, Fields: "messages(id)"})
+		_, err := e.g.Messages.List(ctx, e.alice, &gmail.MessageListOptions{ListOptions: workspace.ListOptions{PageSize: 10}, Query: "from:carol@example.org", LabelIDs: []string{"INBOX"}, Fields: "messages(id)"})
 		return err
 	}},
 	{method: "gmail.MessagesService.All", run: func(ctx context.Context, e *confEnv) error {
-		return collect(e.g.Messages.All(ctx, e.alice, &gmail.ListOptions{MaxResults: 2, IncludeSpamTrash: true}))
+		return collect(e.g.Messages.All(ctx, e.alice, &gmail.MessageListOptions{ListOptions: workspace.ListOptions{PageSize: 2}, IncludeSpamTrash: true}))
 	}},
 	{method: "gmail.MessagesService.Modify", run: func(ctx context.Context, e *confEnv) error {
 		_, err := e.g.Messages.Modify(ctx, e.alice, e.msgID, []string{"STARRED"}, []string{"UNREAD"})
 		return err
 	}},
 	{method: "gmail.MessagesService.ModifyMany", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.g.Messages.ModifyMany(ctx, e.alice, []gmail.Modification{{ID: e.msgID, RemoveLabelIDs: []string{"STARRED"}}}, &gmail.BatchOptions{Sleep: noSleep})
+		_, err := e.g.Messages.ModifyMany(ctx, e.alice, []gmail.Modification{{ID: e.msgID, RemoveLabelIDs: []string{"STARRED"}}}, nil)
 		return err
 	}},
 	{method: "gmail.MessagesService.LabelMany", run: func(ctx context.Context, e *confEnv) error {
@@ -1045,7 +1045,7 @@ var conformanceCalls = []confCall{
 		return err
 	}},
 	{method: "gmail.ThreadsService.List", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.g.Threads.List(ctx, e.alice, &gmail.ListOptions{MaxResults: 5})
+		_, err := e.g.Threads.List(ctx, e.alice, &gmail.ThreadListOptions{ListOptions: workspace.ListOptions{PageSize: 5}})
 		return err
 	}},
 	{method: "gmail.ThreadsService.All", run: func(ctx context.Context, e *confEnv) error {
@@ -1073,7 +1073,7 @@ var conformanceCalls = []confCall{
 		return err
 	}},
 	{method: "gmail.HistoryService.List", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.g.History.List(ctx, e.alice, 1, &gmail.HistoryOptions{Types: []string{"messageAdded"}, MaxResults: 10})
+		_, err := e.g.History.List(ctx, e.alice, 1, &gmail.HistoryListOptions{ListOptions: workspace.ListOptions{PageSize: 10}, Types: []string{"messageAdded"}})
 		return err
 	}},
 	{method: "gmail.HistoryService.All", run: func(ctx context.Context, e *confEnv) error {
@@ -1082,10 +1082,10 @@ var conformanceCalls = []confCall{
 	{method: "gmail.Client.Batch", run: func(ctx context.Context, e *confEnv) error {
 		calls := []*gmail.BatchCall{{Method: "users.messages.get", Path: "users/" + url.PathEscape(e.alice) + "/messages/" + e.msgID,
 			Query: url.Values{"format": {"minimal"}}, Result: new(gmailapi.Message)}}
-		return e.g.Batch(ctx, e.alice, calls, &gmail.BatchOptions{Sleep: noSleep})
+		return e.g.Batch(ctx, e.alice, calls, nil)
 	}},
 	{method: "gmail.Client.FullSync", run: func(ctx context.Context, e *confEnv) error {
-		_, err := e.g.FullSync(ctx, e.alice, gmail.NewMemoryStore(), &gmail.SyncOptions{Batch: &gmail.BatchOptions{Sleep: noSleep}})
+		_, err := e.g.FullSync(ctx, e.alice, gmail.NewMemoryStore(), nil)
 		return err
 	}},
 	{method: "gmail.Client.Sync", run: func(ctx context.Context, e *confEnv) error {

@@ -100,7 +100,7 @@ func run(n int, speed float64, size int) error {
 	}
 	list := func(u string) ([]string, error) {
 		var ids []string
-		for m, err := range g.Messages.All(ctx, u, &gmail.ListOptions{MaxResults: 500, Fields: "messages(id)"}) {
+		for m, err := range g.Messages.All(ctx, u, &gmail.MessageListOptions{ListOptions: workspace.ListOptions{PageSize: 500}, Fields: "messages(id)"}) {
 			if err != nil {
 				return nil, err
 			}

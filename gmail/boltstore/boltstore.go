@@ -23,7 +23,7 @@ import (
 	"github.com/gwsadmin/workspace/gmail"
 )
 
-// Store and its checkpoints satisfy gmail's interfaces.
+// *Store implements gmail.CheckpointStore, and so gmail.Store.
 var _ gmail.CheckpointStore = (*Store)(nil)
 
 // Store is a gmail.Store in a bbolt database file: pure Go, no server, one
@@ -180,7 +180,7 @@ func deleteCheckpoint(tx *bolt.Tx, user string) error {
 	return tx.DeleteBucket(checkpointBucket(user))
 }
 
-// gmail.Checkpoint implements CheckpointStore.
+// Checkpoint implements gmail.CheckpointStore.
 func (s *Store) Checkpoint(_ context.Context, user string) (*gmail.Checkpoint, error) {
 	var out *gmail.Checkpoint
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -212,7 +212,7 @@ func (s *Store) Checkpoint(_ context.Context, user string) (*gmail.Checkpoint, e
 	return out, err
 }
 
-// SaveCheckpoint implements CheckpointStore.
+// SaveCheckpoint implements gmail.CheckpointStore.
 func (s *Store) SaveCheckpoint(_ context.Context, user string, cp *gmail.Checkpoint) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(checkpointBucket(user))
@@ -251,7 +251,7 @@ func (s *Store) SaveCheckpoint(_ context.Context, user string, cp *gmail.Checkpo
 	})
 }
 
-// ClearCheckpoint implements CheckpointStore.
+// ClearCheckpoint implements gmail.CheckpointStore.
 func (s *Store) ClearCheckpoint(_ context.Context, user string) error {
 	return s.db.Update(func(tx *bolt.Tx) error { return deleteCheckpoint(tx, user) })
 }
