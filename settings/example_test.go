@@ -137,3 +137,45 @@ func ExampleClient_Get() {
 	// domain: example.net primary: false verified: false
 	// profiles: 0
 }
+
+// Page through the SAML profiles by hand with List, or let All follow the
+// page tokens.
+func ExampleProfilesService_List() {
+	srv := workspacetest.NewServer()
+	defer srv.Close()
+	s := exampleClient(srv)
+	ctx := context.Background()
+	for i := range 3 {
+		_, err := s.Profiles.Create(ctx, &settings.Profile{DisplayName: fmt.Sprint("IdP ", i),
+			IdP: settings.IdPConfig{EntityID: fmt.Sprint("https://idp", i, ".example.org/"), SignOnURI: "https://idp.example.org/sso"}})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	opts := &workspace.ListOptions{PageSize: 2}
+	for {
+		page, err := s.Profiles.List(ctx, opts)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("page of", len(page.Items))
+		if page.NextPageToken == "" {
+			break
+		}
+		opts.PageToken = page.NextPageToken
+	}
+
+	for p, err := range s.Profiles.All(ctx, &workspace.ListOptions{PageSize: 2}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(p.DisplayName)
+	}
+	// Output:
+	// page of 2
+	// page of 1
+	// IdP 0
+	// IdP 1
+	// IdP 2
+}
