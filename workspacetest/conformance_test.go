@@ -1120,22 +1120,18 @@ var conformanceCalls = []confCall{
 // noRequestMethods are the exported methods of the client types that send
 // no request themselves, each with the reason.
 var noRequestMethods = map[string]string{
-	"workspace.Client.AllowsCredentials": "host check, local",
-	"workspace.Client.BaseURL":           "returns a configured URL (its hosts are checked against discovery rootUrl in TestConformance)",
-	"workspace.Client.Endpoint":          "returns the WithEndpoint URL",
-	"workspace.Client.HTTPClient":        "builds an *http.Client; the requests sent through it are the API packages' (checked here)",
-	"workspace.Client.Limiter":           "accessor",
-	"workspace.Client.Logger":            "accessor",
-	"workspace.Client.Project":           "accessor",
-	"workspace.Client.Stats":             "local counters",
-	"workspace.Client.Subject":           "accessor",
-	"audit.Client.Domain":                "accessor",
-	"settings.Client.Domain":             "accessor",
-	"settings.Client.CheckMX":            "DNS lookups through a Resolver, no HTTP request",
-	"settings.Client.WaitMX":             "DNS lookups through a Resolver, no HTTP request",
-	"gmail.Client.BatchStats":            "local counters",
-	"gmail.Client.Service":               "builds google.golang.org/api/gmail/v1's Service over the core's client; it sends nothing until the caller calls it",
-	"gmail.Client.ServiceWithScopes":     "as Service, with the caller's scopes",
+	"workspace.Client.HTTPClient":    "builds an *http.Client; the requests sent through it are the API packages' (checked here)",
+	"workspace.Client.Limiter":       "accessor",
+	"workspace.Client.Project":       "accessor",
+	"workspace.Client.Stats":         "local counters",
+	"workspace.Client.Subject":       "accessor",
+	"audit.Client.Domain":            "accessor",
+	"settings.Client.Domain":         "accessor",
+	"settings.Client.CheckMX":        "DNS lookups through a Resolver, no HTTP request",
+	"settings.Client.WaitMX":         "DNS lookups through a Resolver, no HTTP request",
+	"gmail.Client.BatchStats":        "local counters",
+	"gmail.Client.Service":           "builds google.golang.org/api/gmail/v1's Service over the core's client; it sends nothing until the caller calls it",
+	"gmail.Client.ServiceWithScopes": "as Service, with the caller's scopes",
 }
 
 // clientTypes reports whether a receiver type of package pkg is one of the
