@@ -111,7 +111,7 @@ type Transport struct {
 	// Options holds policies, budget, sleep and jitter; nil means defaults.
 	Options *Options
 	// Describe names the API and method of a request; nil means "" for
-	// both, which selects the Modern policy and the fallback rule of
+	// both, which selects the modern policy and the fallback rule of
 	// RuleFor.
 	Describe func(*http.Request) (api, method string)
 	// Logger gets one record per retry; nil means silence.
