@@ -9,15 +9,32 @@ import (
 // a ceiling, not a promise, so the scope follows what the server enforces.
 //
 //   - Slow start (rules whose limit is unknown, until the first throttle):
-//     the rate grows ×1.5 after each window (adaptWindow) in which the rule
-//     was the bottleneck (some call waited on it) and nothing was
-//     throttled.
+//     the rate doubles after each window (adaptWindow) in which the rule
+//     was the bottleneck (some call waited on it, and it admitted at least
+//     three quarters of its rate) and nothing was throttled. The server's
+//     burst hides the limit until its bucket is empty, so the sooner the
+//     rate is above the limit, the sooner the limit is found: the refusals
+//     of finding it come early. The first throttle halves the rate back to
+//     that of the last window nothing was throttled in (the measurement
+//     that follows may still find the limit above it: slowTop).
 //   - A throttle of a call admitted after the last cut starts a
 //     measurement (onOutcome): the rate is kept for about a second, and the
-//     server's answers in that time estimate its limit. The rate is then
-//     set to 97% of the estimate. Throttles of calls sent before the cut,
-//     or within cutGrace after it, do not start another. A throttle while
-//     probing above the estimate goes back to it at once, unmeasured.
+//     server's answers in that time estimate its limit. When the rate is
+//     far above the limit (2·measureCalls calls got through before a
+//     throttle ended the first part of the second), the rate goes down to
+//     just above that coarse estimate for the rest of the second, which
+//     keeps the server's bucket empty for a precise estimate at the cost of
+//     few refusals. The rate is then set to 97% of the estimate. Throttles
+//     of calls sent before the cut, or within cutGrace after it, do not
+//     start another. A throttle while probing above the estimate goes back
+//     to it at once, unmeasured.
+//   - The per-user rules whose limit is unknown share what their scopes
+//     measure (rule.shares): when a user's scope measures an estimate, every
+//     other user's scope whose own estimate (or rate) is higher takes it
+//     (adopt). Such limits are the same for every user, and a user whose
+//     calls are not the bottleneck (the project's limit is) would
+//     otherwise find its limit only through the refusals of its own rare
+//     bursts, one user after the other.
 //   - Recovery follows a cubic curve of the time since the cut, as TCP
 //     CUBIC does: it closes most of the gap to the estimate in the first
 //     seconds, stays close to it until recoverPlateau (where probing costs
@@ -31,16 +48,19 @@ import (
 // above the configured limit.
 type adapt struct {
 	slow     bool
+	slowTop  float64 // the rate slow start was throttled at, until the measurement that followed ends
+	seen     int64   // the rule's learnedAt this scope has taken into account
 	lastMax  float64 // estimate of the limit, units/s; 0 = none
 	measured bool    // lastMax comes from the server's answers, not from the rule
 	lastCut  int64   // ns since t0
 
 	// A measurement of the limit in progress (see onOutcome).
-	measuring bool
-	measStart int64
-	measOK    float64 // units accepted
-	measN     int     // calls accepted
-	measBad   int     // calls throttled
+	measuring  bool
+	measStart  int64
+	measOK     float64 // units accepted
+	measN      int     // calls accepted
+	measBad    int     // calls throttled
+	measSlowed bool    // the rate went down to measureAbove × a coarse estimate
 
 	// The recovery curve: it starts at base, at epoch.
 	epoch int64 // ns since t0
@@ -54,6 +74,9 @@ type adapt struct {
 
 const (
 	adaptWindow = int64(500 * time.Millisecond)
+	// slowGrowth is how much slow start multiplies the rate by after each
+	// window in which the rule was the bottleneck.
+	slowGrowth = 2.0
 
 	// recoverPlateau is how long after a cut the recovery curve reaches the
 	// estimate of the limit again.
@@ -79,17 +102,20 @@ func (s *scope) tick(mono int64) {
 	if a.measuring && mono-a.measStart >= measureMax {
 		s.endMeasure(mono, false)
 	}
+	if s.r.learnedAt > a.seen && !a.measuring {
+		s.adopt(mono)
+	}
 	if el < w {
 		return
 	}
 	sec := float64(el) / float64(time.Second)
 	switch {
 	case a.measuring || a.winThrottle > 0:
+	case a.slow && a.blocked && el < 4*w && a.winAdmit >= 0.75*s.rate*sec:
+		// Three quarters rather than the 0.8 below: a short window holds
+		// few calls, and one call less must not stop the growth.
+		s.rate *= slowGrowth
 	case a.blocked && el < 4*w && a.winAdmit >= 0.8*s.rate*sec:
-		if a.slow {
-			s.rate *= 1.5
-			break
-		}
 		s.rate = max(s.rate, s.curve(mono))
 	default:
 		// Not the bottleneck: the recovery clock stands still.
@@ -126,6 +152,9 @@ const (
 	measureCalls = 8
 	measureMin   = int64(time.Second)
 	measureMax   = int64(3 * time.Second)
+	// measureAbove is how far above a coarse estimate a measurement that
+	// started far above the limit goes on.
+	measureAbove = 1.1
 
 	// cutGrace is how long after a cut throttles are ignored.
 	cutGrace = int64(time.Second)
@@ -154,8 +183,17 @@ func (s *scope) onOutcome(at, mono int64, n float64, throttled bool) {
 		el := mono - a.measStart
 		if throttled {
 			a.measBad++
-			if el >= measureMin || a.measN >= 2*measureCalls {
+			if el >= measureMin {
 				s.endMeasure(mono, true)
+				return
+			}
+			if a.measN >= 2*measureCalls && !a.measSlowed {
+				// Far above the limit: the server's answers so far give a
+				// coarse estimate. The measurement goes on to measureMin
+				// just above it, where it costs few refusals.
+				a.measSlowed = true
+				coarse := a.measOK / (float64(max(el, 1)) / float64(time.Second))
+				s.rate = max(min(s.rate, measureAbove*coarse), s.r.floor)
 			}
 			return
 		}
@@ -176,7 +214,12 @@ func (s *scope) onOutcome(at, mono int64, n float64, throttled bool) {
 	if !throttled || (at >= 0 && at < a.lastCut+grace) || (at < 0 && mono-a.lastCut < grace) {
 		return
 	}
-	a.slow = false
+	if a.slow {
+		a.slow = false
+		a.slowTop = s.rate
+		s.rate /= slowGrowth
+		s.clamp()
+	}
 	if a.measured && s.rate > 1.03*a.lastMax {
 		// A probe above the last estimate went too far: back to the
 		// estimate at once, rather than spend a second of refusals
@@ -188,7 +231,7 @@ func (s *scope) onOutcome(at, mono int64, n float64, throttled bool) {
 		return
 	}
 	a.measuring, a.measStart = true, mono
-	a.measOK, a.measN, a.measBad = 0, 0, 1
+	a.measOK, a.measN, a.measBad, a.measSlowed = 0, 0, 1, false
 }
 
 // endMeasure sets the rate from the measured goodput; closed says whether
@@ -209,11 +252,43 @@ func (s *scope) endMeasure(mono int64, closed bool) {
 		// says little; the limit is close to the rate.
 		est = max(good, 0.9*s.rate)
 	}
-	est = min(est, s.rate)
+	// The estimate is at most the rate of the measurement or, for the
+	// first one, the rate slow start was throttled at: slow start backs
+	// off while it measures, and the server's answers may show that the
+	// limit lies above the back-off.
+	est = min(est, max(s.rate, a.slowTop))
 	a.lastMax, a.measured = est, true
+	if !closed && a.slowTop > est {
+		a.lastMax = a.slowTop
+	}
+	a.slowTop = 0
 	s.rate = 0.97 * est
 	s.clamp()
 	a.lastCut = mono
+	a.epoch, a.base = mono, s.rate
+	if s.r.shares() {
+		s.r.learned, s.r.learnedAt = est, mono
+		a.seen = mono
+	}
+}
+
+// adopt takes the estimate another scope of the rule measured, when it is
+// below this scope's own.
+func (s *scope) adopt(mono int64) {
+	a := &s.ad
+	a.seen = s.r.learnedAt
+	est := s.r.learned
+	if a.measured && a.lastMax <= est {
+		return
+	}
+	a.slow, a.slowTop = false, 0
+	a.lastMax, a.measured = est, true
+	if s.rate > 0.97*est {
+		s.rate = 0.97 * est
+		s.clamp()
+		a.lastCut = mono
+	}
+	// Below the estimate, the recovery curve takes the rate to it.
 	a.epoch, a.base = mono, s.rate
 }
 

@@ -207,7 +207,18 @@ type rule struct {
 	floor    float64 // units per second
 	ceil     float64 // units per second; 0 = none
 	ttl      time.Duration
+
+	// The last limit a scope of the rule measured, and when (ns since t0),
+	// for the rules whose scopes share it (see shares); under
+	// RuleLimiter.mu.
+	learned   float64
+	learnedAt int64
 }
+
+// shares reports whether the scopes of r take the limit one of them
+// measured: per-user limits that are not published are the same for every
+// user, so that a limit one user found spares the others from finding it.
+func (r *rule) shares() bool { return r.adaptive && r.Unknown && r.Scope == PerUser }
 
 func compile(r Rule, mode AdaptiveMode) *rule {
 	ru := &rule{Rule: r}
@@ -496,12 +507,23 @@ func (l *RuleLimiter) tryLocked(b *binding, cost int64, now time.Time) verdict {
 // GCRA: the bucket holds max(burst, n) units and drains at the rate.
 func (s *scope) delay(n, mono float64) float64 {
 	interval := float64(time.Second) / s.rate
-	tol := math.Max(s.r.burst, n) * interval
+	tol := math.Max(s.burst(), n) * interval
 	d := math.Max(s.tat-mono, 0) + (n*interval - tol)
 	if d < 1 { // below a nanosecond: rounding noise
 		return 0
 	}
 	return d
+}
+
+// burst is the scope's burst, in units. The default burst of a rule whose
+// limit is unknown follows the rate in force, a tenth of a second's worth:
+// the configured rate is only where slow start began, and a burst of one
+// call at ten times that rate would lose every late wake-up of the callers.
+func (s *scope) burst() float64 {
+	if s.r.Unknown && s.r.Burst <= 0 {
+		return max(s.r.burst, s.rate/10)
+	}
+	return s.r.burst
 }
 
 func (s *scope) rollDay(now time.Time) {

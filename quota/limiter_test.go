@@ -596,3 +596,41 @@ func TestAuditRules(t *testing.T) {
 		t.Fatalf("monitor write 1,001: %v, want ErrBudgetExhausted", err)
 	}
 }
+
+// TestUnknownRuleBurstFollowsRate: the default burst of a rule whose limit
+// is unknown is a tenth of a second's worth of the rate in force, not of
+// the starting rate; a rule with a burst keeps it.
+func TestUnknownRuleBurstFollowsRate(t *testing.T) {
+	for _, tc := range []struct {
+		rule Rule
+		want int
+	}{
+		{Rate("p", "x", PerProject, 5, time.Second).Adaptive(true), 8},
+		{Rate("p", "x", PerProject, 5, time.Second).Adaptive(true).WithBurst(2), 2},
+		{Rate("p", "x", PerProject, 5, time.Second).Adaptive(false), 1},
+	} {
+		c := newFakeClock(t0)
+		l := mustNew(t, WithClock(c), WithoutDefaults(), WithRules(tc.rule))
+		r := &Request{API: "x"}
+		l.mu.Lock()
+		s := l.bindLocked(r).rates[0]
+		if tc.rule.Unknown {
+			s.rate = 80 // as if slow start had grown it
+		}
+		l.mu.Unlock()
+		got := 0
+		for ; got < 100; got++ {
+			rel, _, err := l.AcquireWithin(context.Background(), r, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rel == nil {
+				break
+			}
+			rel(Outcome{})
+		}
+		if got != tc.want {
+			t.Errorf("%+v: %d calls admitted at once, want %d", tc.rule, got, tc.want)
+		}
+	}
+}

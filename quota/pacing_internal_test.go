@@ -269,3 +269,64 @@ func TestAcquireWithin(t *testing.T) {
 		t.Errorf("slots in flight after release: %+v", st[0])
 	}
 }
+
+// TestAdaptiveUnknownLimits is the unknown-limits comparison of
+// benchmarks/quota on simulated time: 20 workers, one user each, against a
+// server allowing 50 requests/s per project and 5 per user (buckets of one
+// second), through the default rules of an API with unpublished limits
+// (starting at 5 requests/s per project and 2 per user). After a 5 s
+// warm-up the limiter uses at least 95% of the project's limit with at most
+// 1% of the calls refused (issue 17).
+func TestAdaptiveUnknownLimits(t *testing.T) {
+	for _, tc := range []struct {
+		proj, user float64
+		rtt        time.Duration
+	}{
+		{50, 5, 300 * time.Microsecond},
+		{50, 5, 2 * time.Millisecond},
+		{50, 5, 20 * time.Millisecond},
+		{100, 10, time.Millisecond},
+	} {
+		c := newFakeClock(t0)
+		l := mustNew(t, WithClock(c))
+		srv := &simServer{projRate: tc.proj, projBurst: tc.proj, userRate: tc.user, userBurst: tc.user, users: map[string]*simBucket{}}
+		srv.proj = simBucket{rate: tc.proj, burst: tc.proj, tokens: tc.proj, last: t0}
+		dur, warm := 20*time.Second, 5*time.Second
+		r := simulate(l, c, srv, "directory", "users.get", 20, false, 1, tc.rtt, dur, warm)
+		use := r.lateUnits / (dur - warm).Seconds() / tc.proj
+		refused := float64(r.lateRefused) / float64(r.lateSent)
+		t.Logf("%v/s per project, %v per user, rtt %v: after warm-up %.1f%% used, %.2f%% refused (%d of %d over the run)",
+			tc.proj, tc.user, tc.rtt, 100*use, 100*refused, r.refused, r.sent)
+		if use < 0.95 || use > 1.05 || refused > 0.01 {
+			t.Errorf("%v/s per project, rtt %v: use %.3f, refused %.4f", tc.proj, tc.rtt, use, refused)
+		}
+	}
+}
+
+// TestUnknownUserLimitShared: the limit one user's scope of an unpublished
+// per-user limit measured is taken by the other users' scopes.
+func TestUnknownUserLimitShared(t *testing.T) {
+	c := newFakeClock(t0)
+	l := mustNew(t, WithClock(c))
+	srv := &simServer{userRate: 3, userBurst: 3, users: map[string]*simBucket{}}
+	// One user alone finds the limit.
+	simulate(l, c, srv, "directory", "users.get", 1, true, 1, time.Millisecond, 10*time.Second, 0)
+	var est float64
+	for _, st := range l.Stats() {
+		if st.Rule == "directory.user.rate" && st.Key == "u" {
+			est = st.EffectiveRate
+		}
+	}
+	if est < 2.5 || est > 3.1 {
+		t.Fatalf("user's rate after 10 s at a limit of 3/s: %.2f", est)
+	}
+	// Another user's scope starts at 2/s and, without the shared estimate,
+	// would double its rate every half second while it is the bottleneck
+	// (to 8/s after 1.5 s).
+	simulate(l, c, srv, "directory", "users.get", 1, false, 1, time.Millisecond, 1500*time.Millisecond, 0)
+	for _, st := range l.Stats() {
+		if st.Rule == "directory.user.rate" && st.Key == "u0" && st.EffectiveRate > est*1.01 {
+			t.Errorf("second user's rate %.2f, above the first's estimate %.2f", st.EffectiveRate, est)
+		}
+	}
+}

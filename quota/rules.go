@@ -108,7 +108,8 @@ type Rule struct {
 	CountUnits bool
 	// Burst is how many requests (or units) a KindRate rule lets through at
 	// once after an idle period. Zero means a tenth of a second's worth of
-	// the rate, at least 1. A single request costing more than Burst is
+	// the rate, at least 1 (for an Unknown rule, of the rate in force, which
+	// grows from Limit). A single request costing more than Burst is
 	// admitted when the bucket is full.
 	Burst float64
 	// AdaptiveRate makes a KindRate rule follow server throttling even
@@ -119,7 +120,9 @@ type Rule struct {
 	AdaptiveRate bool
 	// Unknown marks an adaptive rule whose real limit is not published: the
 	// rule starts at Limit, grows (slow start) while it is the bottleneck and
-	// nothing is throttled, and has no ceiling unless MaxLimit is set. A
+	// nothing is throttled, and has no ceiling unless MaxLimit is set. The
+	// users' scopes of a PerUser Unknown rule share the limit one of them
+	// measures: a user's scope whose own estimate is higher takes it. A
 	// documented adaptive rule never goes above Limit.
 	Unknown bool
 	// MaxLimit caps an Unknown adaptive rule, in the same units as Limit;

@@ -19,6 +19,13 @@
 //
 // Without -redis, the shared mode starts a redis-server (from PATH) on a free
 // loopback port.
+//
+// For each mode it prints the server's answers over the whole run, the rate
+// it accepted over L after the warm-up and over the whole run, and the share
+// of its answers after the warm-up that were refusals. With -v it also prints
+// each second's answers (accepted / refused for the project / refused for
+// the user) and, for the adaptive mode, the project scope's effective rate at
+// the end of each second and the limiter's Stats.
 package main
 
 import (
@@ -51,7 +58,7 @@ var (
 	userLimit = flag.Float64("user-limit", 5, "server limit: requests per second per user")
 	procs     = flag.Int("procs", 4, "processes in the shared mode")
 	modes     = flag.String("modes", "known,adaptive,shared,naive", "comma-separated runs")
-	verbose   = flag.Bool("v", false, "print the limiter's Stats after the adaptive run")
+	verbose   = flag.Bool("v", false, "print each run's answers second by second, and the limiter's Stats after the adaptive run")
 	redisAddr = flag.String("redis", "", "Redis address for the shared mode (default: start redis-server)")
 
 	// Worker-process flags (the shared mode re-executes this program).
@@ -72,7 +79,7 @@ func main() {
 	}
 	fmt.Printf("server: L = %g req/s per project, %g req/s per user; %d workers; %v per run (%v warm-up)\n\n",
 		*limit, *userLimit, *workers, *duration, *warmup)
-	fmt.Printf("%-9s %9s %9s %9s %10s %14s %14s\n", "mode", "requests", "accepted", "rejected", "rejected%", "rate/L(steady)", "rate/L(whole)")
+	fmt.Printf("%-9s %9s %9s %9s %10s %14s %14s %18s\n", "mode", "requests", "accepted", "rejected", "rejected%", "rate/L(steady)", "rate/L(whole)", "rejected%(steady)")
 	failed := false
 	for _, m := range strings.Split(*modes, ",") {
 		res, err := run(strings.TrimSpace(m))
@@ -81,8 +88,19 @@ func main() {
 			failed = true
 			continue
 		}
-		fmt.Printf("%-9s %9d %9d %9d %9.2f%% %13.1f%% %13.1f%%\n", m, res.total, res.accepted, res.rejected,
-			100*float64(res.rejected)/float64(max(res.total, 1)), 100*res.steady / *limit, 100*res.whole / *limit)
+		if *verbose {
+			fmt.Printf("  %s, second by second (accepted/rejected per project/rejected per user):", m)
+			for i, sec := range res.perSec {
+				if i%10 == 0 {
+					fmt.Printf("\n   ")
+				}
+				fmt.Printf(" %d/%d/%d", sec[0], sec[1], sec[2])
+			}
+			fmt.Println()
+		}
+		fmt.Printf("%-9s %9d %9d %9d %9.2f%% %13.1f%% %13.1f%% %17.2f%%\n", m, res.total, res.accepted, res.rejected,
+			100*float64(res.rejected)/float64(max(res.total, 1)), 100*res.steady / *limit, 100*res.whole / *limit,
+			100*float64(res.steadyRejected)/float64(max(res.steadyTotal, 1)))
 	}
 	if failed {
 		os.Exit(1)
@@ -90,8 +108,10 @@ func main() {
 }
 
 type result struct {
-	total, accepted, rejected int64
-	steady, whole             float64 // accepted per second
+	total, accepted, rejected   int64
+	steady, whole               float64 // accepted per second
+	steadyTotal, steadyRejected int64   // answers after the warm-up
+	perSec                      [][3]int64
 }
 
 func run(mode string) (result, error) {
@@ -115,8 +135,35 @@ func run(mode string) (result, error) {
 		if err != nil {
 			return result{}, err
 		}
+		var rates []float64
+		if *verbose {
+			go func() {
+				t := time.NewTicker(time.Second)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-t.C:
+					}
+					for _, st := range lim.Stats() {
+						if st.Rule == "directory.project.rate" {
+							rates = append(rates, st.EffectiveRate)
+						}
+					}
+				}
+			}()
+		}
 		runWorkers(ctx, url, "directory", lim, 0, *workers)
 		if *verbose {
+			fmt.Printf("  the project's effective rate at the end of each second:")
+			for i, r := range rates {
+				if i%10 == 0 {
+					fmt.Printf("\n   ")
+				}
+				fmt.Printf(" %.1f", r)
+			}
+			fmt.Println()
 			for _, st := range lim.Stats() {
 				fmt.Printf("  %s %q: configured %.1f/s effective %.1f/s waited %v admitted %d throttled %d\n",
 					st.Rule, st.Key, st.ConfiguredRate, st.EffectiveRate, st.Waited.Round(time.Millisecond), st.Admitted, st.Throttled)
@@ -282,6 +329,10 @@ type server struct {
 	accepted atomic.Int64
 	rejected atomic.Int64
 	steady   atomic.Int64 // accepted after the warm-up, before the end
+	// Answers after the warm-up, and per second (accepted, rejected for
+	// the project, rejected for the user).
+	steadyTotal, steadyRejected atomic.Int64
+	perSec                      [][3]int64 // under mu
 }
 
 type bucket struct {
@@ -336,6 +387,20 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.tokens--
 		s.project.tokens--
 	}
+	if elapsed <= *duration {
+		sec := int(elapsed / time.Second)
+		for len(s.perSec) <= sec {
+			s.perSec = append(s.perSec, [3]int64{})
+		}
+		switch reason {
+		case "":
+			s.perSec[sec][0]++
+		case "rateLimitExceeded":
+			s.perSec[sec][1]++
+		default:
+			s.perSec[sec][2]++
+		}
+	}
 	s.mu.Unlock()
 	if elapsed > *duration {
 		// Past the end of the run: not counted.
@@ -343,8 +408,14 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.total.Add(1)
+	if elapsed >= *warmup {
+		s.steadyTotal.Add(1)
+	}
 	if reason != "" {
 		s.rejected.Add(1)
+		if elapsed >= *warmup {
+			s.steadyRejected.Add(1)
+		}
 		w.Header().Set("X-Reason", reason)
 		w.WriteHeader(http.StatusTooManyRequests)
 		return
@@ -357,7 +428,11 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) result() result {
+	s.mu.Lock()
+	perSec := append([][3]int64(nil), s.perSec...)
+	s.mu.Unlock()
 	return result{
+		steadyTotal: s.steadyTotal.Load(), steadyRejected: s.steadyRejected.Load(), perSec: perSec,
 		total: s.total.Load(), accepted: s.accepted.Load(), rejected: s.rejected.Load(),
 		steady: float64(s.steady.Load()) / (*duration - *warmup).Seconds(),
 		whole:  float64(s.accepted.Load()) / duration.Seconds(),
