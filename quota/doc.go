@@ -106,9 +106,11 @@
 // shorter ones ("1": the header counts whole seconds) only delay the
 // throttled call's retry. WithAdaptive(AdaptiveUnknown) keeps documented
 // rates as configured and adapts only the undocumented APIs' rules, which
-// also grow beyond their conservative start (×1.5 every half second while
-// they are the bottleneck and nothing is throttled); AdaptiveOff turns
-// adaptation off.
+// also grow beyond their conservative start (doubling every half second
+// while they are the bottleneck and nothing is throttled, halving at the
+// first throttle while the limit is measured; a per-user estimate is
+// shared with the other users of the rule, so each does not pay for
+// finding the same limit); AdaptiveOff turns adaptation off.
 //
 // Gmail's Batch sends in one HTTP batch only the calls the pace admits
 // within a quarter of a second (RuleLimiter.AcquireWithin), so that a batch

@@ -71,7 +71,7 @@ func (l *RuleLimiter) acquireShared(ctx context.Context, b *binding, cost int64,
 			i++
 		}
 		for _, s := range b.rates {
-			checks[i] = sharedstore.Check{Kind: sharedstore.Rate, Key: b.skeys[i], Units: s.r.units(cost), Rate: s.rate, Burst: s.r.burst}
+			checks[i] = sharedstore.Check{Kind: sharedstore.Rate, Key: b.skeys[i], Units: s.r.units(cost), Rate: s.rate, Burst: s.burst()}
 			i++
 		}
 		l.mu.Unlock()
