@@ -1,3 +1,3 @@
 package mailsource
 
-//go:generate go run ./mailgen/cmd/gensample -seed 1 -n 3000 -o testdata/sample.mbox
+//go:generate go run ../benchmarks/gensample -seed 1 -n 3000 -o testdata/sample.mbox

@@ -23,5 +23,5 @@
 // build the committed testdata/sample.mbox (duplicates and one message
 // without a Date included) and report what it holds.
 //
-// The command mailgen/cmd/gensample writes the sample or a large mbox.
+// The command benchmarks/gensample writes the sample or a large mbox.
 package mailgen

@@ -1,12 +1,14 @@
 // Command gensample writes the sample archive used by the mailsource tests.
 //
-// It is run by go generate in package mailsource:
+// It is run by go generate in package mailsource (from the mailsource
+// folder):
 //
-//	go run ./mailgen/cmd/gensample -o testdata/sample.mbox
+//	go run ../benchmarks/gensample -seed 1 -n 3000 -o testdata/sample.mbox
 //
-// With -large it instead streams a big mbox for benchmarks and load tests:
+// With -large it instead streams a big mbox for benchmarks and load tests
+// (from the module root):
 //
-//	go run ./mailgen/cmd/gensample -large 2GiB -max 26MiB -o /tmp/big.mbox
+//	go run ./benchmarks/gensample -large 2GiB -max 26MiB -o /tmp/big.mbox
 package main
 
 import (
