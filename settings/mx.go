@@ -12,6 +12,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/internal/core"
+	"github.com/gwsadmin/workspace/retry"
 )
 
 // DefaultMXTTL is the TTL that NetResolver reports for every record,
@@ -235,7 +236,7 @@ func mxDefaults(opts *MXOptions, domain string, wait bool) (MXOptions, error) {
 		o.MaxInterval = o.Interval
 	}
 	if o.sleep == nil {
-		o.sleep = timerSleep
+		o.sleep = retry.SleepContext
 	}
 	if o.now == nil {
 		o.now = time.Now
@@ -332,17 +333,6 @@ func waitMX(ctx context.Context, o MXOptions) (*MXReport, error) {
 		}
 		slept += d
 		wait = min(wait+wait/2, o.MaxInterval)
-	}
-}
-
-func timerSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 

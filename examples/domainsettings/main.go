@@ -447,14 +447,7 @@ func demoSetup(cfg *config, out io.Writer) (*workspacetest.Server, error) {
 		if cli.Sleep != nil {
 			return cli.Sleep(ctx, d)
 		}
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			return nil
-		}
+		return retry.SleepContext(ctx, d)
 	}
 	cfg.logo = demoLogo()
 	return srv, nil
