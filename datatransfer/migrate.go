@@ -20,6 +20,7 @@ func (c *Client) Migrate(ctx context.Context, jobs []migrate.Job, opts *migrate.
 	if o.Logger == nil {
 		o.Logger = core.Of(c.core).Logger
 	}
+	ctx = core.WithSleep(ctx, core.Of(c.core).Sleep)
 	return migrate.Run(ctx, jobs, c.ArchiveSink(), &o)
 }
 

@@ -47,6 +47,7 @@ func (g *Client) ImportMbox(ctx context.Context, user, source string, opts *Impo
 	if mo.Logger == nil {
 		mo.Logger = core.Of(g.core).Logger
 	}
+	ctx = core.WithSleep(ctx, core.Of(g.core).Sleep)
 	return migrate.Run(ctx, []migrate.Job{{Source: source, Target: user}}, g.ImportSink(&o), &mo)
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/mailsource"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
@@ -250,6 +251,12 @@ func Run(ctx context.Context, jobs []Job, sink Sink, opts *Options) (*Report, er
 	}
 	if o.now == nil {
 		o.now = time.Now
+	}
+	if o.sleep == nil {
+		// The waits of a run started through an API package's client
+		// (datatransfer.Migrate, gmail.ImportMbox) go through that
+		// client's sleeper, like the rest of its waits.
+		o.sleep = core.SleepFrom(ctx)
 	}
 	if o.sleep == nil {
 		o.sleep = retry.SleepContext
