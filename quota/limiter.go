@@ -3,7 +3,6 @@ package quota
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -38,7 +37,7 @@ type Option func(*config)
 
 type config struct {
 	clock        Clock
-	store        Store
+	store        *Store
 	regime       GmailRegime
 	noDefaults   bool
 	rules        []Rule
@@ -56,7 +55,7 @@ func WithClock(c Clock) Option { return func(cf *config) { cf.clock = c } }
 // in-memory store private to the Limiter; the store of package
 // [github.com/gwsadmin/workspace/quota/redisstore] shares them between
 // processes.
-func WithStore(s Store) Option { return func(cf *config) { cf.store = s } }
+func WithStore(s *Store) Option { return func(cf *config) { cf.store = s } }
 
 // WithGmailRegime selects the Gmail quota regime (costs per method and the
 // per-user limit). The default is GmailLegacy.
@@ -100,12 +99,12 @@ func WithGmailCosts(costs map[string]int64) Option {
 
 // Store is where a Limiter keeps its counters when they are shared between
 // processes; without one (the default) they live in the Limiter's memory.
-// [github.com/gwsadmin/workspace/quota/redisstore.New] returns a Store.
-// Stores are implemented within this module only: the types of Backend
-// are internal.
-type Store interface {
-	// Backend returns what the Limiter calls; programs have no use for it.
-	Backend() sharedstore.Backend
+// [github.com/gwsadmin/workspace/quota/redisstore.New] returns one. Stores
+// are made by this module's store packages only.
+type Store struct{ b sharedstore.Backend }
+
+func init() {
+	sharedstore.NewStore = func(b sharedstore.Backend) any { return &Store{b: b} }
 }
 
 // RuleLimiter is the rule-based Limiter: Acquire waits until every rule
@@ -168,9 +167,9 @@ func New(opts ...Option) (*RuleLimiter, error) {
 		bindings:     map[bindKey]*binding{},
 	}
 	if cf.store != nil {
-		l.store = cf.store.Backend()
+		l.store = cf.store.b
 		if l.store == nil {
-			return nil, fmt.Errorf("quota: unsupported store %T", cf.store)
+			return nil, errors.New("quota: WithStore was given a Store not made by a store package (use redisstore.New)")
 		}
 		l.store.Attach(storeClock{l.clock})
 	}

@@ -16,7 +16,7 @@
 // TTL) in Redis. Each acquisition is one round trip: a Lua script checks
 // every rule of the call and commits to all of them or to none. Keys are
 // prefix:r:RULE:KEY (rates), prefix:d:RULE:KEY:YYYYMMDD (daily budgets) and
-// prefix:c:RULE:KEY (concurrency), the same as those of quota.RedisStore,
+// prefix:c:RULE:KEY (concurrency), the same as those of the former quota.RedisStore,
 // which this package replaces: processes of either version can share a
 // Redis.
 //

@@ -12,13 +12,13 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/quota/internal/sharedstore"
 )
 
-// Store keeps rates, daily budgets and concurrency leases in Redis, so that
+// store keeps rates, daily budgets and concurrency leases in Redis, so that
 // several processes (on one machine or many) share one project's quota.
-// Create one with New and pass it to quota.New with quota.WithStore.
-type Store struct {
+type store struct {
 	rdb        redis.Scripter
 	prefix     string
 	clientTime bool
@@ -39,28 +39,30 @@ type heldLease struct {
 }
 
 // Option configures New.
-type Option func(*Store)
+type Option func(*store)
 
 // WithClientTime makes the store use the Limiter's Clock instead of the Redis
 // server's TIME for rates and lease expiry. Tests use it to drive a real
 // Redis with a fake clock; in production the server's time is better, since
 // clients' clocks may disagree.
-func WithClientTime() Option { return func(s *Store) { s.clientTime = true } }
+func WithClientTime() Option { return func(s *store) { s.clientTime = true } }
 
 // WithPollInterval sets how often a call waiting for a concurrency slot held
 // by another process asks Redis again (default 20ms). Slots released in the
 // same process wake waiters at once.
 func WithPollInterval(d time.Duration) Option {
-	return func(s *Store) { s.poll = d }
+	return func(s *store) { s.poll = d }
 }
 
-// New returns a store keeping its state in rdb under keys starting with
-// prefix (e.g. "gws"). Pass it to quota.New with quota.WithStore. rdb is
-// usually a *redis.Client; any go-redis client that runs scripts works.
-func New(rdb redis.Scripter, prefix string, opts ...Option) *Store {
+// New returns a store keeping rates, daily budgets and concurrency leases
+// in rdb under keys starting with prefix (e.g. "gws"), so that several
+// processes (on one machine or many) share one project's quota. Pass it to
+// quota.New with quota.WithStore. rdb is usually a *redis.Client; any
+// go-redis client that runs scripts works.
+func New(rdb redis.Scripter, prefix string, opts ...Option) *quota.Store {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	s := &Store{
+	s := &store{
 		rdb:      rdb,
 		prefix:   prefix,
 		poll:     20 * time.Millisecond,
@@ -72,15 +74,11 @@ func New(rdb redis.Scripter, prefix string, opts ...Option) *Store {
 	}
 	var c sharedstore.Clock = systemClock{}
 	s.clock.Store(&c)
-	return s
+	return sharedstore.NewStore((*backend)(s)).(*quota.Store)
 }
 
-// Backend is how quota.RuleLimiter reaches the store; programs have no use
-// for it.
-func (s *Store) Backend() sharedstore.Backend { return (*backend)(s) }
-
-// backend is Store seen by the limiter.
-type backend Store
+// backend is the store seen by the limiter.
+type backend store
 
 var _ sharedstore.Backend = (*backend)(nil)
 

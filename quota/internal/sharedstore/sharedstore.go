@@ -114,3 +114,8 @@ type Backend interface {
 	// expired, is harmless.
 	Release(leases []Lease)
 }
+
+// NewStore wraps a Backend in the *quota.Store a user passes to
+// quota.WithStore. Package quota sets it when it is initialised; store
+// packages import quota, so it is set before they call it.
+var NewStore func(Backend) any
