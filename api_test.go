@@ -4,12 +4,15 @@ import (
 	"flag"
 	"go/ast"
 	"go/parser"
+	"go/printer"
 	"go/token"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,14 +21,16 @@ import (
 
 var updateAPI = flag.Bool("update-api", false, "rewrite docs/api.txt from the packages")
 
-// TestPublicAPI compares every exported name of the library packages
-// (types, their exported fields and methods, functions, constants and
-// variables) with docs/api.txt, so that a change to the public surface is
+// TestPublicAPI compares every exported declaration of the library
+// packages (types, their exported fields and methods, functions, constants
+// and variables, each with its signature or type) with docs/api.txt, so that a change to the public surface is
 // a deliberate, reviewed edit of that file: run
 //
 //	go test -run TestPublicAPI -update-api .
 //
 // and read the diff. Programs, internal packages and tests are left out.
+// It also fails on an exported declaration that mentions a type of an
+// internal package, which users could neither name nor build.
 func TestPublicAPI(t *testing.T) {
 	got := strings.Join(publicAPI(t), "\n") + "\n"
 	const file = "docs/api.txt"
@@ -70,15 +75,53 @@ func publicAPI(t *testing.T) []string {
 			return nil
 		}
 		pkg := path.Join("workspace", filepath.ToSlash(filepath.Dir(p)))
-		add := func(s string) { lines = append(lines, pkg+": "+s) }
+		// internal maps the file's import names of internal packages.
+		internal := map[string]string{}
+		for _, imp := range f.Imports {
+			ip, _ := strconv.Unquote(imp.Path.Value)
+			if !strings.Contains(ip, "/internal/") && !strings.HasPrefix(ip, "internal/") {
+				continue
+			}
+			name := path.Base(ip)
+			if imp.Name != nil {
+				name = imp.Name.Name
+			}
+			internal[name] = ip
+		}
+		add := func(s string, exprs ...ast.Node) {
+			for _, e := range exprs {
+				if e == nil || reflect.ValueOf(e).IsNil() {
+					continue
+				}
+				ast.Inspect(e, func(n ast.Node) bool {
+					sel, ok := n.(*ast.SelectorExpr)
+					if !ok {
+						return true
+					}
+					if x, ok := sel.X.(*ast.Ident); ok && internal[x.Name] != "" {
+						t.Errorf("%s: exported %s uses %s.%s from %s, which users cannot name", fset.Position(sel.Pos()), s, x.Name, sel.Sel.Name, internal[x.Name])
+					}
+					return true
+				})
+			}
+			lines = append(lines, pkg+": "+s)
+		}
+		str := func(n ast.Node) string {
+			var b strings.Builder
+			if err := printer.Fprint(&b, fset, n); err != nil {
+				t.Fatal(err)
+			}
+			return strings.Join(strings.Fields(b.String()), " ")
+		}
 		for _, decl := range f.Decls {
 			switch d := decl.(type) {
 			case *ast.FuncDecl:
 				if !d.Name.IsExported() {
 					continue
 				}
+				sig := d.Name.Name + strings.TrimPrefix(str(d.Type), "func")
 				if d.Recv == nil {
-					add("func " + d.Name.Name)
+					add("func "+sig, d.Type)
 					continue
 				}
 				recv := d.Recv.List[0].Type
@@ -89,7 +132,7 @@ func publicAPI(t *testing.T) []string {
 					recv = ix.X
 				}
 				if id, ok := recv.(*ast.Ident); ok && id.IsExported() {
-					add("method " + id.Name + "." + d.Name.Name)
+					add("method "+id.Name+"."+sig, d.Type)
 				}
 			case *ast.GenDecl:
 				for _, spec := range d.Specs {
@@ -98,25 +141,35 @@ func publicAPI(t *testing.T) []string {
 						if !s.Name.IsExported() {
 							continue
 						}
-						add("type " + s.Name.Name)
 						switch tt := s.Type.(type) {
 						case *ast.StructType:
+							add("type " + s.Name.Name + " struct")
 							for _, fld := range tt.Fields.List {
 								for _, n := range fld.Names {
 									if n.IsExported() {
-										add("field " + s.Name.Name + "." + n.Name)
+										add("field "+s.Name.Name+"."+n.Name+" "+str(fld.Type), fld.Type)
 									}
 								}
 								if len(fld.Names) == 0 {
-									add("embedded " + s.Name.Name + "." + types(fld.Type))
+									add("embedded "+s.Name.Name+"."+str(fld.Type), fld.Type)
 								}
 							}
 						case *ast.InterfaceType:
+							add("type " + s.Name.Name + " interface")
 							for _, m := range tt.Methods.List {
 								for _, n := range m.Names {
-									add("method " + s.Name.Name + "." + n.Name)
+									add("method "+s.Name.Name+"."+n.Name+strings.TrimPrefix(str(m.Type), "func"), m.Type)
+								}
+								if len(m.Names) == 0 {
+									add("embedded "+s.Name.Name+"."+str(m.Type), m.Type)
 								}
 							}
+						default:
+							eq := " "
+							if s.Assign.IsValid() {
+								eq = " = "
+							}
+							add("type "+s.Name.Name+eq+str(s.Type), s.Type)
 						}
 					case *ast.ValueSpec:
 						kind := "var"
@@ -124,7 +177,12 @@ func publicAPI(t *testing.T) []string {
 							kind = "const"
 						}
 						for _, n := range s.Names {
-							if n.IsExported() {
+							if !n.IsExported() {
+								continue
+							}
+							if s.Type != nil {
+								add(kind+" "+n.Name+" "+str(s.Type), s.Type)
+							} else {
 								add(kind + " " + n.Name)
 							}
 						}
@@ -139,17 +197,4 @@ func publicAPI(t *testing.T) []string {
 	}
 	slices.Sort(lines)
 	return slices.Compact(lines)
-}
-
-// types names an embedded field's type.
-func types(e ast.Expr) string {
-	switch x := e.(type) {
-	case *ast.Ident:
-		return x.Name
-	case *ast.StarExpr:
-		return "*" + types(x.X)
-	case *ast.SelectorExpr:
-		return types(x.X) + "." + x.Sel.Name
-	}
-	return "?"
 }
