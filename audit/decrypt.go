@@ -197,8 +197,8 @@ const (
 	writeChunkSize = 1 << 20
 	writeChunks    = 4
 	// the size of write system calls
-	writeSyscallSize = 64 << 10
-	// decompressed data read ahead
+	writeSyscallSize = 128 << 10
+	// base64-decoded data read ahead (armored files)
 	readAheadChunk  = 256 << 10
 	readAheadChunks = 4
 )

@@ -41,6 +41,54 @@ func TestECBMatchesCryptoAES(t *testing.T) {
 	}
 }
 
+// TestCFBDecrypterMatchesBlockByBlock: the CFB decrypter, with each of
+// its multi-block paths (VAES, AES-NI, crypto/aes), decrypts as CFB block
+// by block with crypto/aes does, for every key size, stream lengths on and
+// off block boundaries and calls of every size.
+func TestCFBDecrypterMatchesBlockByBlock(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	for _, size := range []int{16, 24, 32} {
+		key := make([]byte, size)
+		rand.Read(key)
+		b, _ := aes.NewCipher(key)
+		paths := map[string]*cfbDecrypter{"crypto/aes": {b: b}}
+		if f := ecbFunc(key); f != nil {
+			paths["AES-NI"] = &cfbDecrypter{b: b, ecb: f}
+		}
+		if f := cfbFunc(key); f != nil {
+			paths["VAES"] = &cfbDecrypter{b: b, cfb: f}
+		}
+		for _, n := range []int{0, 1, 15, 16, 17, 31 * 16, 32 * 16, 33*16 + 5, 64*16 + 1, 100_003} {
+			ct := make([]byte, n)
+			rand.Read(ct)
+			want := make([]byte, n)
+			var iv, ks [16]byte
+			for i := 0; i < n; i += 16 {
+				b.Encrypt(ks[:], iv[:])
+				end := min(i+16, n)
+				subtle.XORBytes(want[i:end], ct[i:end], ks[:])
+				copy(iv[:], ct[i:end])
+			}
+			for name, proto := range paths {
+				d := *proto
+				got := make([]byte, n)
+				// Calls of whole blocks of random sizes, the rest last.
+				for off := 0; off < n; {
+					k := min(16*rng.IntN(80), n-off)
+					if k < n-off && k%16 != 0 || k == 0 {
+						k = n - off
+					}
+					d.decrypt(got[off:off+k], ct[off:off+k])
+					off += k
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("%s, key %d bytes, %d bytes: differs from CFB with crypto/aes", name, size, n)
+				}
+			}
+		}
+	}
+}
+
 // sealSEIPD makes the contents of a version 1 SEIPD packet (after the
 // version byte) for plaintext, with the MDC, by OpenPGP CFB without
 // resynchronisation, block by block with crypto/aes.

@@ -14,7 +14,36 @@ import (
 //go:noescape
 func ecbEncryptAsm(nr int, xk *byte, dst, src *byte, nblocks int)
 
-var hasAESNI = cpu.X86.HasAES
+// cfbXORVAES sets dst[i] = AES(src[i]) XOR x[i] for nblocks consecutive
+// 16-byte blocks, with the expanded key xk of nr rounds, 32 blocks at a
+// time with VAES on 512-bit registers (AVX-512).
+//
+//go:noescape
+func cfbXORVAES(nr int, xk *byte, dst, src, x *byte, nblocks int)
+
+var (
+	hasAESNI = cpu.X86.HasAES
+	hasVAES  = cpu.X86.HasAES && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VAES
+)
+
+// cfbFunc returns, for the CFB decrypter, a function that sets
+// dst[i] = AES(src[i]) XOR x[i] for the len(src)/16 blocks of src, or nil
+// without VAES and AVX-512: the decrypter then encrypts with ecbFunc and
+// XORs after.
+func cfbFunc(key []byte) func(dst, src, x []byte) {
+	if !hasVAES {
+		return nil
+	}
+	xk, nr := expandKey(key)
+	return func(dst, src, x []byte) {
+		n := len(src) / 16
+		if n == 0 {
+			return
+		}
+		_, _ = dst[n*16-1], x[n*16-1] // bounds checks before the assembly
+		cfbXORVAES(nr, &xk[0], &dst[0], &src[0], &x[0], n)
+	}
+}
 
 // ecbFunc returns a multi-block AES encryption under key (16, 24 or 32
 // bytes) for the CFB decrypter, or nil without AES-NI: the decrypter then

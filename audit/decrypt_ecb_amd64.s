@@ -93,3 +93,107 @@ round1:
 
 done:
 	RET
+
+// func cfbXORVAES(nr int, xk *byte, dst, src, x *byte, nblocks int)
+//
+// dst[i] = AES(src[i]) XOR x[i] for nblocks 16-byte blocks: CFB
+// decryption, with src the previous ciphertext blocks and x the current
+// ones. 32 blocks at a time in eight 512-bit registers with VAES
+// (AVX-512), the rest one block at a time.
+TEXT ·cfbXORVAES(SB), NOSPLIT, $0-48
+	MOVQ nr+0(FP), CX
+	MOVQ xk+8(FP), AX
+	MOVQ dst+16(FP), DI
+	MOVQ src+24(FP), SI
+	MOVQ x+32(FP), R9
+	MOVQ nblocks+40(FP), DX
+
+loop32:
+	CMPQ            DX, $32
+	JB              tail
+	VBROADCASTI32X4 (AX), Z8
+	VPXORD          0(SI), Z8, Z0
+	VPXORD          64(SI), Z8, Z1
+	VPXORD          128(SI), Z8, Z2
+	VPXORD          192(SI), Z8, Z3
+	VPXORD          256(SI), Z8, Z4
+	VPXORD          320(SI), Z8, Z5
+	VPXORD          384(SI), Z8, Z6
+	VPXORD          448(SI), Z8, Z7
+	LEAQ            16(AX), BX
+	MOVQ            CX, R8
+	DECQ            R8
+
+round32:
+	VBROADCASTI32X4 (BX), Z8
+	VAESENC         Z8, Z0, Z0
+	VAESENC         Z8, Z1, Z1
+	VAESENC         Z8, Z2, Z2
+	VAESENC         Z8, Z3, Z3
+	VAESENC         Z8, Z4, Z4
+	VAESENC         Z8, Z5, Z5
+	VAESENC         Z8, Z6, Z6
+	VAESENC         Z8, Z7, Z7
+	ADDQ            $16, BX
+	DECQ            R8
+	JNZ             round32
+	VBROADCASTI32X4 (BX), Z8
+	VAESENCLAST     Z8, Z0, Z0
+	VAESENCLAST     Z8, Z1, Z1
+	VAESENCLAST     Z8, Z2, Z2
+	VAESENCLAST     Z8, Z3, Z3
+	VAESENCLAST     Z8, Z4, Z4
+	VAESENCLAST     Z8, Z5, Z5
+	VAESENCLAST     Z8, Z6, Z6
+	VAESENCLAST     Z8, Z7, Z7
+	VPXORD          0(R9), Z0, Z0
+	VPXORD          64(R9), Z1, Z1
+	VPXORD          128(R9), Z2, Z2
+	VPXORD          192(R9), Z3, Z3
+	VPXORD          256(R9), Z4, Z4
+	VPXORD          320(R9), Z5, Z5
+	VPXORD          384(R9), Z6, Z6
+	VPXORD          448(R9), Z7, Z7
+	VMOVDQU64       Z0, 0(DI)
+	VMOVDQU64       Z1, 64(DI)
+	VMOVDQU64       Z2, 128(DI)
+	VMOVDQU64       Z3, 192(DI)
+	VMOVDQU64       Z4, 256(DI)
+	VMOVDQU64       Z5, 320(DI)
+	VMOVDQU64       Z6, 384(DI)
+	VMOVDQU64       Z7, 448(DI)
+	ADDQ            $512, SI
+	ADDQ            $512, DI
+	ADDQ            $512, R9
+	SUBQ            $32, DX
+	JMP             loop32
+
+tail:
+	TESTQ   DX, DX
+	JZ      vdone
+	VMOVDQU (SI), X0
+	VMOVDQU (AX), X8
+	VPXOR   X8, X0, X0
+	LEAQ    16(AX), BX
+	MOVQ    CX, R8
+	DECQ    R8
+
+round1v:
+	VMOVDQU     (BX), X8
+	VAESENC     X8, X0, X0
+	ADDQ        $16, BX
+	DECQ        R8
+	JNZ         round1v
+	VMOVDQU     (BX), X8
+	VAESENCLAST X8, X0, X0
+	VPXOR       (R9), X0, X0
+	VMOVDQU     X0, (DI)
+	ADDQ        $16, SI
+	ADDQ        $16, DI
+	ADDQ        $16, R9
+	DECQ        DX
+	JMP         tail
+
+vdone:
+	VZEROUPPER
+	RET

@@ -73,17 +73,13 @@ func openSEIPD(r io.Reader, keys openpgp.KeyRing, prompt openpgp.PromptFunction,
 		plain, m.finish = rc, rc.Close // go-crypto's Close reads to the end and checks the MDC
 	}
 	body, lb, err := literalBody(plain, cfg)
-	// The decompressing goroutine reads plain: it must be gone before
-	// finish reads the rest of plain, or stop releases it. finish first
-	// decompresses the rest of the compressed packet (after the literal
-	// data: a signature, then the end of the compressed stream, with
-	// ZLIB's Adler-32), so that a damaged or short compressed stream is
-	// an error even when the literal data ended well.
-	stopPlain, finishPlain := m.stop, m.finish
-	m.stop = func() { lb.stop(); stopPlain() }
+	// finish first decompresses the rest of the compressed packet (after
+	// the literal data: a signature, then the end of the compressed
+	// stream, with ZLIB's Adler-32), so that a damaged or short compressed
+	// stream is an error even when the literal data ended well.
+	finishPlain := m.finish
 	m.finish = func() error {
 		derr := lb.drain()
-		lb.stop()
 		if err := finishPlain(); err != nil || derr == nil {
 			return err // a failed integrity check is reported as such
 		}
@@ -178,10 +174,9 @@ func sessionKey(eks []*packet.EncryptedKey, keys openpgp.KeyRing, prompt openpgp
 // openpgp.ReadMessage does: compressed packets are opened (within
 // cfg's decompression limit), signature packets passed over (Decrypt
 // does not check signatures). The outermost packet, when compressed, is
-// decompressed by decompress (klauspost/compress for ZIP and ZLIB) on a
-// goroutine of its own; lb stops it, or drains it once the literal data
-// ended. Packets inside it are parsed by go-crypto, as are packets nested
-// deeper.
+// decompressed by decompress (klauspost/compress for ZIP and ZLIB), on
+// the reader's goroutine; lb drains it once the literal data ended.
+// Packets inside it are parsed by go-crypto, as are packets nested deeper.
 func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, lb *literalDecompression, err error) {
 	lb = &literalDecompression{}
 	h, err := readPacketHeader(plain)
@@ -190,16 +185,15 @@ func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, lb *liter
 	}
 	var src io.Reader
 	if h.tag == packetTagCompressed {
-		r, check, err := decompress(h.body(plain))
+		r, err := decompress(h.body(plain))
 		if err != nil {
 			return nil, lb, err
 		}
 		if limit := cfg.DecompressedMessageSizeLimit(); limit != nil {
 			r = &packet.LimitReader{R: r, N: *limit}
 		}
-		lb.ra = newReadAhead(r, readAheadChunk, readAheadChunks)
-		lb.r = check(lb.ra)
-		src = lb.r
+		lb.r = r
+		src = r
 	} else {
 		// go-crypto parses this packet too: give it back its header.
 		src = io.MultiReader(bytes.NewReader(h.raw[:h.rawLen]), plain)
@@ -212,10 +206,9 @@ func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, lb *liter
 		}
 		switch p := p.(type) {
 		case *packet.Compressed:
-			var r io.Reader = p.LimitedBodyReader(cfg.DecompressedMessageSizeLimit())
-			if lb.ra == nil {
-				lb.ra = newReadAhead(r, readAheadChunk, readAheadChunks)
-				r, lb.r = lb.ra, lb.ra
+			r := p.LimitedBodyReader(cfg.DecompressedMessageSizeLimit())
+			if lb.r == nil {
+				lb.r = r
 			}
 			if err := packets.Push(r); err != nil {
 				return nil, lb, err
@@ -229,24 +222,16 @@ func literalBody(plain io.Reader, cfg *packet.Config) (body io.Reader, lb *liter
 // literalDecompression is the outermost decompressed packet around the
 // literal data, if any.
 type literalDecompression struct {
-	ra *readAhead // decompressing; nil when the literal data is not compressed
-	r  io.Reader  // the decompressed data, read from ra (with ZLIB's check)
+	r io.Reader // the decompressed data; nil when the literal data is not compressed
 }
 
 // drain decompresses the rest of the compressed packet, to its end, and
 // returns the decompressor's error: a damaged or short stream, a wrong
 // Adler-32.
 func (l *literalDecompression) drain() error {
-	if l.ra == nil {
+	if l.r == nil {
 		return nil
 	}
 	_, err := io.Copy(io.Discard, l.r)
 	return err
-}
-
-// stop ends the decompressing goroutine; safe to call twice.
-func (l *literalDecompression) stop() {
-	if l.ra != nil {
-		l.ra.stop()
-	}
 }

@@ -34,8 +34,11 @@ func newAsyncWriter(w io.Writer, size, n int) *asyncWriter {
 func (a *asyncWriter) loop() {
 	defer close(a.done)
 	for b := range a.full {
-		// In writes of 64 KiB: on Linux larger ones cost the kernel more
-		// (up to four times the system time per byte, measured on ext4).
+		// In writes of 128 KiB. Measured writing 512 MiB to a new file on
+		// ext4 (Linux 6.18, in a VM): 0.09 s of system time in writes of
+		// 128 or 256 KiB, 0.11 s in 64 KiB, 0.13 s in 32 KiB, 0.3 s in
+		// 8 KiB (gpg's size); in 1 MiB writes 0.08 s or, in some runs,
+		// 0.4 s.
 		for p := b; len(p) > 0 && a.error() == nil; {
 			k := min(len(p), writeSyscallSize)
 			if _, err := a.w.Write(p[:k]); err != nil {
