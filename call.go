@@ -2,7 +2,7 @@ package workspace
 
 import "slices"
 
-// API names, used in Call, errors, statistics, retry policies and quota
+// API names, used in call descriptions, errors, statistics, retry policies and quota
 // rules.
 const (
 	APIGroupsMigration = "groupsmigration"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -136,7 +137,11 @@ func NewClient(ctx context.Context, opts ...Option) (*Client, error) {
 	if sleep == nil {
 		sleep = retry.SleepContext
 	}
-	c.settings = &core.Settings{BaseURL: c.baseURL, AllowsCredentials: c.allow, Logger: c.logger, Sleep: sleep}
+	rnd := c.retryOpt.Rand
+	if rnd == nil {
+		rnd = rand.Float64
+	}
+	c.settings = &core.Settings{BaseURL: c.baseURL, AllowsCredentials: c.allow, Logger: c.logger, Sleep: sleep, Rand: rnd}
 	return c, nil
 }
 
@@ -299,6 +304,7 @@ func (c *Client) baseURL(api string) string {
 }
 
 func init() {
+	core.CheckResponse = checkResponse
 	core.Register(func(client any) *core.Settings {
 		return client.(*Client).settings
 	})

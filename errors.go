@@ -202,10 +202,11 @@ func newError(api, method string, d retry.Decision, resp *http.Response, attempt
 	return e
 }
 
-// CheckResponse returns nil for a response below 400 and an *Error for one
-// above, reading (and replacing) its body. Hand-written API code calls it
-// on responses that did not come through a Client's transport.
-func CheckResponse(api, method string, resp *http.Response) error {
+// checkResponse returns nil for a response below 400 and an *Error for one
+// above, reading (and replacing) its body. API packages call it (through
+// core.CheckResponse) on responses that did not come through a Client's
+// error layer.
+func checkResponse(api, method string, resp *http.Response) error {
 	if resp.StatusCode < 400 {
 		return nil
 	}

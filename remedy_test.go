@@ -222,7 +222,7 @@ func TestNotAuthorizedIsPermission(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(tt.body))}
-			err := workspace.CheckResponse(tt.api, "m", resp)
+			err := core.CheckResponse(tt.api, "m", resp)
 			if got := errors.Is(err, workspace.ErrPermissionDenied); got != tt.perm {
 				t.Errorf("errors.Is(ErrPermissionDenied) = %v, want %v: %v", got, tt.perm, err)
 			}

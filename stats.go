@@ -67,7 +67,8 @@ func (s *stats) observe(ev retry.Event) {
 }
 
 // Stats returns a snapshot of per-API counters, keyed by API name ("" for
-// requests that carried no Call). APIs with no traffic are left out.
+// requests that no API package described, such as those sent through
+// HTTPClient). APIs with no traffic are left out.
 func (c *Client) Stats() map[string]APIStats {
 	out := make(map[string]APIStats)
 	for api, k := range c.stats.apis {

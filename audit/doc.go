@@ -90,7 +90,7 @@
 // monitor.create, monitor.list, monitor.delete, publickey.create,
 // export.create, export.get, export.list, export.delete, export.download)
 // with the domain and the user concerned, so the default rules apply: 100
-// export requests and 1,500 monitor requests per domain per day (counted
+// export requests and 1,000 monitor requests per domain per day (counted
 // before sending; the day ends at midnight Pacific) and 1 request a second
 // per user. The retry layer retries 503 answers with exponential backoff
 // (5 s, 10 s, …) and never re-sends a POST after an ambiguous failure.

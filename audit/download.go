@@ -82,9 +82,9 @@ func fileName(x *Export, index int) string {
 // it does not. Files already on disk are skipped unless Overwrite is set.
 //
 // The Authorization header is sent only to hosts the core client allows
-// credentials for (workspace.Client.AllowsCredentials: Google's API host,
-// or the configured endpoint); a file on any other host is fetched
-// without credentials through opts.HTTPClient, and a redirect that leaves
+// credentials for (Google's API hosts, or only the WithEndpoint host); a
+// file on any other host is fetched without credentials through
+// opts.HTTPClient, and a redirect that leaves
 // the API host drops the header.
 //
 // Files are named export-USER-REQUESTID-N.mbox.gpg. An EXPIRED export, or
@@ -252,7 +252,7 @@ func (s *ExportsService) fetch(ctx context.Context, x *Export, index int, u *url
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 { // a client without the core's error layer
-		err := workspace.CheckResponse(workspace.APIAudit, "export.download", resp)
+		err := core.CheckResponse(workspace.APIAudit, "export.download", resp)
 		var we *workspace.Error
 		if errors.As(err, &we) && we.StatusCode == http.StatusGone {
 			return &ExpiredError{RequestID: x.RequestID, User: x.User, Expires: x.Expires}

@@ -92,7 +92,7 @@ func apiEnv(t *testing.T, api *httptest.Server) *Client {
 
 // apiEnvSleep is apiEnv with sleep as the client's retry Sleep, which
 // Download's pauses go through.
-func apiEnvSleep(t *testing.T, api *httptest.Server, sleep retry.Sleeper) *Client {
+func apiEnvSleep(t *testing.T, api *httptest.Server, sleep func(ctx context.Context, d time.Duration) error) *Client {
 	core, err := workspace.NewClient(t.Context(), workspace.WithEndpoint(api.URL),
 		workspace.WithTokenSource(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "secret-token", Expiry: time.Now().Add(time.Hour)})),
 		workspace.WithRetry(func(o *retry.Options) { fastRetry(o); o.Sleep = sleep }), workspace.WithQuota(quota.Unlimited()))

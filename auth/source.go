@@ -69,7 +69,7 @@ func (e *TokenError) Unwrap() error { return e.Err }
 // lets tests control expiry fully.
 //
 // This is the job oauth2.ReuseTokenSourceWithExpiry does, plus
-// invalidation, an injectable clock, and waiting that honours ctx.
+// invalidation and waiting that honours ctx.
 //
 // It is safe for concurrent use.
 type Source struct {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	mrand "math/rand/v2"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -345,8 +344,8 @@ func (g *Client) Batch(ctx context.Context, user string, calls []*BatchCall, opt
 			}
 		}
 		if len(next) > 0 {
-			wait = max(wait, expBackoff(o.policy, round))
 			settings := core.Of(g.core)
+			wait = max(wait, expBackoff(o.policy, round, settings.Rand))
 			if l := settings.Logger; wait > time.Second && l != nil {
 				l.LogAttrs(ctx, slog.LevelInfo, "gmail: batch calls wait for their retry",
 					slog.String("user", user), slog.Int("calls", len(next)), slog.Int("round", round+1),
@@ -385,7 +384,7 @@ func (c *BatchCall) reads() bool {
 
 // expBackoff returns the wait of p before retry n+1:
 // Initial·Multiplierⁿ capped at Max, with p's jitter (±20 % by default).
-func expBackoff(p retry.Policy, n int) time.Duration {
+func expBackoff(p retry.Policy, n int, rnd func() float64) time.Duration {
 	d := float64(p.Initial)
 	for range n {
 		d *= max(p.Multiplier, 1)
@@ -394,7 +393,7 @@ func expBackoff(p retry.Policy, n int) time.Duration {
 			break
 		}
 	}
-	return time.Duration(d * (1 - p.Jitter + 2*p.Jitter*mrand.Float64()))
+	return time.Duration(d * (1 - p.Jitter + 2*p.Jitter*rnd()))
 }
 
 // partOutcome is what became of one call in one batch.
@@ -761,7 +760,7 @@ func decodePart(c *BatchCall, data []byte) partOutcome {
 		return partOutcome{}
 	}
 	d := retry.Classify(workspace.APIGmail, resp, nil)
-	err = workspace.CheckResponse(workspace.APIGmail, c.Method, resp)
+	err = core.CheckResponse(workspace.APIGmail, c.Method, resp)
 	var we *workspace.Error
 	if errors.As(err, &we) {
 		we.Attempts = c.Attempts

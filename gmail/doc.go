@@ -116,7 +116,7 @@
 // HTTP batches (Client.Batch, POST /batch/gmail/v1) hold 50 calls by
 // default, at most 100. Each call is charged to the limiter on its own,
 // with its method's cost, before its batch is sent; the batch request
-// itself carries a workspace.Call with no API, which the quota layer does
+// itself is described to the core with no API, which the quota layer does
 // not charge, so nothing is counted twice. A batch in flight holds one of
 // the user's concurrency slots (it is one HTTP request; the parts' charge
 // only passes through a slot).

@@ -66,7 +66,7 @@ func (r *UploadRetry) policy(op string) (retry.Policy, error) {
 //     every byte already. 404 means the session is gone: the upload
 //     starts over if the last byte was never sent.
 //
-// Every request carries a workspace.Call with no API, which the quota
+// Every request is described to the core with no API, which the quota
 // layer does not charge, and the send-once mark, so the core's transport
 // does not retry it: the upload is charged once, up front, and this is
 // its only retry loop.
@@ -226,8 +226,8 @@ func (u *upload) run(ctx context.Context, report *quota.Outcome) (*gmailapi.Mess
 			}
 			return nil, u.unknownIf(lastSent, a.err)
 		}
-		wait := max(a.retryAfter, expBackoff(u.o, fails-1))
 		settings := core.Of(u.g.core)
+		wait := max(a.retryAfter, expBackoff(u.o, fails-1, settings.Rand))
 		if l := settings.Logger; l.Enabled(ctx, slog.LevelInfo) {
 			l.LogAttrs(ctx, slog.LevelInfo, "gmail: upload retrying",
 				slog.String("method", u.method), slog.String("user", u.user),

@@ -1,6 +1,7 @@
 package gmail
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ func TestExpBackoff(t *testing.T) {
 	for n, base := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
 		16 * time.Second, 32 * time.Second, 32 * time.Second} {
 		for range 20 {
-			d := expBackoff(p, n)
+			d := expBackoff(p, n, rand.Float64)
 			lo := time.Duration(float64(base) * (1 - p.Jitter))
 			hi := time.Duration(float64(base) * (1 + p.Jitter))
 			if d < lo || d > hi {
@@ -63,7 +64,7 @@ func TestExpBackoff(t *testing.T) {
 		}
 	}
 	p.Jitter = 0
-	if d := expBackoff(p, 2); d != 4*time.Second {
+	if d := expBackoff(p, 2, rand.Float64); d != 4*time.Second {
 		t.Errorf("no jitter: %v, want 4s", d)
 	}
 }

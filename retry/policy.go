@@ -26,7 +26,7 @@ type Policy struct {
 	// "try again in 6 hours" never hangs a program.
 	MaxRetryAfter time.Duration
 	// RetryAmbiguous repeats this API's calls that change something
-	// (OnProof in Methods) also after failures that do not prove the
+	// (OnProof in Table) also after failures that do not prove the
 	// server did nothing (500, 502, 504, a connection lost after the
 	// request was sent), as AllowAmbiguousRepeats does for one call. Such
 	// a repeat can apply the change twice. Safe calls are always repeated;

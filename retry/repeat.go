@@ -44,10 +44,10 @@ func (r Repeat) String() string {
 	return "unknown"
 }
 
-// MethodRule is one row of the repeat table ([Table]).
-type MethodRule struct {
-	API    string // API name, as in a Call ("" for a request of no API)
-	Method string // method name, as in a Call
+// methodRule is one row of the repeat table ([Table]).
+type methodRule struct {
+	API    string // API name, as the request's Describe gives it ("" for a request of no API)
+	Method string // method name, as Describe gives it
 	Repeat Repeat
 	Note   string // why, when it is not plain from the method
 }
@@ -56,7 +56,7 @@ type MethodRule struct {
 // API and method name (the Call an API package attaches to each request).
 // It is the one place the rule lives; the package documentation prints
 // it. Methods not listed follow [RuleFor]'s fallback.
-var methods = []MethodRule{
+var methods = []methodRule{
 	// Groups Migration.
 	{"groupsmigration", "archive.insert", OnProof, "stores a copy per request; the migration engine sends once and keeps its own policy"},
 

@@ -60,7 +60,9 @@ func (c *Contact) Answered() bool { return c.answered.Load() }
 
 // Report tells the caller of a Transport how a request went: attach one
 // to the request's context with [WithReport] and read it after RoundTrip
-// returns. The core client uses it to word its errors.
+// returns: a program that wraps its own client in a Transport learns from
+// it whether a failed write may have taken effect (OutcomeUnknown) and why
+// retrying stopped (GiveUp).
 type Report struct {
 	Repeat   Repeat   // the rule the request was sent under
 	Attempts int      // attempts made
@@ -70,7 +72,7 @@ type Report struct {
 	// attempt ended in a failure that does not prove the server did
 	// nothing (500, 502, 504, a connection lost after the request was
 	// sent): the call may have taken effect. It is not set for requests
-	// whose attempts the MaxAttempts hook capped (their caller retries).
+	// whose attempts the MaxAttempts field capped (their caller retries).
 	OutcomeUnknown bool
 	// Twice is set when two or more attempts may have taken effect: the
 	// call was repeated after such a failure because the caller allowed it
@@ -505,7 +507,3 @@ func jitter(d time.Duration, f float64, rnd func() float64) time.Duration {
 	delta := f * float64(d)
 	return time.Duration(float64(d) - delta + r()*2*delta)
 }
-
-// Sleeper is the signature of Options.Sleep, handy for tests that record
-// waits instead of sleeping.
-type Sleeper = func(ctx context.Context, d time.Duration) error

@@ -80,8 +80,8 @@ type config struct {
 	mxWait        time.Duration
 	logo          []byte
 	resolver      settings.Resolver
-	sleep         retry.Sleeper // the demo's: skips the MX waits
-	profileFromSS bool          // also create a Cloud Identity profile from the SSO settings
+	sleep         func(ctx context.Context, d time.Duration) error // the demo's: skips the MX waits
+	profileFromSS bool                                             // also create a Cloud Identity profile from the SSO settings
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -9,6 +9,7 @@ package core
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 )
 
@@ -60,6 +61,9 @@ type Settings struct {
 	// client was given one (tests), else real time. Every wait an API
 	// package makes between polls or attempts goes through it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Rand returns a number in [0, 1) for jitter: retry.Options.Rand when
+	// the client was given one (tests), else math/rand/v2.
+	Rand func() float64
 }
 
 var of func(client any) *Settings
@@ -98,3 +102,9 @@ func SleepFrom(ctx context.Context) func(ctx context.Context, d time.Duration) e
 	s, _ := ctx.Value(sleepKey{}).(func(ctx context.Context, d time.Duration) error)
 	return s
 }
+
+// CheckResponse returns nil for a response below 400 and a
+// *workspace.Error for one above, reading (and replacing) its body; for
+// responses that did not come through a client's error layer (the parts
+// of a Gmail batch, an export file download). Package workspace sets it.
+var CheckResponse func(api, method string, resp *http.Response) error

@@ -40,7 +40,7 @@ const (
 // Sleep, when set, replaces the real waits of the retry layer in every
 // client an example builds with ClientOptions. Only tests set it, to
 // record the waits instead of sleeping; programs leave it nil.
-var Sleep retry.Sleeper
+var Sleep func(ctx context.Context, d time.Duration) error
 
 // ConnectTimeout bounds how long the examples wait for a connection to be
 // made: a host that drops packets (a wrong address behind a firewall)
