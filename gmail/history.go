@@ -26,8 +26,8 @@ const (
 // All return. Nil means every type, 100 a page.
 type HistoryListOptions struct {
 	// ListOptions pages the list: PageSize is sent as maxResults (Gmail's
-	// default 100; 1 to 500, another value is refused before any
-	// request).
+	// default 100; Gmail returns at most 500 a page, whatever is asked; a
+	// negative size is refused before any request).
 	workspace.ListOptions
 	// Types keeps only these record types (MessageAdded, ...).
 	Types []string

@@ -21,8 +21,8 @@ type MessagesService struct{ g *Client }
 // return. Nil means every message (spam and trash excluded), 100 a page.
 type MessageListOptions struct {
 	// ListOptions pages the list: PageSize is sent as maxResults (Gmail's
-	// default 100; 1 to 500, another value is refused before any
-	// request).
+	// default 100; Gmail returns at most 500 a page, whatever is asked; a
+	// negative size is refused before any request).
 	workspace.ListOptions
 	// Query is a Gmail search query ("from:a@example.com newer_than:7d").
 	Query string
@@ -35,16 +35,20 @@ type MessageListOptions struct {
 	Fields string
 }
 
-// maxPageSize is the largest maxResults messages.list, threads.list and
-// history.list accept (the discovery document's description).
+// maxPageSize is the most messages.list, threads.list and history.list
+// return a page (the discovery document's description); the syncs ask for
+// it.
 const maxPageSize = 500
 
-// checkPage refuses, before any request, a page size outside the range
-// Gmail documents for its lists (0 means Gmail's default).
+// checkPage refuses, before any request, a negative page size (0 means
+// Gmail's default). A size above 500, the most messages.list,
+// threads.list and history.list return a page (the discovery document's
+// description), is sent as it is: the schema sets no maximum and Gmail
+// answers with 500.
 func checkPage(op string, lo workspace.ListOptions) error {
-	if lo.PageSize < 0 || lo.PageSize > maxPageSize {
+	if lo.PageSize < 0 {
 		return &workspace.InputError{Op: op, Field: "PageSize",
-			Reason: fmt.Sprintf("%d is not between 1 and %d (0 means Gmail's default, 100)", lo.PageSize, maxPageSize)}
+			Reason: fmt.Sprintf("%d is negative (0 means Gmail's default, 100)", lo.PageSize)}
 	}
 	return nil
 }

@@ -74,12 +74,13 @@ func TestFullSyncRepeatedPageToken(t *testing.T) {
 	}
 }
 
-// A page size outside the range Gmail documents (1 to 500; 0 for its
-// default) is refused before any request, by List and by All.
+// A negative page size is refused before any request, by List and by
+// All. One above 500 is not: Gmail's schema sets no maximum and it answers
+// with at most 500 (TestPageSizeAbove500Sent).
 func TestPageSizeRefusedBeforeAnyRequest(t *testing.T) {
 	_, g, pc, user := countedEnv(t)
 	ctx := t.Context()
-	for _, size := range []int64{-1, 501} {
+	for _, size := range []int64{-1} {
 		lo := workspace.ListOptions{PageSize: size}
 		var errs []error
 		_, err := g.Messages.List(ctx, user, &gmail.MessageListOptions{ListOptions: lo})
@@ -128,5 +129,24 @@ func TestAllIgnoresPageToken(t *testing.T) {
 	}
 	if n, err := drain(g.Threads.All(ctx, user, &gmail.ThreadListOptions{ListOptions: lo})); err != nil || n != 5 {
 		t.Errorf("Threads.All with a PageToken: %d threads, %v; want all 5", n, err)
+	}
+}
+
+// A page size above 500 is sent as it is (Gmail's schema sets no maximum
+// for maxResults) and the answer holds what Gmail gives, at most 500.
+func TestPageSizeAbove500Sent(t *testing.T) {
+	srv, g, pc, user := countedEnv(t)
+	for i := range 501 {
+		srv.AddGmailMessage(user, mail(i), "INBOX")
+	}
+	page, err := g.Messages.List(t.Context(), user, &gmail.MessageListOptions{ListOptions: workspace.ListOptions{PageSize: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Messages) != 500 || page.NextPageToken == "" {
+		t.Errorf("got %d messages, next %q; want Gmail's 500 and a next page", len(page.Messages), page.NextPageToken)
+	}
+	if n := pc.count(""); n == 0 {
+		t.Error("no request sent")
 	}
 }

@@ -18,8 +18,8 @@ type ThreadsService struct{ g *Client }
 // return. Nil means every thread (spam and trash excluded), 100 a page.
 type ThreadListOptions struct {
 	// ListOptions pages the list: PageSize is sent as maxResults (Gmail's
-	// default 100; 1 to 500, another value is refused before any
-	// request).
+	// default 100; Gmail returns at most 500 a page, whatever is asked; a
+	// negative size is refused before any request).
 	workspace.ListOptions
 	// Query is a Gmail search query ("from:a@example.com newer_than:7d"):
 	// threads with a message that matches it are listed.
