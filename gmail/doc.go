@@ -34,8 +34,8 @@
 //
 // Lists page as in every package of the module: Messages.List,
 // Threads.List and History.List take options that embed
-// workspace.ListOptions (PageSize, sent as maxResults: 1 to 500, 0 for
-// Gmail's 100; PageToken) and add the list's filters, and All iterates
+// workspace.ListOptions (PageSize, sent as maxResults: Gmail gives at most
+// 500 a page, 100 for 0; PageToken) and add the list's filters, and All iterates
 // from the first page to the last. List returns Google's generated list
 // response, which carries more than a page (a size estimate, the
 // mailbox's history id) and NextPageToken. The messages, threads, labels
