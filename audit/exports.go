@@ -17,6 +17,7 @@ import (
 	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/gdata"
 	"github.com/gwsadmin/workspace/internal/pager"
+	"github.com/gwsadmin/workspace/internal/poll"
 )
 
 // PackageContent says what an export holds.
@@ -284,19 +285,34 @@ func (s *ExportsService) All(ctx context.Context, opts *ExportListOptions) iter.
 
 // DeleteOptions tune Delete. Nil means defaults.
 type DeleteOptions struct {
-	// Initial is the first pause while the request is MARKED_DELETE
-	// (default 30 s); pauses double up to Max (default 1 h). Google's
-	// cleanup job finishes within a day; ctx bounds the whole wait.
-	Initial, Max time.Duration
+	// WaitOptions set the pauses while the request is MARKED_DELETE, as
+	// for Wait: the first (Interval) defaults to 30 s, and pauses grow by
+	// half up to MaxInterval (default 1 h). Google's cleanup job finishes
+	// within a day; the default Timeout, 0, waits for as long as ctx
+	// allows.
+	workspace.WaitOptions
 	// NoWait returns after the first accepted delete, whatever the status.
 	NoWait bool
 }
 
+// Default pauses of Delete and Wait.
+const (
+	deleteInterval    = 30 * time.Second
+	deleteMaxInterval = time.Hour
+	waitInterval      = 30 * time.Second
+	waitMaxInterval   = 30 * time.Minute
+)
+
 // Delete deletes export requestID of user and its files. Only COMPLETED
 // and MARKED_DELETE requests can be deleted. While the request is
 // MARKED_DELETE, Delete sends the delete again with growing pauses, as
-// Google asks, until the status is DELETED or ctx ends. It returns the
-// last state seen.
+// Google asks, until the status is DELETED. It waits as Wait does (the
+// same pauses, timeout, ctx and error rules, opts.WaitOptions being
+// Delete's): a negative duration is a *workspace.InputError before any
+// request; a delete or read that fails with a temporary error is tried
+// again at the next pause; when opts.Timeout passes, Delete returns the
+// last state it read and an error matching context.DeadlineExceeded; when
+// ctx ends, the last state and ctx.Err(). It returns the last state seen.
 //
 // API: https://developers.google.com/workspace/admin/email-audit/reference/export
 func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opts *DeleteOptions) (*Export, error) {
@@ -308,46 +324,80 @@ func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opt
 	if err := checkID(op, requestID); err != nil {
 		return nil, err
 	}
-	o := DeleteOptions{Initial: 30 * time.Second, Max: time.Hour}
+	var o DeleteOptions
 	if opts != nil {
-		if opts.Initial > 0 {
-			o.Initial = opts.Initial
-		}
-		if opts.Max > 0 {
-			o.Max = opts.Max
-		}
-		o.NoWait = opts.NoWait
+		o = *opts
+	}
+	po, err := waitOptions(op, o.WaitOptions, deleteInterval, deleteMaxInterval)
+	if err != nil {
+		return nil, err
 	}
 	target := s.a.feedURL("mail", "export", s.a.domain, u, requestID)
-	pause := o.Initial
 	accepted := false
-	for {
-		err := s.a.del(ctx, "export.delete", u, target)
-		switch {
-		case err == nil:
-			accepted = true
-		case accepted && errors.Is(err, workspace.ErrNotFound):
-			// Deleted between two attempts.
-		default:
-			return nil, err
-		}
-		x, err := s.Get(ctx, u, requestID)
-		if err != nil {
-			if accepted && errors.Is(err, workspace.ErrNotFound) {
-				return &Export{RequestID: requestID, User: u, Status: StatusDeleted}, nil
+	return poll.Wait(ctx, &poll.Poller[*Export]{
+		Options: po,
+		Sleep:   core.Of(s.a.core).Sleep,
+		Now:     s.a.now,
+		Poll: func(ctx context.Context) (*Export, error) {
+			err := s.a.del(ctx, "export.delete", u, target)
+			switch {
+			case err == nil:
+				accepted = true
+			case accepted && errors.Is(err, workspace.ErrNotFound):
+				// Deleted between two attempts.
+			default:
+				return nil, err
 			}
-			return nil, err
-		}
-		if x.Status == StatusDeleted || o.NoWait {
+			x, err := s.Get(ctx, u, requestID)
+			if err != nil {
+				if accepted && errors.Is(err, workspace.ErrNotFound) {
+					return &Export{RequestID: requestID, User: u, Status: StatusDeleted}, nil
+				}
+				return nil, err
+			}
 			return x, nil
-		}
-		s.a.logWait(ctx, "audit: export being deleted; deleting again after a pause", pause,
-			slog.String("request", requestID), slog.String("user", u), slog.String("status", string(x.Status)))
-		if err := core.Of(s.a.core).Sleep(ctx, pause); err != nil {
-			return x, err
-		}
-		pause = min(pause*2, o.Max)
+		},
+		Done:      func(x *Export) (bool, error) { return x.Status == StatusDeleted || o.NoWait, nil },
+		Temporary: temporary,
+		Waiting: func(ctx context.Context, d time.Duration, x *Export, err error) {
+			status := "none read"
+			if x != nil {
+				status = string(x.Status)
+			}
+			msg := "audit: export being deleted; deleting again after a pause"
+			if err != nil {
+				msg = "audit: deleting the export failed for now; trying again after a pause"
+			}
+			s.a.logWait(ctx, msg, d, slog.String("request", requestID), slog.String("user", u), slog.String("status", status))
+		},
+		TimedOut: func(t poll.Timeout[*Export]) string {
+			return timeoutMessage("deleting", requestID, u, t)
+		},
+	})
+}
+
+// waitOptions refuses a negative duration of w and applies the defaults.
+func waitOptions(op string, w workspace.WaitOptions, interval, maxInterval time.Duration) (poll.Options, error) {
+	o := poll.Options{Interval: w.Interval, MaxInterval: w.MaxInterval, Timeout: w.Timeout}
+	if f := o.Negative(); f != "" {
+		return o, &workspace.InputError{Op: op, Field: f, Reason: "must not be negative (0 for the default)"}
 	}
+	return o.WithDefaults(interval, maxInterval), nil
+}
+
+// timeoutMessage says what a wait (for, "waiting" or "deleting") left
+// pending when its timeout passed.
+func timeoutMessage(what, requestID, user string, t poll.Timeout[*Export]) string {
+	msg := fmt.Sprintf("audit: %s export %s of %s: ", what, requestID, user)
+	switch {
+	case !t.Read:
+		return msg + fmt.Sprintf("no state read in %v (%d polls); the last poll failed: %v", t.After, t.Polls, t.Err)
+	case t.Err != nil:
+		msg += fmt.Sprintf("still %s when last read; after %v (%d polls) the last poll failed: %v", t.Last.Status, t.After, t.Polls, t.Err)
+	default:
+		msg += fmt.Sprintf("still %s after %v (%d polls)", t.Last.Status, t.After, t.Polls)
+	}
+	return msg
 }
 
 // WaitOptions tune Wait. Nil means defaults.
@@ -364,102 +414,80 @@ type WaitOptions struct {
 
 // Wait polls export requestID of user until it leaves PENDING, or until
 // ctx ends or opts.Timeout passes. It starts from the request id alone,
-// so a program that restarts can resume waiting. Polls that fail with a
-// temporary error (throttling, a server or network failure) are tried
-// again at the next pause; other errors end the wait.
+// so a program that restarts can resume waiting.
+//
+// Pauses start at opts.Interval and grow by half up to opts.MaxInterval
+// (an Interval above MaxInterval raises MaxInterval to it); a negative
+// duration is a *workspace.InputError, before any request. Every pause
+// goes through the client's sleep (workspace.WithRetry's
+// retry.Options.Sleep, real time by default), and the timeout counts the
+// larger of the pauses slept and the time passed. When the next pause
+// would pass the timeout, it is cut to end there and one last poll is
+// made.
 //
 // A COMPLETED export is returned with a nil error. EXPIRED gives an
 // *ExpiredError (errors.Is(err, ErrExpired)); ERROR, MARKED_DELETE and
 // DELETED give a *workspace.OperationError (API "audit", Operation
 // "export", ID the request id, Status the export's status); both come
-// with the export. When ctx ends or the timeout passes, Wait returns the
-// last state it read (nil if none) and an error matching ctx's error
-// (context.DeadlineExceeded for the timeout).
+// with the export. A poll that fails with a temporary error (a
+// *workspace.Error whose Temporary() is true, a network failure) is tried
+// again at the next pause; any other error ends the wait. In every other
+// case Wait returns the last state it read (nil if none): with an error
+// matching context.DeadlineExceeded that says what was pending when the
+// timeout passed, with ctx.Err() itself when ctx ended, with the poll's
+// error when it was not temporary.
 func (s *ExportsService) Wait(ctx context.Context, user, requestID string, opts *WaitOptions) (*Export, error) {
-	o := WaitOptions{WaitOptions: workspace.WaitOptions{Interval: 30 * time.Second, MaxInterval: 30 * time.Minute}}
+	var o WaitOptions
 	if opts != nil {
-		if opts.Interval > 0 {
-			o.Interval = opts.Interval
-		}
-		if opts.MaxInterval > 0 {
-			o.MaxInterval = opts.MaxInterval
-		}
-		o.Timeout = max(opts.Timeout, 0)
-		o.Progress = opts.Progress
+		o = *opts
 	}
-	if o.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
-		defer cancel()
+	po, err := waitOptions("audit.Exports.Wait", o.WaitOptions, waitInterval, waitMaxInterval)
+	if err != nil {
+		return nil, err
 	}
-	sleep := core.Of(s.a.core).Sleep
-	var last *Export
-	// ended words the end of ctx (the caller's, or the timeout).
-	ended := func(cause error) (*Export, error) {
-		return last, fmt.Errorf("audit: waiting for export %s of %s: %w", requestID, user, cause)
-	}
-	// waited is the sum of the pauses: the timeout also ends the wait
-	// when the pauses fill it, whatever the clock says (a test's Sleep).
-	var waited time.Duration
-	pause := o.Interval
-	for {
-		x, err := s.Get(ctx, user, requestID)
-		if err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				return ended(cerr)
-			}
-			if !temporary(err) {
-				return last, err
-			}
-		} else {
-			last = x
-		}
-		if o.Progress != nil {
-			o.Progress(x, err)
-		}
-		if err == nil {
+	return poll.Wait(ctx, &poll.Poller[*Export]{
+		Options: po,
+		Sleep:   core.Of(s.a.core).Sleep,
+		Now:     s.a.now,
+		Poll: func(ctx context.Context) (*Export, error) {
+			return s.Get(ctx, user, requestID)
+		},
+		Done: func(x *Export) (bool, error) {
 			switch x.Status {
 			case StatusCompleted:
-				return x, nil
+				return true, nil
 			case StatusExpired:
-				return x, &ExpiredError{RequestID: x.RequestID, User: x.User, Expires: x.Expires}
+				return true, &ExpiredError{RequestID: x.RequestID, User: x.User, Expires: x.Expires}
 			case StatusPending:
-			default:
-				return x, exportFailure(x)
+				return false, nil
 			}
-		}
-		if o.Timeout > 0 {
-			if waited >= o.Timeout {
-				return ended(context.DeadlineExceeded)
+			return true, exportFailure(x)
+		},
+		Temporary: temporary,
+		Progress:  o.Progress,
+		Waiting: func(ctx context.Context, d time.Duration, _ *Export, err error) {
+			msg := "audit: export not ready; polling again after a pause"
+			if err != nil {
+				msg = "audit: reading the export failed for now; polling again after a pause"
 			}
-			pause = min(pause, o.Timeout-waited)
-		}
-		s.a.logWait(ctx, "audit: export not ready; polling again after a pause", pause,
-			slog.String("request", requestID), slog.String("user", user))
-		if err := sleep(ctx, pause); err != nil {
-			if cerr := ctx.Err(); cerr != nil {
-				return ended(cerr)
-			}
-			return last, err
-		}
-		waited += pause
-		pause = min(pause+pause/2, o.MaxInterval)
-	}
+			s.a.logWait(ctx, msg, d, slog.String("request", requestID), slog.String("user", user))
+		},
+		TimedOut: func(t poll.Timeout[*Export]) string {
+			return timeoutMessage("waiting for", requestID, user, t)
+		},
+	})
 }
 
-// temporary reports whether a failed poll may succeed later.
+// temporary reports whether a failed poll may succeed later: a
+// *workspace.Error whose Temporary() is true (throttling, a server failure
+// that outlasted the retries), or a transport failure (network down,
+// connection reset); a days-long wait rides them out.
 func temporary(err error) bool {
 	var we *workspace.Error
 	if errors.As(err, &we) {
 		return we.Temporary()
 	}
-	var ie *workspace.InputError
-	if errors.As(err, &ie) {
-		return false
-	}
-	// Transport failures (network down, connection reset) outlasting the
-	// retries; a days-long wait rides them out.
-	return true
+	return poll.Transport(err)
 }
 
 func exportFrom(e *gdata.Entry, user string) *Export {

@@ -132,12 +132,13 @@ func TestExportEndToEnd(t *testing.T) {
 	// Delete: MARKED_DELETE (the fake's cleanup takes an hour), re-sent
 	// with backoff until DELETED.
 	e.clk.takePauses()
-	del, err := e.a.Exports.Delete(ctx, "alice", x.RequestID, &DeleteOptions{Initial: 10 * time.Minute})
+	del, err := e.a.Exports.Delete(ctx, "alice", x.RequestID, &DeleteOptions{WaitOptions: workspace.WaitOptions{Interval: 10 * time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	pauses = e.clk.takePauses()
-	if del.Status != StatusDeleted || fmt.Sprint(pauses) != "[10m0s 20m0s 40m0s]" {
+	// Pauses grow by half, as Wait's do.
+	if del.Status != StatusDeleted || fmt.Sprint(pauses) != "[10m0s 15m0s 22m30s 33m45s]" {
 		t.Errorf("delete: %s after pauses %v", del.Status, pauses)
 	}
 	if _, err := e.a.Exports.Download(ctx, del, dir, &DownloadOptions{Overwrite: true}); err == nil {
@@ -377,10 +378,15 @@ func TestExportsPaging(t *testing.T) {
 	if _, err := e.a.Exports.List(ctx, sized); !errors.As(err, &ie) || ie.Field != "PageSize" {
 		t.Errorf("page size: %v", err)
 	}
-	for _, err := range e.a.Exports.All(ctx, sized) {
-		if !errors.As(err, &ie) || ie.Field != "PageSize" {
-			t.Errorf("All with a page size: %v", err)
+	var errs []error
+	for x, err := range e.a.Exports.All(ctx, sized) {
+		if x != nil {
+			t.Errorf("All with a page size yielded %+v", x)
 		}
+		errs = append(errs, err)
+	}
+	if len(errs) != 1 || !errors.As(errs[0], &ie) || ie.Field != "PageSize" {
+		t.Errorf("All with a page size yielded %v, want one *InputError on PageSize", errs)
 	}
 	if n := e.sent.n.Load() - before; n != 0 {
 		t.Errorf("%d requests sent for refused options", n)
@@ -479,7 +485,152 @@ func TestExportWaitTimeout(t *testing.T) {
 	got, err = e.a.Exports.Wait(cctx, "alice", x.RequestID, &WaitOptions{
 		Progress: func(*Export, error) { cancel() },
 	})
-	if !errors.Is(err, context.Canceled) || got == nil || got.RequestID != x.RequestID {
-		t.Errorf("Wait after cancel = %+v, %v; want the export and context.Canceled", got, err)
+	if err != context.Canceled || got == nil || got.RequestID != x.RequestID {
+		t.Errorf("Wait after cancel = %+v, %v; want the export and context.Canceled itself", got, err)
+	}
+}
+
+// With real time, a timeout is not a ctx deadline: the last poll is made
+// at the timeout. The sleeper here honours ctx deadlines as a real one
+// does (a sleep that reaches one ends early with DeadlineExceeded), so a
+// wait that ran its polls under a ctx with the timeout as its deadline
+// would lose the last poll.
+func TestExportWaitTimeoutRealTime(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddUser("alice@example.com")
+	seedMail(e, "alice@example.com", 1)
+	ctx := t.Context()
+	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.a.Exports.Create(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.realDeadlines()
+	e.clk.takePauses()
+	t0 := e.clk.Now()
+	var at []time.Duration
+	got, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{
+		WaitOptions: workspace.WaitOptions{Interval: 10 * time.Second, Timeout: 30 * time.Second},
+		Progress:    func(*Export, error) { at = append(at, e.clk.Now().Sub(t0)) },
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || got == nil || got.Status != StatusPending {
+		t.Fatalf("Wait = %+v, %v; want the PENDING export and DeadlineExceeded", got, err)
+	}
+	if !strings.Contains(err.Error(), "still PENDING after 30s (4 polls)") {
+		t.Errorf("timeout error %q does not say what is pending", err)
+	}
+	if fmt.Sprint(at) != "[0s 10s 25s 30s]" {
+		t.Errorf("polls at %v; want [0s 10s 25s 30s], the last at the timeout", at)
+	}
+	// The same export is done a minute after it was requested: a Timeout
+	// of 60 s makes its last poll then, and succeeds.
+	e.clk.takePauses()
+	got, err = e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{
+		WaitOptions: workspace.WaitOptions{Interval: 10 * time.Second, Timeout: 30 * time.Second},
+	})
+	if err != nil || got.Status != StatusCompleted {
+		t.Errorf("second Wait = %+v, %v; want COMPLETED at its last poll", got, err)
+	}
+	if p := e.clk.takePauses(); fmt.Sprint(p) != "[10s 15s 5s]" {
+		t.Errorf("second Wait paused %v", p)
+	}
+}
+
+// An Interval above MaxInterval raises MaxInterval to it; negative
+// durations are refused before any request, by Wait and Delete.
+func TestExportWaitOptions(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddUser("alice@example.com")
+	seedMail(e, "alice@example.com", 1)
+	ctx := t.Context()
+	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.a.Exports.Create(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.takePauses()
+	// The fake completes after one minute.
+	got, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{
+		WaitOptions: workspace.WaitOptions{Interval: 40 * time.Second, MaxInterval: 20 * time.Second},
+	})
+	if err != nil || got.Status != StatusCompleted {
+		t.Fatalf("Wait = %+v, %v", got, err)
+	}
+	if p := e.clk.takePauses(); fmt.Sprint(p) != "[40s 40s]" {
+		t.Errorf("pauses %v, want [40s 40s]", p)
+	}
+
+	before := e.sent.n.Load()
+	for _, tc := range []struct {
+		w     workspace.WaitOptions
+		field string
+	}{
+		{workspace.WaitOptions{Interval: -1}, "Interval"},
+		{workspace.WaitOptions{MaxInterval: -time.Second}, "MaxInterval"},
+		{workspace.WaitOptions{Timeout: -time.Minute}, "Timeout"},
+	} {
+		var ie *workspace.InputError
+		got, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{WaitOptions: tc.w})
+		if got != nil || !errors.As(err, &ie) || ie.Field != tc.field || ie.Op != "audit.Exports.Wait" {
+			t.Errorf("Wait %+v = %+v, %v; want an *InputError on %s", tc.w, got, err, tc.field)
+		}
+		got, err = e.a.Exports.Delete(ctx, "alice", x.RequestID, &DeleteOptions{WaitOptions: tc.w})
+		if got != nil || !errors.As(err, &ie) || ie.Field != tc.field || ie.Op != "audit.Exports.Delete" {
+			t.Errorf("Delete %+v = %+v, %v; want an *InputError on %s", tc.w, got, err, tc.field)
+		}
+	}
+	if n := e.sent.n.Load() - before; n != 0 {
+		t.Errorf("%d requests sent for refused options", n)
+	}
+}
+
+// Delete waits as Wait does: a temporary failure is tried again at the
+// next pause, and Timeout ends the wait with the last state read and an
+// error matching context.DeadlineExceeded.
+func TestExportDeleteWaits(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddUser("alice@example.com")
+	seedMail(e, "alice@example.com", 1)
+	ctx := t.Context()
+	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.a.Exports.Create(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(2 * time.Minute)
+	if x, err = e.a.Exports.Get(ctx, "alice", x.RequestID); err != nil || x.Status != StatusCompleted {
+		t.Fatalf("get: %+v %v", x, err)
+	}
+	// 10 consecutive 503s: more than the first delete's 7 attempts.
+	e.srv.InjectFault("audit", workspacetest.FaultHTTP503, 10)
+	e.clk.takePauses()
+	got, err := e.a.Exports.Delete(ctx, "alice", x.RequestID, &DeleteOptions{
+		WaitOptions: workspace.WaitOptions{Interval: 10 * time.Minute, Timeout: 20 * time.Minute},
+	})
+	// The fake's cleanup takes an hour: MARKED_DELETE at the timeout.
+	if !errors.Is(err, context.DeadlineExceeded) || got == nil || got.Status != StatusMarkedDelete {
+		t.Fatalf("Delete = %+v, %v; want MARKED_DELETE and DeadlineExceeded", got, err)
+	}
+	if !strings.Contains(err.Error(), "still MARKED_DELETE after 20m0s") {
+		t.Errorf("timeout error %q", err)
+	}
+	// The retry layer's own pauses (1 ms each, through the same clock)
+	// count: the cut pause ends exactly at the timeout.
+	var long []time.Duration
+	var total time.Duration
+	for _, p := range e.clk.takePauses() {
+		total += p
+		if p >= time.Second {
+			long = append(long, p)
+		}
+	}
+	if len(long) != 2 || long[0] != 10*time.Minute || total != 20*time.Minute {
+		t.Errorf("pauses %v (%v in all), want 10m0s and the rest of 20m0s", long, total)
 	}
 }

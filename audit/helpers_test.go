@@ -30,6 +30,20 @@ type clock struct {
 	mu     sync.Mutex
 	t      time.Time
 	pauses []time.Duration // every sleep, since the last takePauses
+	// realBase, when set (realDeadlines), is the fake time at which real
+	// time was taken to stand: a sleep then honours ctx's deadline as a
+	// real sleep would, real time being time.Now() plus the fake time
+	// slept since realBase.
+	realBase time.Time
+}
+
+// realDeadlines makes the sleeps honour ctx deadlines as real sleeps do:
+// a sleep that would reach the deadline moves the clock to it and ends
+// with context.DeadlineExceeded.
+func (c *clock) realDeadlines() {
+	c.mu.Lock()
+	c.realBase = c.t
+	c.mu.Unlock()
 }
 
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
@@ -44,6 +58,14 @@ func (c *clock) Advance(d time.Duration) {
 // of the retry layer) goes through it.
 func (c *clock) sleep(ctx context.Context, d time.Duration) error {
 	c.mu.Lock()
+	if dl, ok := ctx.Deadline(); ok && !c.realBase.IsZero() {
+		if real := time.Now().Add(c.t.Sub(c.realBase)); !real.Add(d).Before(dl) {
+			c.pauses = append(c.pauses, d)
+			c.t = c.t.Add(dl.Sub(real))
+			c.mu.Unlock()
+			return context.DeadlineExceeded
+		}
+	}
 	c.pauses = append(c.pauses, d)
 	c.t = c.t.Add(d)
 	c.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/internal/core"
 	"github.com/gwsadmin/workspace/internal/pager"
+	"github.com/gwsadmin/workspace/internal/poll"
 )
 
 // Well-known application ids of the Data Transfer API.
@@ -346,81 +347,100 @@ const (
 	defaultWaitMaxInterval = 2 * time.Minute
 )
 
-// Wait polls a transfer until it is completed or failed, or ctx ends. The
-// pauses between polls go through the client's sleep
-// (workspace.WithRetry's retry.Options.Sleep, real time by default) and
-// each pause over a second is logged at Info.
+// Wait polls a transfer until it is completed or failed, ctx ends or
+// opts.Timeout passes.
+//
+// Pauses start at opts.Interval and grow by half up to opts.MaxInterval
+// (an Interval above MaxInterval raises MaxInterval to it); a negative
+// duration is a *workspace.InputError, before any request. Every pause
+// goes through the client's sleep (workspace.WithRetry's
+// retry.Options.Sleep, real time by default) and each one over a second
+// is logged at Info; the timeout counts the larger of the pauses slept and
+// the time passed. When the next pause would pass the timeout, it is cut
+// to end there and one last poll is made.
 //
 // It returns the final transfer, with a nil error when it completed. A
 // transfer that ended in any other final status ("failed") is returned
 // with a *workspace.OperationError (API workspace.APIDataTransfer,
 // Operation "transfer") whose Message names the applications that did not
-// complete. When opts.Timeout passes first, Wait returns the last state it
-// read and an error matching context.DeadlineExceeded; on any other error
-// (ctx ended, a poll failed) it returns the last state read, nil if none,
-// and that error.
+// complete. A poll that fails with a temporary error (a *workspace.Error
+// whose Temporary() is true, a network failure) is tried again at the
+// next pause; any other error ends the wait. In every other case Wait
+// returns the last state it read (nil if none): with an error matching
+// context.DeadlineExceeded that says what was pending when the timeout
+// passed, with ctx.Err() itself when ctx ended, with the poll's error when
+// it was not temporary.
 func (s *TransfersService) Wait(ctx context.Context, id string, opts *WaitOptions) (*Transfer, error) {
+	const op = "datatransfer: transfers.wait"
 	if id == "" {
 		return nil, &workspace.InputError{Op: "datatransfer: transfers.get", Field: "id", Reason: "is empty"}
 	}
-	pause, maxPause := defaultWaitInterval, defaultWaitMaxInterval
-	var progress func(*Transfer)
-	var timeout time.Duration
+	var o WaitOptions
 	if opts != nil {
-		if opts.Interval > 0 {
-			pause = opts.Interval
-		}
-		if opts.MaxInterval > 0 {
-			maxPause = opts.MaxInterval
-		}
-		timeout = max(opts.Timeout, 0)
-		progress = opts.Progress
+		o = *opts
 	}
-	maxPause = max(maxPause, pause)
-	waitCtx := ctx
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		waitCtx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+	po := poll.Options{Interval: o.Interval, MaxInterval: o.MaxInterval, Timeout: o.Timeout}
+	if f := po.Negative(); f != "" {
+		return nil, &workspace.InputError{Op: op, Field: f, Reason: "must not be negative (0 for the default)"}
 	}
 	settings := core.Of(s.c.core)
-	var last *Transfer
-	// failed turns err into the timeout error when the timeout, not ctx,
-	// ended the wait.
-	failed := func(err error) (*Transfer, error) {
-		if timeout > 0 && ctx.Err() == nil && (waitCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
-			status := "none read"
-			if last != nil {
-				status = fmt.Sprintf("%q", last.Status)
+	p := &poll.Poller[*Transfer]{
+		Options: po.WithDefaults(defaultWaitInterval, defaultWaitMaxInterval),
+		Sleep:   settings.Sleep,
+		Poll:    func(ctx context.Context) (*Transfer, error) { return s.Get(ctx, id) },
+		Done: func(t *Transfer) (bool, error) {
+			if !t.Done() {
+				return false, nil
 			}
-			return last, fmt.Errorf("datatransfer: transfer %s not done after %v (last status %s): %w", id, timeout, status, context.DeadlineExceeded)
-		}
-		return last, err
-	}
-	for {
-		t, err := s.Get(waitCtx, id)
-		if err != nil {
-			return failed(err)
-		}
-		last = t
-		if progress != nil {
-			progress(t)
-		}
-		if t.Done() {
 			if !strings.EqualFold(t.Status, "completed") {
-				return t, transferFailure(t)
+				return true, transferFailure(t)
 			}
-			return t, nil
-		}
-		if l := settings.Logger; pause > time.Second && l.Enabled(ctx, slog.LevelInfo) {
+			return true, nil
+		},
+		Temporary: temporary,
+		Waiting: func(ctx context.Context, d time.Duration, t *Transfer, err error) {
+			l := settings.Logger
+			if d <= time.Second || !l.Enabled(ctx, slog.LevelInfo) {
+				return
+			}
+			if err != nil {
+				l.LogAttrs(ctx, slog.LevelInfo, "datatransfer: reading the transfer failed for now; polling again after a pause",
+					slog.String("transfer", id), slog.String("error", err.Error()), slog.Duration("wait", d))
+				return
+			}
 			l.LogAttrs(ctx, slog.LevelInfo, "datatransfer: transfer not done; polling again after a pause",
-				slog.String("transfer", id), slog.String("status", t.Status), slog.Duration("wait", pause))
-		}
-		if err := settings.Sleep(waitCtx, pause); err != nil {
-			return failed(err)
-		}
-		pause = min(pause+pause/2, maxPause)
+				slog.String("transfer", id), slog.String("status", t.Status), slog.Duration("wait", d))
+		},
+		TimedOut: func(t poll.Timeout[*Transfer]) string {
+			msg := fmt.Sprintf("datatransfer: transfer %s ", id)
+			switch {
+			case !t.Read:
+				return msg + fmt.Sprintf("not read in %v (%d polls); the last poll failed: %v", t.After, t.Polls, t.Err)
+			case t.Err != nil:
+				return msg + fmt.Sprintf("still %q when last read; after %v (%d polls) the last poll failed: %v", t.Last.Status, t.After, t.Polls, t.Err)
+			}
+			return msg + fmt.Sprintf("still %q after %v (%d polls)", t.Last.Status, t.After, t.Polls)
+		},
 	}
+	if o.Progress != nil {
+		p.Progress = func(t *Transfer, err error) {
+			if err == nil {
+				o.Progress(t)
+			}
+		}
+	}
+	return poll.Wait(ctx, p)
+}
+
+// temporary reports whether a failed poll may succeed later: a
+// *workspace.Error whose Temporary() is true (throttling, a server failure
+// that outlasted the retries), or a transport failure.
+func temporary(err error) bool {
+	var we *workspace.Error
+	if errors.As(err, &we) {
+		return we.Temporary()
+	}
+	return poll.Transport(err)
 }
 
 // transferFailure is the error for a transfer t that ended in a status

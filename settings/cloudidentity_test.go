@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
 	"strings"
@@ -117,10 +118,13 @@ func TestProfilesListAll(t *testing.T) {
 		if _, err := e.s.Assignments.List(t.Context(), &workspace.ListOptions{PageSize: n}); !errors.Is(err, workspace.ErrInvalidInput) {
 			t.Errorf("assignments page size %d: %v", n, err)
 		}
-		for _, err := range e.s.Profiles.All(t.Context(), &workspace.ListOptions{PageSize: n}) {
-			if !errors.Is(err, workspace.ErrInvalidInput) {
-				t.Errorf("All page size %d: %v", n, err)
-			}
+		// All yields exactly one error, an *InputError, and nothing else.
+		var ie *workspace.InputError
+		if err := oneError(e.s.Profiles.All(t.Context(), &workspace.ListOptions{PageSize: n})); !errors.As(err, &ie) || ie.Field != "PageSize" {
+			t.Errorf("Profiles.All page size %d: %v", n, err)
+		}
+		if err := oneError(e.s.Assignments.All(t.Context(), &workspace.ListOptions{PageSize: n})); !errors.As(err, &ie) || ie.Field != "PageSize" {
+			t.Errorf("Assignments.All page size %d: %v", n, err)
 		}
 	}
 	if _, err := e.s.Profiles.ListCredentials(t.Context(), want[0], &workspace.ListOptions{PageSize: -1}); !errors.Is(err, workspace.ErrInvalidInput) {
@@ -129,10 +133,40 @@ func TestProfilesListAll(t *testing.T) {
 	if n := e.rec.count(); n != before {
 		t.Errorf("%d refused lists were sent", n-before)
 	}
+	// The bounds themselves are sent.
+	for _, n := range []int64{1, 100} {
+		if _, err := e.s.Profiles.List(t.Context(), &workspace.ListOptions{PageSize: n}); err != nil {
+			t.Errorf("profiles page size %d: %v", n, err)
+		}
+		if _, err := e.s.Assignments.List(t.Context(), &workspace.ListOptions{PageSize: n}); err != nil {
+			t.Errorf("assignments page size %d: %v", n, err)
+		}
+	}
+	if n := e.rec.count(); n != before+4 {
+		t.Errorf("%d of the 4 accepted lists were sent", n-before)
+	}
 	// idpCredentials.list documents no maximum.
 	if _, err := e.s.Profiles.ListCredentials(t.Context(), want[0], &workspace.ListOptions{PageSize: 500}); err != nil {
 		t.Errorf("credentials page size 500: %v", err)
 	}
+}
+
+// oneError drains seq and returns the one error it yielded, or an error
+// saying what else it yielded.
+func oneError[T any](seq iter.Seq2[T, error]) error {
+	var errs []error
+	items := 0
+	for _, err := range seq {
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			items++
+		}
+	}
+	if len(errs) != 1 || items != 0 {
+		return fmt.Errorf("yielded %d items and the errors %v, want one error", items, errs)
+	}
+	return errs[0]
 }
 
 func TestProfilesRefusedLocally(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/internal/core"
+	"github.com/gwsadmin/workspace/internal/poll"
 	"github.com/gwsadmin/workspace/retry"
 )
 
@@ -131,9 +132,10 @@ func (r *MXReport) String() string {
 //
 // The embedded WaitOptions are WaitMX's (CheckMX ignores them): the first
 // wait between two checks (Interval, default 1 minute), which grows by
-// half after each check up to MaxInterval (default 1 hour), and Timeout,
-// which bounds the whole wait (0: until ctx ends). A wait is never
-// shorter than the records' TTL: a change cannot be seen sooner.
+// half after each check up to MaxInterval (default 1 hour; an Interval
+// above it raises it), and Timeout, which bounds the whole wait (0: until
+// ctx ends); WaitMX refuses a negative one. A wait is never shorter than
+// the records' TTL: a change cannot be seen sooner.
 type MXOptions struct {
 	workspace.WaitOptions
 	// Resolver answers the lookups; nil means &NetResolver{}.
@@ -178,13 +180,22 @@ func CheckMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
 
 // WaitMX checks the domain's MX records until they point at Google, ctx
 // ends or opts.Timeout passes. Between checks it waits opts.Interval,
-// half as long again after each check up to opts.MaxInterval, and never
-// less than the records' TTL, which is how long a resolver may keep
-// serving the old answer. A failed lookup is checked again like a miss.
-// When ctx ends it returns the last report with ctx's error; when the
-// timeout passes, it checks a last time and returns that report with an
-// error matching context.DeadlineExceeded. It waits through the
-// workspace.Client's sleep (the retry options' Sleep when one was given).
+// half as long again after each check up to opts.MaxInterval (an Interval
+// above MaxInterval raises MaxInterval to it), and never less than the
+// records' TTL, which is how long a resolver may keep serving the old
+// answer; a negative duration is a *workspace.InputError, before any
+// lookup. It waits through the workspace.Client's sleep (the retry
+// options' Sleep when one was given); the timeout counts the larger of the
+// waits slept and the time passed. When the next wait would pass the
+// timeout, it is cut to end there and a last check is made.
+//
+// A failed lookup (SERVFAIL, a resolver timeout) is checked again at the
+// next wait, like a miss. WaitMX returns the last report a lookup gave
+// (nil only when none did), its Checks counting every lookup made: with a
+// nil error once the records point at Google; with an error matching
+// context.DeadlineExceeded when the timeout passes, which says whether the
+// records were still not Google's or the lookups failed (and how); with
+// ctx.Err() itself when ctx ends.
 func (c *Client) WaitMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
 	o, err := mxDefaults(opts, c.domain, true)
 	if err != nil {
@@ -212,28 +223,17 @@ func mxDefaults(opts *MXOptions, domain string, wait bool) (MXOptions, error) {
 	if opts != nil {
 		o = *opts
 	}
-	for _, f := range []struct {
-		name string
-		v    time.Duration
-	}{{"Interval", o.Interval}, {"MaxInterval", o.MaxInterval}, {"Timeout", o.Timeout}} {
-		if wait && f.v < 0 {
-			return o, &workspace.InputError{Op: "settings: mx.wait", Field: f.name, Reason: "must not be negative (0 for the default)"}
-		}
+	po := poll.Options{Interval: o.Interval, MaxInterval: o.MaxInterval, Timeout: o.Timeout}
+	if f := po.Negative(); wait && f != "" {
+		return o, &workspace.InputError{Op: "settings: mx.wait", Field: f, Reason: "must not be negative (0 for the default)"}
 	}
+	po = po.WithDefaults(defaultMXInterval, defaultMXMaxInterval)
+	o.Interval, o.MaxInterval = po.Interval, po.MaxInterval
 	if o.Domain == "" {
 		o.Domain = domain
 	}
 	if o.Resolver == nil {
 		o.Resolver = &NetResolver{}
-	}
-	if o.Interval == 0 {
-		o.Interval = defaultMXInterval
-	}
-	if o.MaxInterval == 0 {
-		o.MaxInterval = defaultMXMaxInterval
-	}
-	if o.MaxInterval < o.Interval {
-		o.MaxInterval = o.Interval
 	}
 	if o.sleep == nil {
 		o.sleep = retry.SleepContext
@@ -280,60 +280,61 @@ func checkMX(ctx context.Context, o MXOptions) (*MXReport, error) {
 }
 
 func waitMX(ctx context.Context, o MXOptions) (*MXReport, error) {
-	wait := o.Interval
+	const op = "settings: mx.wait"
+	if _, err := checkDomainName(op, o.Domain); err != nil {
+		return nil, err
+	}
 	checks := 0
-	// elapsed is the larger of the time slept (what a test's sleep
-	// records) and the time passed since the start (lookups take time
-	// too), so that Timeout bounds the wait under both.
-	start := o.now()
-	var slept time.Duration
-	elapsed := func() time.Duration { return max(slept, o.now().Sub(start)) }
-	last := false // the check at the timeout
-	for {
-		rep, err := checkMX(ctx, o)
-		checks++
-		if err != nil {
-			if errors.Is(err, workspace.ErrInvalidInput) || ctx.Err() != nil {
+	rep, err := poll.Wait(ctx, &poll.Poller[*MXReport]{
+		Options: poll.Options{Interval: o.Interval, MaxInterval: o.MaxInterval, Timeout: o.Timeout},
+		Sleep:   o.sleep,
+		Now:     o.now,
+		Poll: func(ctx context.Context) (*MXReport, error) {
+			checks++
+			rep, err := checkMX(ctx, o)
+			if err != nil {
 				return nil, err
 			}
-			// A failed lookup (SERVFAIL, timeout) is retried like a miss.
-			rep = nil
-		}
-		if rep != nil {
 			rep.Checks = checks
-			if rep.PointsAtGoogle {
-				return rep, nil
-			}
-			if o.Progress != nil {
+			return rep, nil
+		},
+		Done: func(rep *MXReport) (bool, error) { return rep.PointsAtGoogle, nil },
+		// A failed lookup (SERVFAIL, timeout) is checked again like a miss.
+		Temporary: func(err error) bool { return !errors.Is(err, workspace.ErrInvalidInput) },
+		MinPause:  func(rep *MXReport) time.Duration { return rep.TTL },
+		Progress: func(rep *MXReport, err error) {
+			if err == nil && !rep.PointsAtGoogle && o.Progress != nil {
 				o.Progress(rep)
 			}
-		}
-		if last {
-			return rep, fmt.Errorf("settings: mx.wait: %s: the MX records do not point at Google after %v (%d checks): %w",
-				o.Domain, o.Timeout, checks, context.DeadlineExceeded)
-		}
-		d := wait
-		if rep != nil && rep.TTL > d {
-			d = rep.TTL
-		}
-		if o.Timeout > 0 {
-			if left := o.Timeout - elapsed(); d >= left {
-				d, last = max(left, 0), true
+		},
+		Waiting: func(ctx context.Context, d time.Duration, _ *MXReport, err error) {
+			l := o.logger
+			if l == nil || d <= time.Second || !l.Enabled(ctx, slog.LevelInfo) {
+				return
 			}
-		}
-		if l := o.logger; l != nil && d > time.Second && l.Enabled(ctx, slog.LevelInfo) {
+			if err != nil {
+				l.LogAttrs(ctx, slog.LevelInfo, "settings: MX lookup failed; checking again after a pause",
+					slog.String("domain", o.Domain), slog.Int("checks", checks), slog.String("error", err.Error()), slog.Duration("wait", d))
+				return
+			}
 			l.LogAttrs(ctx, slog.LevelInfo, "settings: MX records do not point at Google yet; checking again after a pause",
 				slog.String("domain", o.Domain), slog.Int("checks", checks), slog.Duration("wait", d))
-		}
-		if err := o.sleep(ctx, d); err != nil {
-			return rep, err
-		}
-		if ctx.Err() != nil {
-			return rep, ctx.Err()
-		}
-		slept += d
-		wait = min(wait+wait/2, o.MaxInterval)
+		},
+		TimedOut: func(t poll.Timeout[*MXReport]) string {
+			msg := fmt.Sprintf("%s: %s: after %v (%d checks) ", op, o.Domain, t.After, t.Polls)
+			switch {
+			case !t.Read:
+				return msg + fmt.Sprintf("the lookups failed: %v", t.Err)
+			case t.Err != nil:
+				return msg + fmt.Sprintf("the last lookups failed: %v; the last records seen (%s) did not point at Google", t.Err, t.Last)
+			}
+			return msg + fmt.Sprintf("the MX records still do not point at Google (%s)", t.Last)
+		},
+	})
+	if rep != nil {
+		rep.Checks = checks
 	}
+	return rep, err
 }
 
 // StaticResolver answers MX lookups from a map of domain → records, for

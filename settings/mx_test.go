@@ -3,6 +3,8 @@ package settings_test
 import (
 	"context"
 	"errors"
+	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -258,4 +260,120 @@ func TestWaitMXRefusesNegative(t *testing.T) {
 	if _, err := settings.CheckMX(t.Context(), &settings.MXOptions{Resolver: r, Domain: "example.org", WaitOptions: workspace.WaitOptions{Interval: -1}}); err != nil {
 		t.Error(err)
 	}
+}
+
+// WaitMX keeps the last good report: a failed lookup at the check at the
+// timeout, or while ctx ends, does not lose it, and the timeout error says
+// that the lookups failed rather than that the records are not Google's.
+func TestWaitMXKeepsLastReport(t *testing.T) {
+	servfail := answer{err: errors.New("SERVFAIL")}
+	for _, tc := range []struct {
+		name    string
+		script  []answer
+		timeout time.Duration
+		cancel  int // cancel ctx during this lookup
+		report  bool
+		err     error
+		msg     string
+		checks  int
+	}{
+		{
+			name:   "records not Google's at the timeout",
+			script: []answer{{recs: oldRecs}}, timeout: 7 * time.Minute,
+			report: true, err: context.DeadlineExceeded, checks: 3,
+			msg: "after 7m0s (3 checks) the MX records still do not point at Google (example.org: 10 mx.oldhost.example.net",
+		},
+		{
+			name:   "the check at the timeout fails",
+			script: []answer{{recs: oldRecs}, {recs: oldRecs}, servfail}, timeout: 7 * time.Minute,
+			report: true, err: context.DeadlineExceeded, checks: 3,
+			msg: "after 7m0s (3 checks) the last lookups failed: settings: mx.check: looking up MX of example.org: SERVFAIL; the last records seen",
+		},
+		{
+			name:   "every lookup fails",
+			script: []answer{servfail}, timeout: 7 * time.Minute,
+			err: context.DeadlineExceeded, checks: 5,
+			msg: "after 7m0s (5 checks) the lookups failed: settings: mx.check: looking up MX of example.org: SERVFAIL",
+		},
+		{
+			name:   "ctx ends during a failed lookup",
+			script: []answer{{recs: oldRecs}, servfail, servfail},
+			cancel: 3, report: true, err: context.Canceled, checks: 3,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			r := &cancellingResolver{dnsDouble: dnsDouble{answers: map[string][]answer{"example.org": tc.script}}, at: tc.cancel, cancel: cancel}
+			var sl sleeps
+			rep, err := settings.WaitMX(ctx, settings.WithMXHooks(&settings.MXOptions{Resolver: r, Domain: "example.org",
+				WaitOptions: workspace.WaitOptions{Timeout: tc.timeout}}, sl.sleep, nil))
+			if !errors.Is(err, tc.err) || (tc.err == context.Canceled && err != context.Canceled) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if tc.msg != "" && !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("err = %q, want it to say %q", err, tc.msg)
+			}
+			if (rep != nil) != tc.report {
+				t.Fatalf("report %+v, want one: %v", rep, tc.report)
+			}
+			if rep != nil && (rep.PointsAtGoogle || len(rep.Records) != 1 || rep.Checks != tc.checks) {
+				t.Errorf("report %+v, want the last good one with Checks %d", rep, tc.checks)
+			}
+		})
+	}
+}
+
+// cancellingResolver cancels ctx during its at-th lookup, which then
+// fails.
+type cancellingResolver struct {
+	dnsDouble
+	n      int
+	at     int
+	cancel context.CancelFunc
+}
+
+func (r *cancellingResolver) LookupMX(ctx context.Context, domain string) ([]settings.MX, error) {
+	r.n++
+	if r.n == r.at {
+		r.cancel()
+		return nil, &net.DNSError{Err: "operation was canceled", Name: domain}
+	}
+	return r.dnsDouble.LookupMX(ctx, domain)
+}
+
+// Timeout holds with real time too: lookups that take time count, and an
+// Interval above MaxInterval raises MaxInterval to it.
+func TestWaitMXTimeoutCountsLookups(t *testing.T) {
+	now := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	short := []settings.MX{{Host: "mx.old.example", TTL: time.Second}}
+	r := &slowResolver{recs: short, takes: 3 * time.Minute, now: &now}
+	var sl sleeps
+	sleep := func(ctx context.Context, d time.Duration) error {
+		now = now.Add(d)
+		return sl.sleep(ctx, d)
+	}
+	rep, err := settings.WaitMX(t.Context(), settings.WithMXHooks(&settings.MXOptions{Resolver: r, Domain: "example.org",
+		WaitOptions: workspace.WaitOptions{Interval: 10 * time.Minute, MaxInterval: 2 * time.Minute, Timeout: 25 * time.Minute}}, sleep, clock))
+	if !errors.Is(err, context.DeadlineExceeded) || rep == nil || rep.Checks != 3 {
+		t.Fatalf("WaitMX = %+v, %v", rep, err)
+	}
+	// Lookups at 0, 13 min (3 + 10) and 25 min (26 - 1 is past it: the
+	// second wait is cut to 9 min).
+	if diff := cmp.Diff([]time.Duration{10 * time.Minute, 9 * time.Minute}, sl.d); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+}
+
+// slowResolver answers recs, each lookup moving *now by takes.
+type slowResolver struct {
+	recs  []settings.MX
+	takes time.Duration
+	now   *time.Time
+}
+
+func (r *slowResolver) LookupMX(ctx context.Context, domain string) ([]settings.MX, error) {
+	*r.now = r.now.Add(r.takes)
+	return r.recs, nil
 }
