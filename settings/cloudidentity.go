@@ -21,12 +21,6 @@ import (
 const (
 	profilePrefix    = "inboundSamlSsoProfiles/"
 	assignmentPrefix = "inboundSsoAssignments/"
-	// maxCIPageSize is the page size discovery documents as the maximum
-	// of inboundSamlSsoProfiles.list and inboundSsoAssignments.list.
-	maxCIPageSize = 100
-	// maxCredentialPageSize bounds idpCredentials.list, for which
-	// discovery documents no maximum: only its int32 format.
-	maxCredentialPageSize = math.MaxInt32
 )
 
 // Profile is a Cloud Identity inbound SAML SSO profile: an identity
@@ -134,13 +128,15 @@ func (s *ProfilesService) Get(ctx context.Context, name string) (*Profile, error
 	return fromProfile(p), nil
 }
 
-// List returns one page of the account's profiles. opts.PageSize is
-// 1–100 (0 means the server's default); nil opts means the first page.
+// List returns one page of the account's profiles. Pages hold at most 100
+// profiles: Google reads a larger opts.PageSize as 100 (0 means the
+// server's default; a negative size is refused before any request); nil
+// opts means the first page.
 //
 // API docs: https://cloud.google.com/identity/docs/reference/rest/v1/inboundSamlSsoProfiles/list
 func (s *ProfilesService) List(ctx context.Context, opts *workspace.ListOptions) (*workspace.Page[*Profile], error) {
 	const method = "inboundSamlSsoProfiles.list"
-	if err := checkList("settings: "+method, opts, maxCIPageSize); err != nil {
+	if err := checkList("settings: "+method, opts); err != nil {
 		return nil, err
 	}
 	ci, err := s.c.ciService(ctx, false)
@@ -324,7 +320,7 @@ func (s *ProfilesService) ListCredentials(ctx context.Context, profile string, o
 	if err != nil {
 		return nil, err
 	}
-	if err := checkList(op, opts, maxCredentialPageSize); err != nil {
+	if err := checkList(op, opts); err != nil {
 		return nil, err
 	}
 	ci, err := s.c.ciService(ctx, false)
@@ -464,13 +460,15 @@ func (s *AssignmentsService) Get(ctx context.Context, name string) (*Assignment,
 	return fromAssignment(a), nil
 }
 
-// List returns one page of the account's assignments. opts.PageSize is
-// 1–100 (0 means the server's default); nil opts means the first page.
+// List returns one page of the account's assignments. Pages hold at most
+// 100 assignments: Google reads a larger opts.PageSize as 100 (0 means
+// the server's default; a negative size is refused before any request);
+// nil opts means the first page.
 //
 // API docs: https://cloud.google.com/identity/docs/reference/rest/v1/inboundSsoAssignments/list
 func (s *AssignmentsService) List(ctx context.Context, opts *workspace.ListOptions) (*workspace.Page[*Assignment], error) {
 	const method = "inboundSsoAssignments.list"
-	if err := checkList("settings: "+method, opts, maxCIPageSize); err != nil {
+	if err := checkList("settings: "+method, opts); err != nil {
 		return nil, err
 	}
 	ci, err := s.c.ciService(ctx, false)
@@ -749,17 +747,15 @@ func checkCredentialName(op, name string) error {
 	return nil
 }
 
-// checkList refuses a page size outside 0–max (0 is the server's
-// default) before any request.
-func checkList(op string, o *workspace.ListOptions, max int64) error {
-	if o == nil || (o.PageSize >= 0 && o.PageSize <= max) {
+// checkList refuses, before any request, a page size that is not an int32
+// of 0 or more (0 is the server's default). Larger sizes are sent: the
+// discovery document says Cloud Identity reads a profiles or assignments
+// page size above 100 as 100, and gives credentials no maximum.
+func checkList(op string, o *workspace.ListOptions) error {
+	if o == nil || (o.PageSize >= 0 && o.PageSize <= math.MaxInt32) {
 		return nil
 	}
-	reason := fmt.Sprintf("must be within 1–%d (0 for the server's default)", max)
-	if max == maxCredentialPageSize {
-		reason = "must not be negative (0 for the server's default)"
-	}
-	return &workspace.InputError{Op: op, Field: "PageSize", Reason: reason}
+	return &workspace.InputError{Op: op, Field: "PageSize", Reason: fmt.Sprintf("%d is outside 0–%d, the int32 the API takes (0 for the server's default)", o.PageSize, math.MaxInt32)}
 }
 
 // pageCall is a generated list call's paging setters.

@@ -89,9 +89,9 @@
 // Cloud Identity lists have a page method (List, ListCredentials) that
 // takes a *workspace.ListOptions and returns a *workspace.Page, and an
 // iterator (All, AllCredentials) that starts at the first page and follows
-// the page tokens. Profiles and assignments pages hold 1–100 items
-// (discovery's maximum); Google documents no maximum for credentials. A
-// page size outside that range is refused before any request. The
+// the page tokens. Profiles and assignments pages hold at most 100 items
+// (Google reads a larger page size as 100); Google documents no maximum
+// for credentials. A negative page size is refused before any request. The
 // Directory API returns all domains in one answer (DomainsService.List has
 // no paging).
 //
