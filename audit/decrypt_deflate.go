@@ -11,9 +11,10 @@ import (
 // A raw deflate decoder (RFC 1951) for the compressed data packets of
 // exports: the same format klauspost/compress's flate and compress/flate
 // read, decoded with a 64-bit bit buffer refilled eight bytes at a time
-// from the bufio.Reader's buffer, table lookups of 10 bits, and matches
-// copied eight bytes at a time within a flat window (32 KiB of history
-// followed by the output not yet read), which Read copies out of. Every
+// from the bufio.Reader's buffer, first-level table lookups of up to 10
+// bits, and matches copied eight bytes at a time (long ones that do not
+// overlap by copy) within a flat window (32 KiB of history followed by the
+// output not yet read), which Read copies out of. Every
 // length, distance and code is checked as in zlib: a corrupt stream is a
 // deflateError, a stream cut short io.ErrUnexpectedEOF (or the source's
 // error). It reads no further from the bufio.Reader than the end of the
@@ -587,7 +588,8 @@ func (f *inflateReader) huffman() error {
 	return nil
 }
 
-// corrupt drops what the failing call decoded and returns the error.
+// corrupt is the error for a corrupt stream (Read drops what the failing
+// call decoded).
 func (f *inflateReader) corrupt(what string) error {
 	return deflateError(what)
 }
