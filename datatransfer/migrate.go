@@ -20,7 +20,6 @@ func (c *Client) Migrate(ctx context.Context, jobs []migrate.Job, opts *migrate.
 	if o.Logger == nil {
 		o.Logger = core.Of(c.core).Logger
 	}
-	ctx = core.WithSleep(ctx, core.Of(c.core).Sleep)
 	return migrate.Run(ctx, jobs, c.ArchiveSink(), &o)
 }
 
@@ -30,6 +29,10 @@ func (c *Client) Migrate(ctx context.Context, jobs []migrate.Job, opts *migrate.
 func (c *Client) ArchiveSink() migrate.Sink { return archiveSink{c.Archive} }
 
 type archiveSink struct{ s *ArchiveService }
+
+// CoreSettings gives the migration engine the client's sleeper and jitter
+// source (core.SettingsSource).
+func (a archiveSink) CoreSettings() *core.Settings { return core.Of(a.s.c.core) }
 
 func (a archiveSink) CheckTarget(g string) error { return checkGroup(g) }
 func (a archiveSink) MaxSize() int64             { return MaxMessageSize }

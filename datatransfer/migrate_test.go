@@ -9,8 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -311,5 +313,43 @@ func TestJournalTornLineIgnored(t *testing.T) {
 	info, _ := os.Stat(src + ".journal")
 	if info.Mode().Perm() != 0o600 {
 		t.Errorf("journal mode %v", info.Mode().Perm())
+	}
+}
+
+// A run started with migrate.Run and the client's ArchiveSink (not through
+// Migrate) waits through the client's sleeper too: the engine's back-offs
+// after throttles are recorded, not slept, and take no real time.
+func TestRunWithArchiveSinkUsesClientSleep(t *testing.T) {
+	var mu sync.Mutex
+	var waits []time.Duration
+	sleep := func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+		return ctx.Err()
+	}
+	e := newEnvSleep(t, nil, sleep, workspacetest.WithFaults(workspacetest.FaultPlan{
+		Seed: 7, Rate: 0.3, Kinds: []workspacetest.FaultKind{workspacetest.FaultHTTP503}, APIs: []string{"groupsmigration"}}))
+	jobs, want := fixture(t)
+	seedGroups(e.srv, want)
+	start := time.Now()
+	rep, err := migrate.Run(t.Context(), jobs, e.dt.ArchiveSink(), &migrate.Options{Workers: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 0 || len(e.srv.FaultLog()) == 0 {
+		t.Fatalf("failed %d, faults %d", len(rep.Failed), len(e.srv.FaultLog()))
+	}
+	mu.Lock()
+	n := len(waits)
+	var total time.Duration
+	for _, d := range waits {
+		total += d
+	}
+	mu.Unlock()
+	// The engine's first back-off after a throttle is about 2 s: with
+	// dozens of throttles, sleeping them would take minutes.
+	if n == 0 || total < 10*time.Second || time.Since(start) > total/4 {
+		t.Errorf("%d waits recorded (%v in all) in %v of real time; want the engine's back-offs recorded, not slept", n, total, time.Since(start))
 	}
 }

@@ -47,7 +47,6 @@ func (g *Client) ImportMbox(ctx context.Context, user, source string, opts *Impo
 	if mo.Logger == nil {
 		mo.Logger = core.Of(g.core).Logger
 	}
-	ctx = core.WithSleep(ctx, core.Of(g.core).Sleep)
 	return migrate.Run(ctx, []migrate.Job{{Source: source, Target: user}}, g.ImportSink(&o), &mo)
 }
 
@@ -71,6 +70,10 @@ type mailboxSink struct {
 	insert bool
 	opts   *InsertOptions
 }
+
+// CoreSettings gives the migration engine the client's sleeper and jitter
+// source (core.SettingsSource).
+func (s *mailboxSink) CoreSettings() *core.Settings { return core.Of(s.g.core) }
 
 func (s *mailboxSink) CheckTarget(user string) error { return checkUser("gmail: ImportMbox", user) }
 

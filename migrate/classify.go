@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -130,7 +129,7 @@ func rateReason(we *workspace.Error) bool {
 // delay is how long a message waits before its next attempt: short for a
 // server error, longer for a throttle (the quota layer also slows the whole
 // client down), and the server's Retry-After when it gave one.
-func delay(o outcome, attempt int, err error) time.Duration {
+func delay(o outcome, attempt int, err error, rnd func() float64) time.Duration {
 	var base, ceiling time.Duration
 	switch o {
 	case throttled:
@@ -143,7 +142,7 @@ func delay(o outcome, attempt int, err error) time.Duration {
 	d := base << min(attempt-1, 10)
 	d = min(d, ceiling)
 	// ±20% so that targets that failed together do not retry together.
-	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	d = time.Duration(float64(d) * (0.8 + 0.4*rnd()))
 	var we *workspace.Error
 	if errors.As(err, &we) && we.RetryAfter > d {
 		d = min(we.RetryAfter, 10*time.Minute)

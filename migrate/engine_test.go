@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -221,7 +222,7 @@ func TestRetryDelayFollowsTheError(t *testing.T) {
 				t.Fatalf("classified %d, want a retry", oc)
 			}
 			for range 20 {
-				if d := delay(oc, 1, tt.err); d < tt.min || d > tt.max {
+				if d := delay(oc, 1, tt.err, rand.Float64); d < tt.min || d > tt.max {
 					t.Fatalf("delay %v, want in [%v, %v]", d, tt.min, tt.max)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -175,6 +176,7 @@ type Options struct {
 
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
+	rand  func() float64 // jitter source, [0, 1)
 	// spillSize is the size above which a message is read from a
 	// temporary file instead of memory (default spillSize).
 	spillSize int64
@@ -252,14 +254,24 @@ func Run(ctx context.Context, jobs []Job, sink Sink, opts *Options) (*Report, er
 	if o.now == nil {
 		o.now = time.Now
 	}
-	if o.sleep == nil {
-		// The waits of a run started through an API package's client
-		// (datatransfer.Migrate, gmail.ImportMbox) go through that
-		// client's sleeper, like the rest of its waits.
-		o.sleep = core.SleepFrom(ctx)
+	// A sink of an API package (datatransfer's ArchiveSink, gmail's
+	// ImportSink) brings its client's sleeper and jitter source, so that
+	// the run's waits go where the client's go.
+	if ss, ok := sink.(core.SettingsSource); ok {
+		if cs := ss.CoreSettings(); cs != nil {
+			if o.sleep == nil {
+				o.sleep = cs.Sleep
+			}
+			if o.rand == nil {
+				o.rand = cs.Rand
+			}
+		}
 	}
 	if o.sleep == nil {
 		o.sleep = retry.SleepContext
+	}
+	if o.rand == nil {
+		o.rand = rand.Float64
 	}
 	if o.spillSize == 0 {
 		o.spillSize = spillSize
@@ -801,7 +813,7 @@ func (t *targetRun) attempt(ctx context.Context, pm *pending) {
 		}
 		giveUp := pm.attempts >= t.opts.MaxAttempts || (oc == ambiguous && pm.ambiguous > t.opts.AmbiguousRetries)
 		if !giveUp {
-			wait := delay(oc, pm.attempts, err)
+			wait := delay(oc, pm.attempts, err, t.opts.rand)
 			pm.readyAt = t.opts.now().Add(wait)
 			ev := t.event(pm.item, Retrying, err)
 			ev.Wait, ev.Attempt = wait, pm.attempts

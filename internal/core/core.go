@@ -88,19 +88,12 @@ var legacyAPIs = map[string]bool{
 // LegacyAPI reports whether api is one of the legacy APIs (see legacyAPIs).
 func LegacyAPI(api string) bool { return legacyAPIs[api] }
 
-type sleepKey struct{}
-
-// WithSleep returns a context carrying the sleeper of the client a call
-// came through, for code below the API packages that has no client (the
-// migration engine): its waits then go where the client's go.
-func WithSleep(ctx context.Context, sleep func(ctx context.Context, d time.Duration) error) context.Context {
-	return context.WithValue(ctx, sleepKey{}, sleep)
-}
-
-// SleepFrom returns the sleeper attached by WithSleep, or nil.
-func SleepFrom(ctx context.Context) func(ctx context.Context, d time.Duration) error {
-	s, _ := ctx.Value(sleepKey{}).(func(ctx context.Context, d time.Duration) error)
-	return s
+// SettingsSource is implemented by the migration sinks of the API
+// packages, so that the migration engine, which has no client, waits and
+// draws jitter the way the sink's client does (retry.Options.Sleep and
+// Rand when a test set them).
+type SettingsSource interface {
+	CoreSettings() *Settings
 }
 
 // CheckResponse returns nil for a response below 400 and a
