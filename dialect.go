@@ -10,8 +10,10 @@ import (
 // method's filters; nil means the first page at the server's page size.
 type ListOptions struct {
 	// PageSize is the most items a page holds; 0 means the server's
-	// default. Each method's documentation gives the range Google accepts;
-	// a value outside it is refused before any request is sent.
+	// default. A size Google certainly refuses (negative, or outside the
+	// range the API's schema sets) is refused before any request is sent;
+	// a larger one that Google reads as its maximum is sent as it is. Each
+	// method's documentation says which.
 	PageSize int64
 	// PageToken selects the page: "" for the first, a Page's
 	// NextPageToken for the next. All ignores it and starts at the first.

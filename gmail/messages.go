@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"net/url"
 	"strings"
 
@@ -44,11 +45,12 @@ const maxPageSize = 500
 // Gmail's default). A size above 500, the most messages.list,
 // threads.list and history.list return a page (the discovery document's
 // description), is sent as it is: the schema sets no maximum and Gmail
-// answers with 500.
+// answers with 500. One above 2³²−1 does not fit maxResults' uint32 and is
+// refused too.
 func checkPage(op string, lo workspace.ListOptions) error {
-	if lo.PageSize < 0 {
+	if lo.PageSize < 0 || lo.PageSize > math.MaxUint32 {
 		return &workspace.InputError{Op: op, Field: "PageSize",
-			Reason: fmt.Sprintf("%d is negative (0 means Gmail's default, 100)", lo.PageSize)}
+			Reason: fmt.Sprintf("%d is outside 0–%d, the uint32 maxResults takes (0 means Gmail's default, 100; Gmail gives at most 500 a page)", lo.PageSize, uint64(math.MaxUint32))}
 	}
 	return nil
 }

@@ -74,13 +74,13 @@ func TestFullSyncRepeatedPageToken(t *testing.T) {
 	}
 }
 
-// A negative page size is refused before any request, by List and by
-// All. One above 500 is not: Gmail's schema sets no maximum and it answers
+// A negative page size, or one that does not fit maxResults' uint32, is
+// refused before any request, by List and by All. One above 500 is not: Gmail's schema sets no maximum and it answers
 // with at most 500 (TestPageSizeAbove500Sent).
 func TestPageSizeRefusedBeforeAnyRequest(t *testing.T) {
 	_, g, pc, user := countedEnv(t)
 	ctx := t.Context()
-	for _, size := range []int64{-1} {
+	for _, size := range []int64{-1, 1 << 33} {
 		lo := workspace.ListOptions{PageSize: size}
 		var errs []error
 		_, err := g.Messages.List(ctx, user, &gmail.MessageListOptions{ListOptions: lo})

@@ -3,6 +3,7 @@ package quota
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -632,5 +633,15 @@ func TestUnknownRuleBurstFollowsRate(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%+v: %d calls admitted at once, want %d", tc.rule, got, tc.want)
 		}
+	}
+}
+
+// A Store not made by a store package (the zero value) is refused by New
+// with an error that says which one to use, instead of a limiter that
+// panics on its first call.
+func TestWithStoreRefusesZeroStore(t *testing.T) {
+	_, err := New(WithStore(&Store{}))
+	if err == nil || !strings.Contains(err.Error(), "redisstore.New") {
+		t.Fatalf("New(WithStore(&Store{})) = %v, want an error naming redisstore.New", err)
 	}
 }

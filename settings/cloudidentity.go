@@ -130,8 +130,8 @@ func (s *ProfilesService) Get(ctx context.Context, name string) (*Profile, error
 
 // List returns one page of the account's profiles. Pages hold at most 100
 // profiles: Google reads a larger opts.PageSize as 100 (0 means the
-// server's default; a negative size is refused before any request); nil
-// opts means the first page.
+// server's default; a negative size or one above 2³¹−1 is refused before
+// any request); nil opts means the first page.
 //
 // API docs: https://cloud.google.com/identity/docs/reference/rest/v1/inboundSamlSsoProfiles/list
 func (s *ProfilesService) List(ctx context.Context, opts *workspace.ListOptions) (*workspace.Page[*Profile], error) {
@@ -462,8 +462,8 @@ func (s *AssignmentsService) Get(ctx context.Context, name string) (*Assignment,
 
 // List returns one page of the account's assignments. Pages hold at most
 // 100 assignments: Google reads a larger opts.PageSize as 100 (0 means
-// the server's default; a negative size is refused before any request);
-// nil opts means the first page.
+// the server's default; a negative size or one above 2³¹−1 is refused
+// before any request); nil opts means the first page.
 //
 // API docs: https://cloud.google.com/identity/docs/reference/rest/v1/inboundSsoAssignments/list
 func (s *AssignmentsService) List(ctx context.Context, opts *workspace.ListOptions) (*workspace.Page[*Assignment], error) {

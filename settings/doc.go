@@ -91,7 +91,8 @@
 // iterator (All, AllCredentials) that starts at the first page and follows
 // the page tokens. Profiles and assignments pages hold at most 100 items
 // (Google reads a larger page size as 100); Google documents no maximum
-// for credentials. A negative page size is refused before any request. The
+// for credentials. A page size that is negative or above 2³¹−1 (the int32
+// the API takes) is refused before any request. The
 // Directory API returns all domains in one answer (DomainsService.List has
 // no paging).
 //
