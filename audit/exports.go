@@ -304,19 +304,27 @@ const (
 )
 
 // Delete deletes export requestID of user and its files. Only COMPLETED
-// and MARKED_DELETE requests can be deleted. While the request is
-// MARKED_DELETE, Delete sends the delete again with growing pauses, as
-// Google asks, until the status is DELETED. It waits as Wait does (the
-// same pauses, timeout, ctx and error rules, opts.WaitOptions being
-// Delete's): a negative duration is a *workspace.InputError before any
-// request; a delete or read that fails with a temporary error is tried
-// again at the next pause; when opts.Timeout passes, Delete returns the
-// last state it read and an error matching context.DeadlineExceeded; when
-// ctx ends, the last state and ctx.Err(). It returns the last state seen.
+// and MARKED_DELETE requests can be deleted. After the first delete is
+// accepted, Delete reads the request (it does not send the delete again
+// blindly) until it is DELETED or gone: a read that answers not-found
+// after an accepted delete means DELETED. While a read shows the request
+// MARKED_DELETE (a delete that Google's cleanup job has not finished, or
+// that partly failed) or still COMPLETED, Delete sends the delete again
+// after that read, with growing pauses, as Google asks; a resent delete
+// answered not-found means the cleanup finished in between: DELETED. It
+// waits as Wait does (the same pauses, timeout, ctx and error rules,
+// opts.WaitOptions being Delete's): a negative duration is a
+// *workspace.InputError before any request; a delete or read that fails
+// with a temporary error is tried again at the next pause, unless it was
+// the last poll at the timeout (the delete until one is accepted); when
+// opts.Timeout passes, Delete returns the
+// last state it read and an error matching context.DeadlineExceeded;
+// when ctx ends, the last state and ctx.Err(). It returns the last state
+// seen.
 //
 // API: https://developers.google.com/workspace/admin/email-audit/reference/export
 func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opts *DeleteOptions) (*Export, error) {
-	const op = "audit.Exports.Delete"
+	const op = "audit: Exports.Delete"
 	u, err := s.a.username(op, "user", user)
 	if err != nil {
 		return nil, err
@@ -333,25 +341,39 @@ func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opt
 		return nil, err
 	}
 	target := s.a.feedURL("mail", "export", s.a.domain, u, requestID)
+	deleted := &Export{RequestID: requestID, User: u, Status: StatusDeleted}
+	// read is a poll after an accepted delete: not-found is DELETED.
+	read := func(ctx context.Context) (*Export, error) {
+		x, err := s.Get(ctx, u, requestID)
+		if errors.Is(err, workspace.ErrNotFound) {
+			return deleted, nil
+		}
+		return x, err
+	}
 	accepted := false
 	return poll.Wait(ctx, &poll.Poller[*Export]{
 		Options: po,
 		Sleep:   core.Of(s.a.core).Sleep,
 		Now:     s.a.now,
 		Poll: func(ctx context.Context) (*Export, error) {
-			err := s.a.del(ctx, "export.delete", u, target)
-			switch {
-			case err == nil:
+			if !accepted {
+				// Not-found here is an answer about the request, not the
+				// end of a delete: it is returned as it is.
+				if err := s.a.del(ctx, "export.delete", u, target); err != nil {
+					return nil, err
+				}
 				accepted = true
-			case accepted && errors.Is(err, workspace.ErrNotFound):
-				// Deleted between two attempts.
-			default:
-				return nil, err
+				return read(ctx)
 			}
-			x, err := s.Get(ctx, u, requestID)
-			if err != nil {
-				if accepted && errors.Is(err, workspace.ErrNotFound) {
-					return &Export{RequestID: requestID, User: u, Status: StatusDeleted}, nil
+			x, err := read(ctx)
+			if err != nil || o.NoWait || (x.Status != StatusMarkedDelete && x.Status != StatusCompleted) {
+				return x, err
+			}
+			// Still deletable after an accepted delete: Google asks for
+			// the delete again, with backoff, until the request is DELETED.
+			if err := s.a.del(ctx, "export.delete", u, target); err != nil {
+				if errors.Is(err, workspace.ErrNotFound) {
+					return deleted, nil // the cleanup finished since the read
 				}
 				return nil, err
 			}
@@ -364,14 +386,14 @@ func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opt
 			if x != nil {
 				status = string(x.Status)
 			}
-			msg := "audit: export being deleted; deleting again after a pause"
+			msg := "audit: export being deleted; reading it again after a pause"
 			if err != nil {
-				msg = "audit: deleting the export failed for now; trying again after a pause"
+				msg = "audit: deleting or reading the export failed for now; trying again after a pause"
 			}
 			s.a.logWait(ctx, msg, d, slog.String("request", requestID), slog.String("user", u), slog.String("status", status))
 		},
 		TimedOut: func(t poll.Timeout[*Export]) string {
-			return timeoutMessage("deleting", requestID, u, t)
+			return timeoutMessage(op, requestID, u, t)
 		},
 	})
 }
@@ -385,10 +407,10 @@ func waitOptions(op string, w workspace.WaitOptions, interval, maxInterval time.
 	return o.WithDefaults(interval, maxInterval), nil
 }
 
-// timeoutMessage says what a wait (for, "waiting" or "deleting") left
-// pending when its timeout passed.
-func timeoutMessage(what, requestID, user string, t poll.Timeout[*Export]) string {
-	msg := fmt.Sprintf("audit: %s export %s of %s: ", what, requestID, user)
+// timeoutMessage says what a wait (op, "audit: Exports.Wait" or
+// "audit: Exports.Delete") left pending when its timeout passed.
+func timeoutMessage(op, requestID, user string, t poll.Timeout[*Export]) string {
+	msg := fmt.Sprintf("%s: export %s of %s: ", op, requestID, user)
 	switch {
 	case !t.Read:
 		return msg + fmt.Sprintf("no state read in %v (%d polls); the last poll failed: %v", t.After, t.Polls, t.Err)
@@ -407,8 +429,11 @@ type WaitOptions struct {
 	// MaxInterval (default 30 min). Preparing an export can take days:
 	// the default Timeout, 0, waits for as long as ctx allows.
 	workspace.WaitOptions
-	// Progress, when set, sees every polled state (and the error of a
-	// poll that failed but will be tried again).
+	// Progress, when set, is called after every poll, before any pause
+	// that follows: the last poll and the one at the timeout included.
+	// A poll that read the export gives (the export, nil); a poll that
+	// failed gives (nil, its error), whether it will be tried again
+	// (temporary) or ends the wait.
 	Progress func(*Export, error)
 }
 
@@ -431,17 +456,27 @@ type WaitOptions struct {
 // "export", ID the request id, Status the export's status); both come
 // with the export. A poll that fails with a temporary error (a
 // *workspace.Error whose Temporary() is true, a network failure) is tried
-// again at the next pause; any other error ends the wait. In every other
-// case Wait returns the last state it read (nil if none): with an error
-// matching context.DeadlineExceeded that says what was pending when the
-// timeout passed, with ctx.Err() itself when ctx ended, with the poll's
-// error when it was not temporary.
+// again at the next pause, unless it was the last poll at the timeout;
+// any other error ends the wait. In every other case Wait returns the
+// last state it read (nil if none): with an error matching
+// context.DeadlineExceeded that says what was pending when the timeout
+// passed (and how the last poll failed, when it did), with ctx.Err()
+// itself when ctx ended, with the poll's error when it was not temporary.
+// opts.Progress sees every poll, failed ones and the last included.
 func (s *ExportsService) Wait(ctx context.Context, user, requestID string, opts *WaitOptions) (*Export, error) {
+	const op = "audit: Exports.Wait"
+	u, err := s.a.username(op, "user", user)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkID(op, requestID); err != nil {
+		return nil, err
+	}
 	var o WaitOptions
 	if opts != nil {
 		o = *opts
 	}
-	po, err := waitOptions("audit.Exports.Wait", o.WaitOptions, waitInterval, waitMaxInterval)
+	po, err := waitOptions(op, o.WaitOptions, waitInterval, waitMaxInterval)
 	if err != nil {
 		return nil, err
 	}
@@ -450,7 +485,7 @@ func (s *ExportsService) Wait(ctx context.Context, user, requestID string, opts 
 		Sleep:   core.Of(s.a.core).Sleep,
 		Now:     s.a.now,
 		Poll: func(ctx context.Context) (*Export, error) {
-			return s.Get(ctx, user, requestID)
+			return s.Get(ctx, u, requestID)
 		},
 		Done: func(x *Export) (bool, error) {
 			switch x.Status {
@@ -470,10 +505,10 @@ func (s *ExportsService) Wait(ctx context.Context, user, requestID string, opts 
 			if err != nil {
 				msg = "audit: reading the export failed for now; polling again after a pause"
 			}
-			s.a.logWait(ctx, msg, d, slog.String("request", requestID), slog.String("user", user))
+			s.a.logWait(ctx, msg, d, slog.String("request", requestID), slog.String("user", u))
 		},
 		TimedOut: func(t poll.Timeout[*Export]) string {
-			return timeoutMessage("waiting for", requestID, user, t)
+			return timeoutMessage(op, requestID, u, t)
 		},
 	})
 }

@@ -575,11 +575,11 @@ func TestExportWaitOptions(t *testing.T) {
 	} {
 		var ie *workspace.InputError
 		got, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{WaitOptions: tc.w})
-		if got != nil || !errors.As(err, &ie) || ie.Field != tc.field || ie.Op != "audit.Exports.Wait" {
+		if got != nil || !errors.As(err, &ie) || ie.Field != tc.field || ie.Op != "audit: Exports.Wait" {
 			t.Errorf("Wait %+v = %+v, %v; want an *InputError on %s", tc.w, got, err, tc.field)
 		}
 		got, err = e.a.Exports.Delete(ctx, "alice", x.RequestID, &DeleteOptions{WaitOptions: tc.w})
-		if got != nil || !errors.As(err, &ie) || ie.Field != tc.field || ie.Op != "audit.Exports.Delete" {
+		if got != nil || !errors.As(err, &ie) || ie.Field != tc.field || ie.Op != "audit: Exports.Delete" {
 			t.Errorf("Delete %+v = %+v, %v; want an *InputError on %s", tc.w, got, err, tc.field)
 		}
 	}
@@ -632,5 +632,83 @@ func TestExportDeleteWaits(t *testing.T) {
 	}
 	if len(long) != 2 || long[0] != 10*time.Minute || total != 20*time.Minute {
 		t.Errorf("pauses %v (%v in all), want 10m0s and the rest of 20m0s", long, total)
+	}
+}
+
+// Delete reaches DELETED through its normal path: after the accepted
+// delete it reads the export while the fake's cleanup (an hour on its
+// clock, which the pauses advance) runs, sends the delete again while it
+// reads MARKED_DELETE, as Google asks, and ends with the read that shows
+// DELETED. No request is answered with an error: a delete sent blindly
+// before reading would reach the fake after its cleanup and be answered
+// 403 EntityDoesNotExist.
+func TestExportDeleteReachesDeleted(t *testing.T) {
+	e := newEnv(t)
+	x, rec := completedExport(t, e, -1)
+	e.clk.takePauses()
+	got, err := e.a.Exports.Delete(t.Context(), "alice", x.RequestID, nil)
+	if err != nil || got == nil || got.Status != StatusDeleted {
+		t.Fatalf("Delete = %+v, %v; want DELETED", got, err)
+	}
+	if s := e.srv.ExportStatus(x.RequestID); s != "DELETED" {
+		t.Errorf("the fake says %s", s)
+	}
+	reqs := rec.requests()
+	if n := rec.count("DELETE 200"); n < 2 || n != rec.count("DELETE") {
+		t.Errorf("requests %v: want the delete accepted each time, and sent again while MARKED_DELETE", reqs)
+	}
+	if rec.count("GET 200") != len(reqs)-rec.count("DELETE") || reqs[0] != "DELETE 200" || reqs[len(reqs)-1] != "GET 200" {
+		t.Errorf("requests %v: want a delete first, reads answered 200, a read last", reqs)
+	}
+	var slept time.Duration
+	for _, p := range e.clk.takePauses() {
+		slept += p
+	}
+	if slept < time.Hour {
+		t.Errorf("DELETED after %v of pauses; the fake's cleanup takes an hour", slept)
+	}
+}
+
+// The export goes MARKED_DELETE, then is gone (a read answers 403
+// EntityDoesNotExist): Delete sends the delete once, reads, and takes
+// the not-found read as DELETED.
+func TestExportDeleteSentOnceWhenGone(t *testing.T) {
+	e := newEnv(t)
+	x, rec := completedExport(t, e, 2) // gone after the delete and one read
+	got, err := e.a.Exports.Delete(t.Context(), "alice", x.RequestID, nil)
+	if err != nil || got == nil || got.Status != StatusDeleted || got.RequestID != x.RequestID || got.User != "alice" {
+		t.Fatalf("Delete = %+v, %v; want DELETED", got, err)
+	}
+	if reqs := rec.requests(); fmt.Sprint(reqs) != "[DELETE 200 GET 200 GET 403]" {
+		t.Errorf("requests %v; want [DELETE 200 GET 200 GET 403]: the delete sent once", reqs)
+	}
+}
+
+// The cleanup finishes between a read that shows MARKED_DELETE and the
+// delete sent again after it: the not-found answer to that delete is
+// DELETED.
+func TestExportDeleteResentFindsItGone(t *testing.T) {
+	e := newEnv(t)
+	x, rec := completedExport(t, e, 3) // gone after the delete and two reads
+	got, err := e.a.Exports.Delete(t.Context(), "alice", x.RequestID, nil)
+	if err != nil || got == nil || got.Status != StatusDeleted {
+		t.Fatalf("Delete = %+v, %v; want DELETED", got, err)
+	}
+	if reqs := rec.requests(); fmt.Sprint(reqs) != "[DELETE 200 GET 200 GET 200 DELETE 403]" {
+		t.Errorf("requests %v; want [DELETE 200 GET 200 GET 200 DELETE 403]", reqs)
+	}
+}
+
+// A delete that was never accepted is not taken for a finished one: a
+// request that does not exist is an error.
+func TestExportDeleteUnknown(t *testing.T) {
+	e := newEnv(t)
+	x, rec := completedExport(t, e, 0) // gone from the first request on
+	got, err := e.a.Exports.Delete(t.Context(), "alice", x.RequestID, nil)
+	if !errors.Is(err, workspace.ErrNotFound) || got != nil {
+		t.Fatalf("Delete = %+v, %v; want ErrNotFound", got, err)
+	}
+	if reqs := rec.requests(); fmt.Sprint(reqs) != "[DELETE 403]" {
+		t.Errorf("requests %v", reqs)
 	}
 }

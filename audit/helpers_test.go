@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -159,4 +162,85 @@ func testPrivate(t testing.TB) openpgp.EntityList {
 
 func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
 	return context.WithCancel(t.Context())
+}
+
+// exportRecorder is a transport that records the requests for one export
+// (method and status answered, e.g. "DELETE 200") and, once goneAfter of
+// them have been answered, sends later ones to an id the fake does not
+// know: they are answered as for a request that no longer exists (403
+// EntityDoesNotExist), as after Google's cleanup removed it. A negative
+// goneAfter means never.
+type exportRecorder struct {
+	next      http.RoundTripper
+	id        string
+	goneAfter int
+
+	mu  sync.Mutex
+	log []string
+}
+
+func (x *exportRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.URL.Path, "/mail/export/example.com/alice/"+x.id) {
+		return x.next.RoundTrip(r)
+	}
+	x.mu.Lock()
+	gone := x.goneAfter >= 0 && len(x.log) >= x.goneAfter
+	x.mu.Unlock()
+	if gone {
+		r = r.Clone(r.Context())
+		r.URL.Path = strings.TrimSuffix(r.URL.Path, x.id) + "999999999"
+		r.URL.RawPath = ""
+	}
+	resp, err := x.next.RoundTrip(r)
+	entry := r.Method + " error"
+	if err == nil {
+		entry = r.Method + " " + strconv.Itoa(resp.StatusCode)
+	}
+	x.mu.Lock()
+	x.log = append(x.log, entry)
+	x.mu.Unlock()
+	return resp, err
+}
+
+// requests returns the recorded requests.
+func (x *exportRecorder) requests() []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return slices.Clone(x.log)
+}
+
+// count returns how many recorded requests start with prefix ("DELETE",
+// "GET 403").
+func (x *exportRecorder) count(prefix string) int {
+	n := 0
+	for _, s := range x.requests() {
+		if strings.HasPrefix(s, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// completedExport uploads the test key, requests an export of alice
+// (seeded with one message) and lets the fake complete it. The returned
+// recorder sits between the client and the fake, for that export.
+func completedExport(t *testing.T, e *env, goneAfter int) (*Export, *exportRecorder) {
+	t.Helper()
+	e.srv.AddUser("alice@example.com")
+	seedMail(e, "alice@example.com", 1)
+	ctx := t.Context()
+	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.a.Exports.Create(ctx, "alice", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(2 * time.Minute)
+	if x, err = e.a.Exports.Get(ctx, "alice", x.RequestID); err != nil || x.Status != StatusCompleted {
+		t.Fatalf("get: %+v %v", x, err)
+	}
+	rec := &exportRecorder{next: e.sent.next, id: x.RequestID, goneAfter: goneAfter}
+	e.sent.next = rec
+	return x, rec
 }

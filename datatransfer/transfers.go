@@ -333,12 +333,16 @@ func (s *TransfersService) All(ctx context.Context, opts *TransferListOptions) i
 }
 
 // WaitOptions tune Wait: the shared interval and timeout, and a callback
-// that sees every state polled. Nil means the defaults: a first pause of
-// 5 s, growing by half up to 2 min, no timeout but ctx's.
+// that sees every poll. Nil means the defaults: a first pause of 5 s,
+// growing by half up to 2 min, no timeout but ctx's.
 type WaitOptions struct {
 	workspace.WaitOptions
-	// Progress, when set, sees every polled state, the last included.
-	Progress func(*Transfer)
+	// Progress, when set, is called after every poll, before any pause
+	// that follows: the last poll and the one at the timeout included.
+	// A poll that read the transfer gives (the transfer, nil); a poll
+	// that failed gives (nil, its error), whether it will be tried again
+	// (temporary) or ends the wait.
+	Progress func(*Transfer, error)
 }
 
 // Default pauses of Wait.
@@ -365,15 +369,17 @@ const (
 // Operation "transfer") whose Message names the applications that did not
 // complete. A poll that fails with a temporary error (a *workspace.Error
 // whose Temporary() is true, a network failure) is tried again at the
-// next pause; any other error ends the wait. In every other case Wait
-// returns the last state it read (nil if none): with an error matching
-// context.DeadlineExceeded that says what was pending when the timeout
-// passed, with ctx.Err() itself when ctx ended, with the poll's error when
-// it was not temporary.
+// next pause, unless it was the last poll at the timeout; any other error
+// ends the wait. In every other case Wait returns the last state it read
+// (nil if none): with an error matching context.DeadlineExceeded that
+// says what was pending when the timeout passed (and how the last poll
+// failed, when it did), with ctx.Err() itself when ctx ended, with the
+// poll's error when it was not temporary. opts.Progress sees every poll,
+// failed ones and the last included.
 func (s *TransfersService) Wait(ctx context.Context, id string, opts *WaitOptions) (*Transfer, error) {
-	const op = "datatransfer: transfers.wait"
+	const op = "datatransfer: Transfers.Wait"
 	if id == "" {
-		return nil, &workspace.InputError{Op: "datatransfer: transfers.get", Field: "id", Reason: "is empty"}
+		return nil, &workspace.InputError{Op: op, Field: "id", Reason: "is empty"}
 	}
 	var o WaitOptions
 	if opts != nil {
@@ -398,6 +404,7 @@ func (s *TransfersService) Wait(ctx context.Context, id string, opts *WaitOption
 			return true, nil
 		},
 		Temporary: temporary,
+		Progress:  o.Progress,
 		Waiting: func(ctx context.Context, d time.Duration, t *Transfer, err error) {
 			l := settings.Logger
 			if d <= time.Second || !l.Enabled(ctx, slog.LevelInfo) {
@@ -412,7 +419,7 @@ func (s *TransfersService) Wait(ctx context.Context, id string, opts *WaitOption
 				slog.String("transfer", id), slog.String("status", t.Status), slog.Duration("wait", d))
 		},
 		TimedOut: func(t poll.Timeout[*Transfer]) string {
-			msg := fmt.Sprintf("datatransfer: transfer %s ", id)
+			msg := fmt.Sprintf("%s: transfer %s ", op, id)
 			switch {
 			case !t.Read:
 				return msg + fmt.Sprintf("not read in %v (%d polls); the last poll failed: %v", t.After, t.Polls, t.Err)
@@ -421,13 +428,6 @@ func (s *TransfersService) Wait(ctx context.Context, id string, opts *WaitOption
 			}
 			return msg + fmt.Sprintf("still %q after %v (%d polls)", t.Last.Status, t.After, t.Polls)
 		},
-	}
-	if o.Progress != nil {
-		p.Progress = func(t *Transfer, err error) {
-			if err == nil {
-				o.Progress(t)
-			}
-		}
 	}
 	return poll.Wait(ctx, p)
 }

@@ -145,7 +145,13 @@ func TestTransferLifecycle(t *testing.T) {
 	}
 	var seen []string
 	final, err := e.dt.Transfers.Wait(t.Context(), tr.ID, &datatransfer.WaitOptions{
-		Progress: func(t *datatransfer.Transfer) { seen = append(seen, t.Status) },
+		Progress: func(t *datatransfer.Transfer, err error) {
+			if err != nil {
+				seen = append(seen, "error: "+err.Error())
+				return
+			}
+			seen = append(seen, t.Status)
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +245,7 @@ func TestTransferWaitTimeout(t *testing.T) {
 	polls := 0
 	last, err := e.dt.Transfers.Wait(t.Context(), tr.ID, &datatransfer.WaitOptions{
 		WaitOptions: workspace.WaitOptions{Timeout: 70 * time.Second},
-		Progress:    func(*datatransfer.Transfer) { polls++ },
+		Progress:    func(*datatransfer.Transfer, error) { polls++ },
 	})
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), tr.ID) {
 		t.Fatalf("err = %v, want one matching context.DeadlineExceeded", err)
@@ -280,14 +286,25 @@ func TestTransferWaitRetriesTemporaryFailure(t *testing.T) {
 	// 10 consecutive 503s: more than one Get's attempts.
 	e.srv.InjectFault("datatransfer", workspacetest.FaultHTTP503, 10)
 	var seen []string
+	failed := 0
 	final, err := e.dt.Transfers.Wait(t.Context(), tr.ID, &datatransfer.WaitOptions{
-		Progress: func(t *datatransfer.Transfer) { seen = append(seen, t.Status) },
+		Progress: func(tr *datatransfer.Transfer, err error) {
+			if err != nil {
+				var we *workspace.Error
+				if tr != nil || !errors.As(err, &we) || !we.Temporary() {
+					t.Errorf("a failed poll gave %+v, %v; want nil and the temporary error", tr, err)
+				}
+				failed++
+				return
+			}
+			seen = append(seen, tr.Status)
+		},
 	})
 	if err != nil || final.Status != "completed" {
 		t.Fatalf("Wait = %+v, %v; want the completed transfer", final, err)
 	}
-	if len(seen) == 0 || seen[len(seen)-1] != "completed" {
-		t.Errorf("Progress saw %v", seen)
+	if len(seen) == 0 || seen[len(seen)-1] != "completed" || failed == 0 {
+		t.Errorf("Progress saw %v and %d failed polls; want the failed poll too", seen, failed)
 	}
 	var long []time.Duration
 	for _, w := range clk.Waits() {
@@ -304,11 +321,15 @@ func TestTransferWaitRetriesTemporaryFailure(t *testing.T) {
 		t.Errorf("%d faults served, want 10", n)
 	}
 
-	// An unknown transfer is not temporary: no pause.
+	// An unknown transfer is not temporary: no pause. Progress sees that
+	// last, failed poll too.
 	before := len(clk.Waits())
-	last, err := e.dt.Transfers.Wait(t.Context(), "no-such-transfer", nil)
-	if !errors.Is(err, workspace.ErrNotFound) || last != nil || len(clk.Waits()) != before {
-		t.Errorf("Wait on an unknown transfer = %+v, %v after %d pauses", last, err, len(clk.Waits())-before)
+	var lastErr error
+	last, err := e.dt.Transfers.Wait(t.Context(), "no-such-transfer", &datatransfer.WaitOptions{
+		Progress: func(_ *datatransfer.Transfer, err error) { lastErr = err },
+	})
+	if !errors.Is(err, workspace.ErrNotFound) || last != nil || len(clk.Waits()) != before || lastErr != err {
+		t.Errorf("Wait on an unknown transfer = %+v, %v after %d pauses; Progress saw %v", last, err, len(clk.Waits())-before, lastErr)
 	}
 }
 
@@ -328,7 +349,7 @@ func TestTransferWaitOptions(t *testing.T) {
 	} {
 		var ie *workspace.InputError
 		last, err := e.dt.Transfers.Wait(t.Context(), "123", &datatransfer.WaitOptions{WaitOptions: tc.w})
-		if last != nil || !errors.As(err, &ie) || ie.Field != tc.field {
+		if last != nil || !errors.As(err, &ie) || ie.Field != tc.field || ie.Op != "datatransfer: Transfers.Wait" {
 			t.Errorf("%+v: %+v, %v; want an *InputError on %s", tc.w, last, err, tc.field)
 		}
 	}
@@ -392,8 +413,9 @@ func TestTransferValidation(t *testing.T) {
 			t.Errorf("Insert(%+v) = %v, want ErrInvalidInput", req, err)
 		}
 	}
-	if _, err := e.dt.Transfers.Wait(t.Context(), "", nil); !errors.Is(err, workspace.ErrInvalidInput) {
-		t.Errorf("Wait with no id: %v, want ErrInvalidInput", err)
+	var ie *workspace.InputError
+	if _, err := e.dt.Transfers.Wait(t.Context(), "", nil); !errors.As(err, &ie) || ie.Op != "datatransfer: Transfers.Wait" || ie.Field != "id" {
+		t.Errorf("Wait with no id: %v, want an *InputError of datatransfer: Transfers.Wait on id", err)
 	}
 	if _, err := e.dt.Users.ID(t.Context(), "ghost@example.com"); !errors.Is(err, workspace.ErrNotFound) {
 		t.Errorf("unknown user: %v", err)

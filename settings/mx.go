@@ -142,9 +142,12 @@ type MXOptions struct {
 	Resolver Resolver
 	// Domain to check; "" means the Client's domain.
 	Domain string
-	// Progress, when set, is called with each report WaitMX gets before it
-	// waits again.
-	Progress func(*MXReport)
+	// Progress, when set, is called by WaitMX after every lookup, before
+	// any wait that follows: the last lookup, the one at the timeout and
+	// the one whose records point at Google included. A lookup that
+	// answered gives (its report, nil); a failed one gives (nil, its
+	// error). CheckMX does not call it.
+	Progress func(*MXReport, error)
 
 	// Set by the package, or by its tests through export_test.go.
 	sleep  func(ctx context.Context, d time.Duration) error // the waits between checks; nil: a timer
@@ -190,7 +193,9 @@ func CheckMX(ctx context.Context, opts *MXOptions) (*MXReport, error) {
 // timeout, it is cut to end there and a last check is made.
 //
 // A failed lookup (SERVFAIL, a resolver timeout) is checked again at the
-// next wait, like a miss. WaitMX returns the last report a lookup gave
+// next wait, like a miss, unless it was the last check at the timeout.
+// opts.Progress sees every lookup, failed ones and the last included.
+// WaitMX returns the last report a lookup gave
 // (nil only when none did), its Checks counting every lookup made: with a
 // nil error once the records point at Google; with an error matching
 // context.DeadlineExceeded when the timeout passes, which says whether the
@@ -225,7 +230,7 @@ func mxDefaults(opts *MXOptions, domain string, wait bool) (MXOptions, error) {
 	}
 	po := poll.Options{Interval: o.Interval, MaxInterval: o.MaxInterval, Timeout: o.Timeout}
 	if f := po.Negative(); wait && f != "" {
-		return o, &workspace.InputError{Op: "settings: mx.wait", Field: f, Reason: "must not be negative (0 for the default)"}
+		return o, &workspace.InputError{Op: "settings: WaitMX", Field: f, Reason: "must not be negative (0 for the default)"}
 	}
 	po = po.WithDefaults(defaultMXInterval, defaultMXMaxInterval)
 	o.Interval, o.MaxInterval = po.Interval, po.MaxInterval
@@ -280,7 +285,7 @@ func checkMX(ctx context.Context, o MXOptions) (*MXReport, error) {
 }
 
 func waitMX(ctx context.Context, o MXOptions) (*MXReport, error) {
-	const op = "settings: mx.wait"
+	const op = "settings: WaitMX"
 	if _, err := checkDomainName(op, o.Domain); err != nil {
 		return nil, err
 	}
@@ -302,11 +307,7 @@ func waitMX(ctx context.Context, o MXOptions) (*MXReport, error) {
 		// A failed lookup (SERVFAIL, timeout) is checked again like a miss.
 		Temporary: func(err error) bool { return !errors.Is(err, workspace.ErrInvalidInput) },
 		MinPause:  func(rep *MXReport) time.Duration { return rep.TTL },
-		Progress: func(rep *MXReport, err error) {
-			if err == nil && !rep.PointsAtGoogle && o.Progress != nil {
-				o.Progress(rep)
-			}
-		},
+		Progress:  o.Progress,
 		Waiting: func(ctx context.Context, d time.Duration, _ *MXReport, err error) {
 			l := o.logger
 			if l == nil || d <= time.Second || !l.Enabled(ctx, slog.LevelInfo) {

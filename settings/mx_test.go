@@ -3,6 +3,7 @@ package settings_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -172,10 +173,22 @@ func TestWaitMXHonoursTTLAndBacksOff(t *testing.T) {
 			var sl sleeps
 			e := newEnvSleep(t, sl.sleep)
 			r := &dnsDouble{answers: map[string][]answer{e.srv.Domain(): tc.script}}
-			var progress int
+			// Progress sees every lookup, failed ones and the last (the
+			// one that points at Google) included, before the wait that
+			// follows it.
+			var progress []string
 			rep, err := e.s.WaitMX(t.Context(), &settings.MXOptions{Resolver: r,
 				WaitOptions: workspace.WaitOptions{Interval: time.Minute, MaxInterval: 4 * time.Minute},
-				Progress:    func(*settings.MXReport) { progress++ }})
+				Progress: func(rep *settings.MXReport, err error) {
+					switch {
+					case err != nil && rep == nil:
+						progress = append(progress, fmt.Sprintf("failed after %d waits", len(sl.d)))
+					case err == nil && rep != nil:
+						progress = append(progress, fmt.Sprintf("check %d google=%v after %d waits", rep.Checks, rep.PointsAtGoogle, len(sl.d)))
+					default:
+						t.Errorf("Progress(%+v, %v)", rep, err)
+					}
+				}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,8 +198,16 @@ func TestWaitMXHonoursTTLAndBacksOff(t *testing.T) {
 			if diff := cmp.Diff(tc.want, sl.d); diff != "" {
 				t.Errorf("waits (-want +got):\n%s", diff)
 			}
-			if progress == 0 && len(tc.want) > 1 {
-				t.Error("Progress never called")
+			var want []string
+			for i, a := range tc.script {
+				if a.err != nil {
+					want = append(want, fmt.Sprintf("failed after %d waits", i))
+				} else {
+					want = append(want, fmt.Sprintf("check %d google=%v after %d waits", i+1, i == len(tc.script)-1, i))
+				}
+			}
+			if diff := cmp.Diff(want, progress); diff != "" {
+				t.Errorf("Progress (-want +got):\n%s", diff)
 			}
 			if e.rec.count() != 0 {
 				t.Error("the MX check called an API")
@@ -249,7 +270,8 @@ func TestWaitMXRefusesNegative(t *testing.T) {
 	r := &dnsDouble{answers: map[string][]answer{"example.org": {{recs: googleRecs}}}}
 	for _, w := range []workspace.WaitOptions{{Interval: -1}, {MaxInterval: -time.Second}, {Timeout: -time.Minute}} {
 		_, err := settings.WaitMX(t.Context(), &settings.MXOptions{Resolver: r, Domain: "example.org", WaitOptions: w})
-		if !errors.Is(err, workspace.ErrInvalidInput) {
+		var ie *workspace.InputError
+		if !errors.As(err, &ie) || ie.Op != "settings: WaitMX" {
 			t.Errorf("%+v: %v", w, err)
 		}
 	}
@@ -306,8 +328,10 @@ func TestWaitMXKeepsLastReport(t *testing.T) {
 			defer cancel()
 			r := &cancellingResolver{dnsDouble: dnsDouble{answers: map[string][]answer{"example.org": tc.script}}, at: tc.cancel, cancel: cancel}
 			var sl sleeps
+			var seen []error // the error each Progress call saw
 			rep, err := settings.WaitMX(ctx, settings.WithMXHooks(&settings.MXOptions{Resolver: r, Domain: "example.org",
-				WaitOptions: workspace.WaitOptions{Timeout: tc.timeout}}, sl.sleep, nil))
+				WaitOptions: workspace.WaitOptions{Timeout: tc.timeout},
+				Progress:    func(_ *settings.MXReport, err error) { seen = append(seen, err) }}, sl.sleep, nil))
 			if !errors.Is(err, tc.err) || (tc.err == context.Canceled && err != context.Canceled) {
 				t.Fatalf("err = %v, want %v", err, tc.err)
 			}
@@ -319,6 +343,14 @@ func TestWaitMXKeepsLastReport(t *testing.T) {
 			}
 			if rep != nil && (rep.PointsAtGoogle || len(rep.Records) != 1 || rep.Checks != tc.checks) {
 				t.Errorf("report %+v, want the last good one with Checks %d", rep, tc.checks)
+			}
+			// Progress saw every check, the last one (failed or not) too.
+			lastFailed := tc.script[min(tc.checks, len(tc.script))-1].err != nil || tc.cancel > 0
+			if len(seen) != tc.checks || (seen[len(seen)-1] != nil) != lastFailed {
+				t.Errorf("Progress saw %v, want %d checks, the last failed: %v", seen, tc.checks, lastFailed)
+			}
+			if !strings.HasPrefix(err.Error(), "settings: WaitMX: ") && tc.err == context.DeadlineExceeded {
+				t.Errorf("err = %q, want it to name settings: WaitMX", err)
 			}
 		})
 	}

@@ -351,8 +351,13 @@ func (r *runner) all(ctx context.Context, s *settings.Client, cfg *config) {
 	}
 	if cfg.mxCheck {
 		r.step("MX records point at Google", func() (string, error) {
-			o := &settings.MXOptions{Resolver: cfg.resolver, Progress: func(rep *settings.MXReport) {
-				fmt.Fprintf(r.out, "  not yet: %s; checking again after the TTL\n", rep)
+			o := &settings.MXOptions{Resolver: cfg.resolver, Progress: func(rep *settings.MXReport, err error) {
+				switch {
+				case err != nil:
+					fmt.Fprintf(r.out, "  lookup failed: %v\n", err)
+				case !rep.PointsAtGoogle:
+					fmt.Fprintf(r.out, "  not yet: %s\n", rep)
+				}
 			}}
 			var rep *settings.MXReport
 			var err error

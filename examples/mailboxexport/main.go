@@ -425,7 +425,7 @@ func process(ctx context.Context, a *audit.Client, j *job, wait *audit.WaitOptio
 	last := ""
 	w.Progress = func(x *audit.Export, err error) {
 		if err != nil {
-			say("%s: status check failed, will try again: %v\n", j.user, err)
+			say("%s: status check failed: %v\n", j.user, err)
 			return
 		}
 		if string(x.Status) != last {

@@ -127,7 +127,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "Transfer %s from %s (id %s) to %s (id %s) requested.\n", tr.ID, *from, tr.OldOwnerID, *to, tr.NewOwnerID)
 	last := ""
-	wait.Progress = func(t *datatransfer.Transfer) {
+	wait.Progress = func(t *datatransfer.Transfer, err error) {
+		if err != nil {
+			fmt.Fprintf(stdout, "  %s: status check failed: %v\n", time.Now().Format(time.TimeOnly), err)
+			return
+		}
 		if t.Status != last {
 			last = t.Status
 			fmt.Fprintf(stdout, "  %s: %s\n", time.Now().Format(time.TimeOnly), t.Status)

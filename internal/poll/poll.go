@@ -21,6 +21,10 @@
 //     error ends the wait with the last state read and that error.
 //   - A thing that finished in failure ends the wait with its state and
 //     the error the caller's Done gives (a *workspace.OperationError).
+//   - Progress sees every poll, as soon as it returns and before any pause
+//     that follows: the last poll, the one at the Timeout and failed ones
+//     included. A poll that read a state gives (state, nil); a failed one,
+//     temporary or not, gives (zero, err).
 //
 // The package imports only the standard library: errors that must be a
 // *workspace.InputError are built by the caller.
@@ -109,8 +113,10 @@ type Poller[T any] struct {
 	// (settings.WaitMX: the records' TTL). It does not change how the
 	// pauses grow.
 	MinPause func(T) time.Duration
-	// Progress, when set, sees each poll: a state read (err nil, before
-	// Done is asked) or a temporary failure (a zero state and the error).
+	// Progress, when set, is called after every poll, before Done is
+	// asked and before any pause: with the state read and a nil error, or
+	// with a zero state and the poll's error when it failed (whether or
+	// not the error is temporary, and whether or not it ends the wait).
 	Progress func(state T, err error)
 	// Waiting, when set, is called before each pause with its length, the
 	// last state read (zero if none) and the error of the last poll (nil
@@ -153,6 +159,10 @@ func Wait[T any](ctx context.Context, p *Poller[T]) (T, error) {
 		state, err := p.Poll(ctx)
 		polls++
 		if err != nil {
+			if p.Progress != nil {
+				var zero T
+				p.Progress(zero, err)
+			}
 			if cerr := ctx.Err(); cerr != nil {
 				return last, cerr
 			}
@@ -160,10 +170,6 @@ func Wait[T any](ctx context.Context, p *Poller[T]) (T, error) {
 				return last, err
 			}
 			lastErr = err
-			if p.Progress != nil {
-				var zero T
-				p.Progress(zero, err)
-			}
 		} else {
 			last, read, lastErr = state, true, nil
 			if p.Progress != nil {

@@ -51,6 +51,10 @@ type sim struct {
 	cancel                 context.CancelFunc
 	progress               []string
 	waiting                []string
+	// pausesAtPoll and pausesAtProgress are len(pauses) when each poll
+	// started and when each Progress call came: equal when Progress is
+	// called before the pause that follows its poll.
+	pausesAtPoll, pausesAtProgress []int
 }
 
 func (s *sim) Now() time.Time { return s.now }
@@ -226,6 +230,7 @@ func TestWait(t *testing.T) {
 					st := tc.script[min(polls, len(tc.script)-1)]
 					polls++
 					sm.pollTimes = append(sm.pollTimes, sm.now.Sub(sm.start))
+					sm.pausesAtPoll = append(sm.pausesAtPoll, len(sm.pauses))
 					sm.now = sm.now.Add(st.takes)
 					if polls == sm.cancelInPoll {
 						cancel()
@@ -248,6 +253,7 @@ func TestWait(t *testing.T) {
 						s = "error"
 					}
 					sm.progress = append(sm.progress, s)
+					sm.pausesAtProgress = append(sm.pausesAtProgress, len(sm.pauses))
 				},
 				Waiting: func(_ context.Context, d time.Duration, last string, err error) {
 					sm.waiting = append(sm.waiting, fmt.Sprint(d))
@@ -299,21 +305,20 @@ func TestWait(t *testing.T) {
 			if w.pollsAt != nil && !slices.Equal(sm.pollTimes, w.pollsAt) {
 				t.Errorf("polls at %v, want %v", sm.pollTimes, w.pollsAt)
 			}
-			if len(sm.progress) != polls-btoi(tc.cancelP > 0 || w.err == errPerm) { // no Progress for a poll that ends the wait in error
-				t.Errorf("Progress saw %v after %d polls", sm.progress, polls)
+			// Progress sees every poll (the last one, the one at the
+			// timeout and failed ones included), before the pause that
+			// follows it.
+			if len(sm.progress) != polls || !slices.Equal(sm.pausesAtProgress, sm.pausesAtPoll) {
+				t.Errorf("Progress saw %v after %d polls (pauses before each: %v, before each poll: %v)", sm.progress, polls, sm.pausesAtProgress, sm.pausesAtPoll)
+			}
+			if (tc.cancelP > 0 || w.err == errPerm) && sm.progress[len(sm.progress)-1] != "error" {
+				t.Errorf("Progress did not see the failed last poll: %v", sm.progress)
 			}
 			if len(sm.waiting) != len(sm.pauses) {
 				t.Errorf("Waiting saw %v, pauses %v", sm.waiting, sm.pauses)
 			}
 		})
 	}
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // A ctx that has already ended: no poll.
