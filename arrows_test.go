@@ -36,7 +36,9 @@ var layers = map[string]int{
 // independent of the client it judges) imports any package of the client.
 func TestImportArrows(t *testing.T) {
 	const mod = "github.com/gwsadmin/workspace"
-	out, err := exec.Command("go", "list", "-json", "./...").Output()
+	cmd := exec.Command("go", "list", "-json", "./...")
+	cmd.Env = goEnv
+	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}

@@ -27,6 +27,7 @@ import (
 // environment, and its metadata server is a closed loopback port, never
 // 169.254.169.254 or metadata.google.internal.
 func TestMain(m *testing.M) {
+	goEnv = os.Environ()
 	dir, err := os.MkdirTemp("", "workspace-adc-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -41,6 +42,11 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// goEnv is the environment before TestMain changed HOME, for the tests
+// that run the go command: with the changed HOME it would find neither the
+// build cache nor the module cache.
+var goEnv []string
 
 const scopeGmailReadonly = "https://www.googleapis.com/auth/gmail.readonly"
 
