@@ -3,8 +3,6 @@ package datatransfer_test
 import (
 	"context"
 	"errors"
-	"fmt"
-	"iter"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/gwsadmin/workspace"
 	"github.com/gwsadmin/workspace/datatransfer"
+	"github.com/gwsadmin/workspace/internal/itertest"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
 
@@ -82,8 +81,8 @@ func TestPageSizeRange(t *testing.T) {
 		errs := map[string]error{}
 		_, errs["Applications.List"] = e.dt.Applications.List(t.Context(), &lo)
 		_, errs["Transfers.List"] = e.dt.Transfers.List(t.Context(), tlo)
-		errs["Applications.All"] = oneError(e.dt.Applications.All(t.Context(), &lo))
-		errs["Transfers.All"] = oneError(e.dt.Transfers.All(t.Context(), tlo))
+		errs["Applications.All"] = itertest.OneError(e.dt.Applications.All(t.Context(), &lo))
+		errs["Transfers.All"] = itertest.OneError(e.dt.Transfers.All(t.Context(), tlo))
 		for m, err := range errs {
 			var ie *workspace.InputError
 			if !errors.As(err, &ie) || ie.Field != "PageSize" || !errors.Is(err, workspace.ErrInvalidInput) {
@@ -102,24 +101,6 @@ func TestPageSizeRange(t *testing.T) {
 			t.Errorf("Transfers.List PageSize %d: %v", n, err)
 		}
 	}
-}
-
-// oneError drains seq and returns the one error it yielded, or an error
-// saying what else it yielded.
-func oneError[T any](seq iter.Seq2[T, error]) error {
-	var errs []error
-	items := 0
-	for _, err := range seq {
-		if err != nil {
-			errs = append(errs, err)
-		} else {
-			items++
-		}
-	}
-	if len(errs) != 1 || items != 0 {
-		return fmt.Errorf("yielded %d items and the errors %v, want one error", items, errs)
-	}
-	return errs[0]
 }
 
 func TestTransferLifecycle(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gwsadmin/workspace"
+	"github.com/gwsadmin/workspace/internal/itertest"
 	"github.com/gwsadmin/workspace/settings"
 	"github.com/gwsadmin/workspace/workspacetest"
 )
@@ -120,10 +120,10 @@ func TestProfilesListAll(t *testing.T) {
 		}
 		// All yields exactly one error, an *InputError, and nothing else.
 		var ie *workspace.InputError
-		if err := oneError(e.s.Profiles.All(t.Context(), &workspace.ListOptions{PageSize: n})); !errors.As(err, &ie) || ie.Field != "PageSize" {
+		if err := itertest.OneError(e.s.Profiles.All(t.Context(), &workspace.ListOptions{PageSize: n})); !errors.As(err, &ie) || ie.Field != "PageSize" {
 			t.Errorf("Profiles.All page size %d: %v", n, err)
 		}
-		if err := oneError(e.s.Assignments.All(t.Context(), &workspace.ListOptions{PageSize: n})); !errors.As(err, &ie) || ie.Field != "PageSize" {
+		if err := itertest.OneError(e.s.Assignments.All(t.Context(), &workspace.ListOptions{PageSize: n})); !errors.As(err, &ie) || ie.Field != "PageSize" {
 			t.Errorf("Assignments.All page size %d: %v", n, err)
 		}
 	}
@@ -150,24 +150,6 @@ func TestProfilesListAll(t *testing.T) {
 	if _, err := e.s.Profiles.ListCredentials(t.Context(), want[0], &workspace.ListOptions{PageSize: 500}); err != nil {
 		t.Errorf("credentials page size 500: %v", err)
 	}
-}
-
-// oneError drains seq and returns the one error it yielded, or an error
-// saying what else it yielded.
-func oneError[T any](seq iter.Seq2[T, error]) error {
-	var errs []error
-	items := 0
-	for _, err := range seq {
-		if err != nil {
-			errs = append(errs, err)
-		} else {
-			items++
-		}
-	}
-	if len(errs) != 1 || items != 0 {
-		return fmt.Errorf("yielded %d items and the errors %v, want one error", items, errs)
-	}
-	return errs[0]
 }
 
 func TestProfilesRefusedLocally(t *testing.T) {
