@@ -457,16 +457,8 @@ func TestExportWaitThroughTemporaryFailures(t *testing.T) {
 // same with its own error.
 func TestExportWaitTimeout(t *testing.T) {
 	e := newEnv(t)
-	e.srv.AddUser("alice@example.com")
-	seedMail(e, "alice@example.com", 1)
 	ctx := t.Context()
-	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
-		t.Fatal(err)
-	}
-	x, err := e.a.Exports.Create(ctx, "alice", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := pendingExport(t, e)
 	e.clk.takePauses()
 	polls := 0
 	got, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{
@@ -497,16 +489,8 @@ func TestExportWaitTimeout(t *testing.T) {
 // would lose the last poll.
 func TestExportWaitTimeoutRealTime(t *testing.T) {
 	e := newEnv(t)
-	e.srv.AddUser("alice@example.com")
-	seedMail(e, "alice@example.com", 1)
 	ctx := t.Context()
-	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
-		t.Fatal(err)
-	}
-	x, err := e.a.Exports.Create(ctx, "alice", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := pendingExport(t, e)
 	e.clk.realDeadlines()
 	e.clk.takePauses()
 	t0 := e.clk.Now()
@@ -542,16 +526,8 @@ func TestExportWaitTimeoutRealTime(t *testing.T) {
 // durations are refused before any request, by Wait and Delete.
 func TestExportWaitOptions(t *testing.T) {
 	e := newEnv(t)
-	e.srv.AddUser("alice@example.com")
-	seedMail(e, "alice@example.com", 1)
 	ctx := t.Context()
-	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
-		t.Fatal(err)
-	}
-	x, err := e.a.Exports.Create(ctx, "alice", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	x := pendingExport(t, e)
 	e.clk.takePauses()
 	// The fake completes after one minute.
 	got, err := e.a.Exports.Wait(ctx, "alice", x.RequestID, &WaitOptions{
@@ -593,20 +569,8 @@ func TestExportWaitOptions(t *testing.T) {
 // error matching context.DeadlineExceeded.
 func TestExportDeleteWaits(t *testing.T) {
 	e := newEnv(t)
-	e.srv.AddUser("alice@example.com")
-	seedMail(e, "alice@example.com", 1)
 	ctx := t.Context()
-	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
-		t.Fatal(err)
-	}
-	x, err := e.a.Exports.Create(ctx, "alice", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.clk.Advance(2 * time.Minute)
-	if x, err = e.a.Exports.Get(ctx, "alice", x.RequestID); err != nil || x.Status != StatusCompleted {
-		t.Fatalf("get: %+v %v", x, err)
-	}
+	x := readyExport(t, e)
 	// 10 consecutive 503s: more than the first delete's 7 attempts.
 	e.srv.InjectFault("audit", workspacetest.FaultHTTP503, 10)
 	e.clk.takePauses()

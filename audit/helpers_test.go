@@ -221,25 +221,39 @@ func (x *exportRecorder) count(prefix string) int {
 	return n
 }
 
-// completedExport uploads the test key, requests an export of alice
-// (seeded with one message) and lets the fake complete it. The returned
-// recorder sits between the client and the fake, for that export.
-func completedExport(t *testing.T, e *env, goneAfter int) (*Export, *exportRecorder) {
+// pendingExport uploads the test key and requests an export of alice,
+// seeded with one message; the fake completes it a minute later.
+func pendingExport(t *testing.T, e *env) *Export {
 	t.Helper()
 	e.srv.AddUser("alice@example.com")
 	seedMail(e, "alice@example.com", 1)
-	ctx := t.Context()
-	if _, err := e.a.PublicKey.Upload(ctx, testKey(t).Public); err != nil {
+	if _, err := e.a.PublicKey.Upload(t.Context(), testKey(t).Public); err != nil {
 		t.Fatal(err)
 	}
-	x, err := e.a.Exports.Create(ctx, "alice", nil)
+	x, err := e.a.Exports.Create(t.Context(), "alice", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return x
+}
+
+// readyExport is pendingExport, completed by the fake and read back.
+func readyExport(t *testing.T, e *env) *Export {
+	t.Helper()
+	x := pendingExport(t, e)
 	e.clk.Advance(2 * time.Minute)
-	if x, err = e.a.Exports.Get(ctx, "alice", x.RequestID); err != nil || x.Status != StatusCompleted {
+	x, err := e.a.Exports.Get(t.Context(), "alice", x.RequestID)
+	if err != nil || x.Status != StatusCompleted {
 		t.Fatalf("get: %+v %v", x, err)
 	}
+	return x
+}
+
+// completedExport is readyExport with a recorder between the client and
+// the fake, for that export.
+func completedExport(t *testing.T, e *env, goneAfter int) (*Export, *exportRecorder) {
+	t.Helper()
+	x := readyExport(t, e)
 	rec := &exportRecorder{next: e.sent.next, id: x.RequestID, goneAfter: goneAfter}
 	e.sent.next = rec
 	return x, rec
