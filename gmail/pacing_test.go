@@ -3,7 +3,6 @@ package gmail_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,22 +18,9 @@ import (
 // server: a timer advances the time at once and fires, so that pacing
 // costs no real time. Waits of concurrent callers add up, as if they came
 // one after the other, which only makes the client slower than real.
-type virtualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type virtualClock struct{ fakeClock }
 
-func (c *virtualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *virtualClock) sleep(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(max(d, 0))
-	c.mu.Unlock()
-}
+func (c *virtualClock) sleep(d time.Duration) { c.Advance(max(d, 0)) }
 
 func (c *virtualClock) NewTimer(d time.Duration) quota.Timer {
 	c.sleep(d)
@@ -62,7 +48,7 @@ type pacingEnv struct {
 func newPacingEnv(t *testing.T, fifth bool) *pacingEnv {
 	t.Helper()
 	// The token endpoint checks the JWT against its clock: start now.
-	clock := &virtualClock{now: time.Now()}
+	clock := &virtualClock{fakeClock{now: time.Now()}}
 	srv := workspacetest.NewServer(workspacetest.WithClock(clock.Now), workspacetest.WithProcessingDelay(0))
 	t.Cleanup(srv.Close)
 	user := "alice@" + domainOf(srv.AdminEmail())
