@@ -232,16 +232,7 @@ func TestFullSyncResumeAfterChanges(t *testing.T) {
 			e.seed(1200)
 			h0 := e.srv.GmailHistoryID(e.user)
 			st := open(t)
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			opts := &gmail.SyncOptions{Batch: e.batchOpts(0), Progress: func(done, total int) {
-				if done == 500 {
-					cancel()
-				}
-			}}
-			if _, err := e.g.FullSync(ctx, e.user, st, opts); !errors.Is(err, context.Canceled) {
-				t.Fatalf("interrupted sync: err = %v, want context.Canceled", err)
-			}
+			opts := interruptFullSync(t, e, st, 500)
 			cp := checkpointOf(t, st, e.user)
 			fetched := map[string]bool{}
 			for _, m := range cp.Messages {
@@ -270,7 +261,6 @@ func TestFullSyncResumeAfterChanges(t *testing.T) {
 			added := e.srv.AddGmailMessage(e.user, mail(5000), "INBOX")
 
 			rerun := st.reopen(t)
-			opts.Progress = nil
 			res, err := e.g.FullSync(c, e.user, rerun, opts)
 			if err != nil {
 				t.Fatalf("rerun: %v", err)
@@ -488,16 +478,7 @@ func TestFullSyncResumeRefused(t *testing.T) {
 			e := newEnv(t, nil)
 			e.seed(700)
 			st := gmail.NewMemoryStore()
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			opts := &gmail.SyncOptions{Batch: e.batchOpts(0), Progress: func(done, total int) {
-				if done == 500 {
-					cancel()
-				}
-			}}
-			if _, err := e.g.FullSync(ctx, e.user, st, opts); !errors.Is(err, context.Canceled) {
-				t.Fatalf("interrupted sync: err = %v, want context.Canceled", err)
-			}
+			interruptFullSync(t, e, st, 500)
 			if c.expire {
 				e.srv.AddGmailMessage(e.user, mail(800), "INBOX")
 				e.srv.ExpireGmailHistory(e.user)
@@ -564,17 +545,7 @@ func TestFullSyncPlainStore(t *testing.T) {
 	e := newEnv(t, nil)
 	e.seed(700)
 	st := plainStore{gmail.NewMemoryStore()}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	opts := &gmail.SyncOptions{Batch: e.batchOpts(0), Progress: func(done, total int) {
-		if done == 500 {
-			cancel()
-		}
-	}}
-	if _, err := e.g.FullSync(ctx, e.user, st, opts); !errors.Is(err, context.Canceled) {
-		t.Fatalf("interrupted sync: err = %v, want context.Canceled", err)
-	}
-	opts.Progress = nil
+	opts := interruptFullSync(t, e, st, 500)
 	res, err := e.g.FullSync(t.Context(), e.user, st, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -586,4 +557,24 @@ func TestFullSyncPlainStore(t *testing.T) {
 	if diff := cmp.Diff(e.cleanSync(t, nil), snap(t, st, e.user)); diff != "" {
 		t.Errorf("store (-uninterrupted +rerun):\n%s", diff)
 	}
+}
+
+// interruptFullSync starts a full sync of e's user into st and cancels it
+// once n messages are fetched, failing the test unless it ends with
+// context.Canceled. It returns the options it used, without Progress, for
+// the rerun.
+func interruptFullSync(t *testing.T, e *env, st gmail.Store, n int) *gmail.SyncOptions {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	opts := &gmail.SyncOptions{Batch: e.batchOpts(0), Progress: func(done, total int) {
+		if done == n {
+			cancel()
+		}
+	}}
+	if _, err := e.g.FullSync(ctx, e.user, st, opts); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted sync: err = %v, want context.Canceled", err)
+	}
+	opts.Progress = nil
+	return opts
 }
