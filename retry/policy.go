@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gwsadmin/workspace/internal/core"
+	"github.com/gwsadmin/workspace/internal/poll"
 )
 
 // Policy says how one API's calls are retried.
@@ -131,16 +132,4 @@ func (o *Options) Validate() error {
 
 // SleepContext waits d or until ctx ends, whichever comes first, and returns
 // ctx.Err() in the second case.
-func SleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func SleepContext(ctx context.Context, d time.Duration) error { return poll.Sleep(ctx, d) }

@@ -134,7 +134,7 @@ type Poller[T any] struct {
 func Wait[T any](ctx context.Context, p *Poller[T]) (T, error) {
 	sleep := p.Sleep
 	if sleep == nil {
-		sleep = timerSleep
+		sleep = Sleep
 	}
 	now := p.Now
 	if now == nil {
@@ -248,8 +248,13 @@ func Transport(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
-// timerSleep waits d or until ctx ends.
-func timerSleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx ends, whichever comes first, and returns
+// ctx.Err() in the second case: the real-time sleeper of the module
+// (retry.SleepContext is this function).
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -437,10 +437,10 @@ func errUnexpectedEOF() error { return fmt.Errorf("body: %w", io.ErrUnexpectedEO
 func TestTimerSleep(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := timerSleep(ctx, time.Hour); err != context.Canceled {
-		t.Errorf("timerSleep = %v", err)
+	if err := Sleep(ctx, time.Hour); err != context.Canceled {
+		t.Errorf("Sleep = %v", err)
 	}
-	if err := timerSleep(t.Context(), time.Nanosecond); err != nil {
-		t.Errorf("timerSleep = %v", err)
+	if err := Sleep(t.Context(), time.Nanosecond); err != nil {
+		t.Errorf("Sleep = %v", err)
 	}
 }
