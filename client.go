@@ -19,6 +19,7 @@ import (
 
 	"github.com/gwsadmin/workspace/auth"
 	"github.com/gwsadmin/workspace/internal/core"
+	"github.com/gwsadmin/workspace/internal/poll"
 	"github.com/gwsadmin/workspace/internal/sendonce"
 	"github.com/gwsadmin/workspace/quota"
 	"github.com/gwsadmin/workspace/retry"
@@ -305,6 +306,13 @@ func (c *Client) baseURL(api string) string {
 
 func init() {
 	core.CheckResponse = checkResponse
+	core.Temporary = func(err error) bool {
+		var we *Error
+		if errors.As(err, &we) {
+			return we.Temporary()
+		}
+		return poll.Transport(err)
+	}
 	core.Register(func(client any) *core.Settings {
 		return client.(*Client).settings
 	})

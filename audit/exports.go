@@ -380,7 +380,7 @@ func (s *ExportsService) Delete(ctx context.Context, user, requestID string, opt
 			return x, nil
 		},
 		Done:      func(x *Export) (bool, error) { return x.Status == StatusDeleted || o.NoWait, nil },
-		Temporary: temporary,
+		Temporary: core.Temporary,
 		Waiting: func(ctx context.Context, d time.Duration, x *Export, err error) {
 			status := "none read"
 			if x != nil {
@@ -498,7 +498,7 @@ func (s *ExportsService) Wait(ctx context.Context, user, requestID string, opts 
 			}
 			return true, exportFailure(x)
 		},
-		Temporary: temporary,
+		Temporary: core.Temporary,
 		Progress:  o.Progress,
 		Waiting: func(ctx context.Context, d time.Duration, _ *Export, err error) {
 			msg := "audit: export not ready; polling again after a pause"
@@ -511,18 +511,6 @@ func (s *ExportsService) Wait(ctx context.Context, user, requestID string, opts 
 			return timeoutMessage(op, requestID, u, t)
 		},
 	})
-}
-
-// temporary reports whether a failed poll may succeed later: a
-// *workspace.Error whose Temporary() is true (throttling, a server failure
-// that outlasted the retries), or a transport failure (network down,
-// connection reset); a days-long wait rides them out.
-func temporary(err error) bool {
-	var we *workspace.Error
-	if errors.As(err, &we) {
-		return we.Temporary()
-	}
-	return poll.Transport(err)
 }
 
 func exportFrom(e *gdata.Entry, user string) *Export {

@@ -2,7 +2,6 @@ package datatransfer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -403,7 +402,7 @@ func (s *TransfersService) Wait(ctx context.Context, id string, opts *WaitOption
 			}
 			return true, nil
 		},
-		Temporary: temporary,
+		Temporary: core.Temporary,
 		Progress:  o.Progress,
 		Waiting: func(ctx context.Context, d time.Duration, t *Transfer, err error) {
 			l := settings.Logger
@@ -430,17 +429,6 @@ func (s *TransfersService) Wait(ctx context.Context, id string, opts *WaitOption
 		},
 	}
 	return poll.Wait(ctx, p)
-}
-
-// temporary reports whether a failed poll may succeed later: a
-// *workspace.Error whose Temporary() is true (throttling, a server failure
-// that outlasted the retries), or a transport failure.
-func temporary(err error) bool {
-	var we *workspace.Error
-	if errors.As(err, &we) {
-		return we.Temporary()
-	}
-	return poll.Transport(err)
 }
 
 // transferFailure is the error for a transfer t that ended in a status

@@ -101,3 +101,9 @@ type SettingsSource interface {
 // responses that did not come through a client's error layer (the parts
 // of a Gmail batch, an export file download). Package workspace sets it.
 var CheckResponse func(api, method string, resp *http.Response) error
+
+// Temporary reports whether a failed poll of a Wait may be tried again: a
+// *workspace.Error whose Temporary() is true (throttling, a server
+// failure that outlasted the retries) or a failure of the connection.
+// Package workspace sets it.
+var Temporary func(err error) bool
